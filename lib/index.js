@@ -1,0 +1,6 @@
+'use strict'
+// Main entry: `require('bulwark')` / `import … from 'bulwark'`.
+const native = require('./native')
+
+/** Version of the loaded native core; proves the platform binary is present. */
+exports.nativeVersion = native.nativeVersion
