@@ -117,7 +117,8 @@ export class RedisServer {
         throw new Error(`redis-server exited (${early.code ?? early.signal}) on port ${port}:\n${output}`)
       }
       try {
-        if ((await rawCommand(port, 'PING', { timeoutMs: 500 })) === '+PONG') return
+        // Any reply but LOADING means it is serving (-NOAUTH included, with requirepass).
+        if (!(await rawCommand(port, 'PING', { timeoutMs: 500 })).startsWith('-LOADING')) return
       } catch {
         // not listening yet
       }
