@@ -1,0 +1,618 @@
+//! Rate-limit algorithms as pure functions of (policy, stored state, time, cost).
+//!
+//! Time is passed in (the Redis server's clock on Redis, the process clock in memory), and
+//! the state is what a backend stores under the limiter's key, so that Redis scripts and
+//! the memory backend can compute identical decisions from identical data:
+//! - fixed window: a counter whose TTL is the rest of the window (rate-limit-redis's layout);
+//! - sliding window: the current and previous windows' counters, weighted by overlap;
+//! - token bucket: GCRA's theoretical arrival time (TAT) in ms.
+//!
+//! A denied request consumes nothing, so hammering a closed limit does not extend it.
+
+use std::fmt;
+
+/// Which algorithm a limiter uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    /// `limit` requests per window starting at the key's first request.
+    FixedWindow,
+    /// Like a fixed window aligned to multiples of `window_ms`, but the previous window's
+    /// count still weighs in proportion to how much of it the sliding window overlaps.
+    SlidingWindow,
+    /// GCRA: a bucket of `limit` tokens refilled evenly over `window_ms`.
+    TokenBucket,
+}
+
+/// The largest accepted window: about 4.4 years in ms, small enough that every time and
+/// count stays exact as a JS number.
+pub const MAX_WINDOW_MS: u64 = 1 << 47;
+/// The largest accepted limit or cost.
+pub const MAX_LIMIT: u64 = 1 << 40;
+
+/// A validated limiter configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    algorithm: Algorithm,
+    limit: u64,
+    window_ms: u64,
+}
+
+/// Why a policy or a cost was refused; names the offending argument.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RangeError {
+    /// The argument's name as the JS API spells it.
+    pub argument: &'static str,
+    /// What was wrong with it.
+    pub message: String,
+}
+
+impl fmt::Display for RangeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.argument, self.message)
+    }
+}
+
+impl std::error::Error for RangeError {}
+
+fn check_range(argument: &'static str, value: u64, min: u64, max: u64) -> Result<u64, RangeError> {
+    if (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(RangeError {
+            argument,
+            message: format!("must be an integer from {min} to {max}, got {value}"),
+        })
+    }
+}
+
+impl Policy {
+    /// Validates `limit` (1..=[`MAX_LIMIT`]) and `window_ms` (1..=[`MAX_WINDOW_MS`]).
+    pub fn new(algorithm: Algorithm, limit: u64, window_ms: u64) -> Result<Self, RangeError> {
+        Ok(Self {
+            algorithm,
+            limit: check_range("limit", limit, 1, MAX_LIMIT)?,
+            window_ms: check_range("windowMs", window_ms, 1, MAX_WINDOW_MS)?,
+        })
+    }
+
+    /// The algorithm.
+    pub fn algorithm(&self) -> Algorithm {
+        self.algorithm
+    }
+
+    /// Requests (or tokens) allowed per window.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+
+    /// The window length in ms.
+    pub fn window_ms(&self) -> u64 {
+        self.window_ms
+    }
+
+    /// Checks a request's cost: 0 (a peek) up to [`MAX_LIMIT`].
+    pub fn check_cost(cost: u64) -> Result<u64, RangeError> {
+        check_range("cost", cost, 0, MAX_LIMIT)
+    }
+}
+
+/// The outcome of one request against a limiter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decision {
+    /// Whether the request may proceed.
+    pub allowed: bool,
+    /// The policy's limit.
+    pub limit: u64,
+    /// What could still be consumed now, after this request.
+    pub remaining: u64,
+    /// Ms until the limiter is back to its full limit (0 when it already is).
+    pub reset_ms: u64,
+    /// Ms until a request of the same cost could be allowed (0 when allowed).
+    pub retry_after_ms: u64,
+}
+
+/// What a backend stores for one key. `expires_at_ms` is when the backend may drop the
+/// key (its TTL): past it, the state is the same as no state at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// Fixed window: hits so far and the window's end.
+    Fixed { count: u64, expires_at_ms: u64 },
+    /// Sliding window: the index (`now / window`) of the current window, its count and
+    /// the previous window's count.
+    Sliding {
+        window: u64,
+        current: u64,
+        previous: u64,
+    },
+    /// Token bucket: GCRA's theoretical arrival time.
+    Bucket { tat_ms: u64 },
+}
+
+impl State {
+    /// When a backend may drop this state.
+    pub fn expires_at_ms(&self, policy: &Policy) -> u64 {
+        match *self {
+            State::Fixed { expires_at_ms, .. } => expires_at_ms,
+            // The current window's hits still weigh in during the next window.
+            State::Sliding {
+                window, current, ..
+            } => (window + if current > 0 { 2 } else { 1 }).saturating_mul(policy.window_ms),
+            State::Bucket { tat_ms } => tat_ms,
+        }
+    }
+}
+
+/// Applies a request of `cost` at `now_ms` to `state` (`None` = nothing stored or expired).
+/// Returns the decision and the state to store (unchanged when denied or `cost` is 0).
+pub fn decide(
+    policy: &Policy,
+    state: Option<State>,
+    now_ms: u64,
+    cost: u64,
+) -> (Decision, Option<State>) {
+    let state = state.filter(|s| s.expires_at_ms(policy) > now_ms);
+    match policy.algorithm {
+        Algorithm::FixedWindow => fixed_window(policy, state, now_ms, cost),
+        Algorithm::SlidingWindow => sliding_window(policy, state, now_ms, cost),
+        Algorithm::TokenBucket => token_bucket(policy, state, now_ms, cost),
+    }
+}
+
+fn fixed_window(
+    policy: &Policy,
+    state: Option<State>,
+    now: u64,
+    cost: u64,
+) -> (Decision, Option<State>) {
+    let (count, expires_at_ms) = match state {
+        Some(State::Fixed {
+            count,
+            expires_at_ms,
+        }) => (count, expires_at_ms),
+        _ => (0, now + policy.window_ms),
+    };
+    let allowed = count + cost <= policy.limit;
+    let count = if allowed { count + cost } else { count };
+    let reset_ms = if count == 0 { 0 } else { expires_at_ms - now };
+    let decision = Decision {
+        allowed,
+        limit: policy.limit,
+        remaining: policy.limit.saturating_sub(count),
+        reset_ms,
+        retry_after_ms: if allowed {
+            0
+        } else {
+            retry_after_window(policy, cost, reset_ms)
+        },
+    };
+    let stored = (count > 0).then_some(State::Fixed {
+        count,
+        expires_at_ms,
+    });
+    (decision, stored)
+}
+
+/// A request larger than the whole limit can never pass; report the full window then.
+fn retry_after_window(policy: &Policy, cost: u64, reset_ms: u64) -> u64 {
+    if cost > policy.limit {
+        policy.window_ms
+    } else {
+        reset_ms
+    }
+}
+
+fn sliding_window(
+    policy: &Policy,
+    state: Option<State>,
+    now: u64,
+    cost: u64,
+) -> (Decision, Option<State>) {
+    let w = policy.window_ms;
+    let window = now / w;
+    let (current, previous) = match state {
+        Some(State::Sliding {
+            window: stored,
+            current,
+            previous,
+        }) if stored == window => (current, previous),
+        // The stored window just ended: its count becomes the previous one.
+        Some(State::Sliding {
+            window: stored,
+            current,
+            ..
+        }) if stored + 1 == window => (0, current),
+        _ => (0, 0),
+    };
+    let elapsed = now - window * w;
+    // The previous window's weight is the part of it the sliding window still covers,
+    // in integer arithmetic so that a Lua script computes exactly the same.
+    let weighted = |current: u64| current + previous * (w - elapsed) / w;
+    let allowed = weighted(current) + cost <= policy.limit;
+    let current = if allowed { current + cost } else { current };
+    let used = weighted(current);
+    // Until everything counted has slid out: the end of the next window if the current one
+    // has hits, else the end of this one.
+    let reset_ms = match (current, previous) {
+        (0, 0) => 0,
+        (0, _) => w - elapsed,
+        _ => 2 * w - elapsed,
+    };
+    let retry_after_ms = if allowed {
+        0
+    } else if cost > policy.limit {
+        w
+    } else {
+        sliding_retry_after(policy, previous, current, elapsed, cost)
+    };
+    let decision = Decision {
+        allowed,
+        limit: policy.limit,
+        remaining: policy.limit.saturating_sub(used),
+        reset_ms,
+        retry_after_ms,
+    };
+    let stored = (current > 0 || previous > 0).then_some(State::Sliding {
+        window,
+        current,
+        previous,
+    });
+    (decision, stored)
+}
+
+/// The wait until `cost` fits: first while the previous window's weight decays, else
+/// into the next window, where this window's count becomes the decaying one.
+fn sliding_retry_after(
+    policy: &Policy,
+    previous: u64,
+    current: u64,
+    elapsed: u64,
+    cost: u64,
+) -> u64 {
+    let w = policy.window_ms;
+    let fits = |prev: u64, cur: u64, at: u64| cur + prev * (w - at) / w + cost <= policy.limit;
+    if current + cost <= policy.limit && previous > 0 {
+        // Smallest `at` in (elapsed, w) at which the decaying weight is small enough.
+        let (mut lo, mut hi) = (elapsed, w);
+        while hi - lo > 1 {
+            let mid = lo + (hi - lo) / 2;
+            if fits(previous, current, mid) {
+                hi = mid
+            } else {
+                lo = mid
+            }
+        }
+        return hi - elapsed;
+    }
+    // Denied although the previous window weighs nothing: this window's own hits are too
+    // many, so wait into the next one, where they decay as the previous window's.
+    let (mut lo, mut hi) = (0, w);
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if fits(current, 0, mid) {
+            hi = mid
+        } else {
+            lo = mid
+        }
+    }
+    w - elapsed + hi
+}
+
+fn token_bucket(
+    policy: &Policy,
+    state: Option<State>,
+    now: u64,
+    cost: u64,
+) -> (Decision, Option<State>) {
+    let w = policy.window_ms;
+    let tat = match state {
+        Some(State::Bucket { tat_ms }) => tat_ms.max(now),
+        _ => now,
+    };
+    // One token is worth window/limit ms of TAT; keep the product exact by scaling with
+    // the division done last.
+    let token_ms =
+        |tokens: u64| ((tokens as u128 * w as u128).div_ceil(policy.limit as u128)) as u64;
+    let new_tat = tat + token_ms(cost);
+    let allowed = cost <= policy.limit && new_tat - now <= w;
+    let tat = if allowed { new_tat } else { tat };
+    let used_ms = tat - now;
+    let remaining = ((w - used_ms) as u128 * policy.limit as u128 / w as u128) as u64;
+    let retry_after_ms = if allowed {
+        0
+    } else if cost > policy.limit {
+        w
+    } else {
+        new_tat - now - w
+    };
+    let decision = Decision {
+        allowed,
+        limit: policy.limit,
+        remaining,
+        reset_ms: used_ms,
+        retry_after_ms,
+    };
+    let stored = (tat > now).then_some(State::Bucket { tat_ms: tat });
+    (decision, stored)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(algorithm: Algorithm, limit: u64, window_ms: u64) -> Policy {
+        Policy::new(algorithm, limit, window_ms).unwrap()
+    }
+
+    /// Runs requests of cost 1 at the given times, threading the state; returns decisions.
+    fn run(policy: &Policy, times: &[u64]) -> Vec<Decision> {
+        let mut state = None;
+        times
+            .iter()
+            .map(|&t| {
+                let (d, s) = decide(policy, state, t, 1);
+                state = s;
+                d
+            })
+            .collect()
+    }
+
+    #[test]
+    fn policy_rejects_out_of_range_values_naming_the_argument() {
+        let err = Policy::new(Algorithm::FixedWindow, 0, 1000).unwrap_err();
+        assert_eq!(err.argument, "limit");
+        assert_eq!(
+            err.to_string(),
+            "limit must be an integer from 1 to 1099511627776, got 0"
+        );
+        let err = Policy::new(Algorithm::TokenBucket, 5, 0).unwrap_err();
+        assert_eq!(err.argument, "windowMs");
+        assert!(Policy::new(Algorithm::SlidingWindow, 5, MAX_WINDOW_MS + 1).is_err());
+        assert!(Policy::new(Algorithm::SlidingWindow, MAX_LIMIT + 1, 5).is_err());
+        assert_eq!(
+            Policy::check_cost(MAX_LIMIT + 1).unwrap_err().argument,
+            "cost"
+        );
+        assert_eq!(Policy::check_cost(0), Ok(0));
+    }
+
+    #[test]
+    fn fixed_window_allows_limit_then_denies_until_the_window_ends() {
+        let p = policy(Algorithm::FixedWindow, 3, 1000);
+        let d = run(&p, &[100, 200, 300, 400, 1099, 1100]);
+        assert_eq!(
+            d.iter().map(|d| d.allowed).collect::<Vec<_>>(),
+            [true, true, true, false, false, true]
+        );
+        assert_eq!(
+            d.iter().map(|d| d.remaining).collect::<Vec<_>>(),
+            [2, 1, 0, 0, 0, 2]
+        );
+        // The window is anchored at the first request (100) and ends at 1100.
+        assert_eq!(d[0].reset_ms, 1000);
+        assert_eq!(d[3].reset_ms, 700);
+        assert_eq!(d[3].retry_after_ms, 700);
+        assert_eq!(d[4].retry_after_ms, 1);
+        assert_eq!(d[5].reset_ms, 1000);
+    }
+
+    #[test]
+    fn denied_requests_do_not_consume() {
+        let p = policy(Algorithm::FixedWindow, 1, 1000);
+        let (_, s) = decide(&p, None, 0, 1);
+        let (d, s2) = decide(&p, s, 10, 1);
+        assert!(!d.allowed);
+        assert_eq!(s, s2);
+    }
+
+    #[test]
+    fn cost_zero_peeks_without_storing() {
+        for algorithm in [
+            Algorithm::FixedWindow,
+            Algorithm::SlidingWindow,
+            Algorithm::TokenBucket,
+        ] {
+            let p = policy(algorithm, 5, 1000);
+            let (d, s) = decide(&p, None, 0, 0);
+            assert!(d.allowed, "{algorithm:?}");
+            assert_eq!((d.remaining, d.reset_ms, s), (5, 0, None), "{algorithm:?}");
+        }
+    }
+
+    #[test]
+    fn a_cost_above_the_limit_is_denied_with_a_full_window_retry() {
+        for algorithm in [
+            Algorithm::FixedWindow,
+            Algorithm::SlidingWindow,
+            Algorithm::TokenBucket,
+        ] {
+            let p = policy(algorithm, 5, 1000);
+            let (d, s) = decide(&p, None, 0, 6);
+            assert!(!d.allowed, "{algorithm:?}");
+            assert_eq!(
+                (d.remaining, d.retry_after_ms, s),
+                (5, 1000, None),
+                "{algorithm:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn expired_state_counts_as_none() {
+        let p = policy(Algorithm::FixedWindow, 1, 1000);
+        let stale = Some(State::Fixed {
+            count: 1,
+            expires_at_ms: 500,
+        });
+        let (d, s) = decide(&p, stale, 500, 1);
+        assert!(d.allowed);
+        assert_eq!(
+            s,
+            Some(State::Fixed {
+                count: 1,
+                expires_at_ms: 1500
+            })
+        );
+    }
+
+    #[test]
+    fn sliding_window_weighs_the_previous_window() {
+        let p = policy(Algorithm::SlidingWindow, 10, 1000);
+        // 10 hits late in window 0 fill it.
+        let mut state = None;
+        for t in 900..910 {
+            let (d, s) = decide(&p, state, t, 1);
+            assert!(d.allowed);
+            state = s;
+        }
+        let (d, _) = decide(&p, state, 950, 1);
+        assert!(!d.allowed);
+        // Weights are floored: 1 ms into window 1 the old hits weigh 10 * 999 / 1000 = 9.
+        assert_eq!(d.retry_after_ms, 50 + 1);
+        // At 1250 the previous window still covers 75%: 10 * 750 / 1000 = 7 used.
+        let (d, s) = decide(&p, state, 1250, 1);
+        assert!(d.allowed);
+        assert_eq!(d.remaining, 2);
+        assert_eq!(
+            s,
+            Some(State::Sliding {
+                window: 1,
+                current: 1,
+                previous: 10
+            })
+        );
+        assert_eq!(d.reset_ms, 2000 - 250);
+        // Two windows later nothing counts.
+        let (d, _) = decide(&p, s, 3000, 1);
+        assert_eq!(d.remaining, 9);
+    }
+
+    #[test]
+    fn sliding_window_retry_after_is_exactly_when_the_request_fits() {
+        let p = policy(Algorithm::SlidingWindow, 4, 1000);
+        let mut state = None;
+        for t in [100, 200, 1100, 1200] {
+            state = decide(&p, state, t, 1).1;
+        }
+        for at in [1300, 1500, 1900] {
+            let (d, _) = decide(&p, state, at, 1);
+            if d.allowed {
+                continue;
+            }
+            let wait = d.retry_after_ms;
+            assert!(
+                !decide(&p, state, at + wait - 1, 1).0.allowed,
+                "at {at} wait {wait} is not minimal"
+            );
+            assert!(
+                decide(&p, state, at + wait, 1).0.allowed,
+                "at {at} wait {wait} is too short"
+            );
+        }
+    }
+
+    #[test]
+    fn token_bucket_bursts_to_the_limit_then_refills_evenly() {
+        // 4 tokens per 1000 ms: one every 250 ms.
+        let p = policy(Algorithm::TokenBucket, 4, 1000);
+        let d = run(&p, &[0, 0, 0, 0, 0, 249, 250, 250]);
+        assert_eq!(
+            d.iter().map(|d| d.allowed).collect::<Vec<_>>(),
+            [true, true, true, true, false, false, true, false]
+        );
+        assert_eq!(
+            d.iter().map(|d| d.remaining).collect::<Vec<_>>()[..4],
+            [3, 2, 1, 0]
+        );
+        assert_eq!(d[4].retry_after_ms, 250);
+        assert_eq!(d[5].retry_after_ms, 1);
+        assert_eq!(d[3].reset_ms, 1000);
+        assert_eq!(d[6].reset_ms, 1000);
+    }
+
+    #[test]
+    fn token_bucket_keeps_exact_rates_that_do_not_divide_the_window() {
+        // 3 per 1000 ms: 333.33 ms a token, rounded up per request.
+        let p = policy(Algorithm::TokenBucket, 3, 1000);
+        let mut state = None;
+        let mut allowed = 0;
+        for t in (0..10_000).step_by(10) {
+            let (d, s) = decide(&p, state, t, 1);
+            state = s;
+            allowed += d.allowed as u32;
+        }
+        // 3 burst + one every 334 ms over 10 s.
+        assert!((30..=33).contains(&allowed), "{allowed}");
+    }
+
+    /// For every algorithm and many random histories: a denied request is allowed exactly
+    /// `retry_after_ms` later, not a ms earlier; and `remaining` is what really still fits.
+    #[test]
+    fn retry_after_and_remaining_are_exact() {
+        let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+        let mut rand = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for algorithm in [
+            Algorithm::FixedWindow,
+            Algorithm::SlidingWindow,
+            Algorithm::TokenBucket,
+        ] {
+            for _ in 0..300 {
+                let p = policy(algorithm, 1 + rand(8), 1 + rand(2000));
+                let (mut state, mut now) = (None, rand(5000));
+                for _ in 0..40 {
+                    now += rand(p.window_ms() / 3 + 1);
+                    let cost = rand(p.limit() + 1);
+                    let (d, next) = decide(&p, state, now, cost);
+                    if d.allowed {
+                        let (more, _) = decide(&p, next, now, d.remaining);
+                        assert!(
+                            more.allowed,
+                            "{algorithm:?} remaining {} does not fit",
+                            d.remaining
+                        );
+                        if d.remaining < p.limit() {
+                            assert!(
+                                !decide(&p, next, now, d.remaining + 1).0.allowed,
+                                "{algorithm:?} remaining too low"
+                            );
+                        }
+                    } else {
+                        let wait = d.retry_after_ms;
+                        assert!(wait > 0, "{algorithm:?}");
+                        assert!(
+                            decide(&p, state, now + wait, cost).0.allowed,
+                            "{algorithm:?} wait {wait} too short"
+                        );
+                        assert!(
+                            !decide(&p, state, now + wait - 1, cost).0.allowed,
+                            "{algorithm:?} wait {wait} not minimal"
+                        );
+                    }
+                    state = next;
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn state_expiry_matches_what_the_algorithm_still_needs() {
+        let p = policy(Algorithm::SlidingWindow, 5, 1000);
+        let s = State::Sliding {
+            window: 3,
+            current: 1,
+            previous: 0,
+        };
+        assert_eq!(s.expires_at_ms(&p), 5000);
+        let s = State::Sliding {
+            window: 3,
+            current: 0,
+            previous: 2,
+        };
+        assert_eq!(s.expires_at_ms(&p), 4000);
+        assert_eq!(State::Bucket { tat_ms: 77 }.expires_at_ms(&p), 77);
+    }
+}
