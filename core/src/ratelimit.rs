@@ -3,7 +3,7 @@
 //! Time is passed in (the Redis server's clock on Redis, the process clock in memory), and
 //! the state is what a backend stores under the limiter's key, so that Redis scripts and
 //! the memory backend can compute identical decisions from identical data:
-//! - fixed window: a counter whose TTL is the rest of the window (rate-limit-redis's layout);
+//! - fixed window: the hits and the window's end;
 //! - sliding window: the current and previous windows' counters, weighted by overlap;
 //! - token bucket: GCRA's theoretical arrival time (TAT) in ms.
 //!
@@ -23,11 +23,28 @@ pub enum Algorithm {
     TokenBucket,
 }
 
+impl Algorithm {
+    /// The Lua script that makes this algorithm's decision atomically on Redis, with the
+    /// server's clock. `KEYS[1]` is the limiter's key; `ARGV` are limit, window_ms and cost;
+    /// it returns `{allowed 0|1, remaining, reset_ms, retry_after_ms, now_ms}`, the same
+    /// decision [`decide`] computes from the same stored state at `now_ms`.
+    pub fn redis_script(self) -> &'static str {
+        match self {
+            Algorithm::FixedWindow => include_str!("ratelimit/fixed_window.lua"),
+            Algorithm::SlidingWindow => include_str!("ratelimit/sliding_window.lua"),
+            Algorithm::TokenBucket => include_str!("ratelimit/token_bucket.lua"),
+        }
+    }
+}
+
 /// The largest accepted window: about 4.4 years in ms, small enough that every time and
 /// count stays exact as a JS number.
 pub const MAX_WINDOW_MS: u64 = 1 << 47;
 /// The largest accepted limit or cost.
 pub const MAX_LIMIT: u64 = 1 << 40;
+/// The largest accepted `limit × window_ms`: the algorithms multiply counts by times, and
+/// below 2^53 every product is exact in Lua's doubles as in Rust's integers.
+pub const MAX_LIMIT_TIMES_WINDOW: u64 = 1 << 53;
 
 /// A validated limiter configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,12 +83,23 @@ fn check_range(argument: &'static str, value: u64, min: u64, max: u64) -> Result
 }
 
 impl Policy {
-    /// Validates `limit` (1..=[`MAX_LIMIT`]) and `window_ms` (1..=[`MAX_WINDOW_MS`]).
+    /// Validates `limit` (1..=[`MAX_LIMIT`]), `window_ms` (1..=[`MAX_WINDOW_MS`]) and
+    /// their product (at most [`MAX_LIMIT_TIMES_WINDOW`]).
     pub fn new(algorithm: Algorithm, limit: u64, window_ms: u64) -> Result<Self, RangeError> {
+        let limit = check_range("limit", limit, 1, MAX_LIMIT)?;
+        let window_ms = check_range("windowMs", window_ms, 1, MAX_WINDOW_MS)?;
+        if limit as u128 * window_ms as u128 > MAX_LIMIT_TIMES_WINDOW as u128 {
+            return Err(RangeError {
+                argument: "limit",
+                message: format!(
+                    "× windowMs must be at most {MAX_LIMIT_TIMES_WINDOW}, got {limit} × {window_ms}: use a smaller limit or a shorter window"
+                ),
+            });
+        }
         Ok(Self {
             algorithm,
-            limit: check_range("limit", limit, 1, MAX_LIMIT)?,
-            window_ms: check_range("windowMs", window_ms, 1, MAX_WINDOW_MS)?,
+            limit,
+            window_ms,
         })
     }
 
@@ -373,6 +401,13 @@ mod tests {
             "cost"
         );
         assert_eq!(Policy::check_cost(0), Ok(0));
+        let err = Policy::new(Algorithm::SlidingWindow, MAX_LIMIT, MAX_WINDOW_MS).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("limit × windowMs must be at most"),
+            "{err}"
+        );
+        assert!(Policy::new(Algorithm::SlidingWindow, 1 << 26, 1 << 27).is_ok());
     }
 
     #[test]

@@ -1,0 +1,51 @@
+-- bulwark sliding window: the mirror of ratelimit.rs `sliding_window`, on Redis's clock.
+-- KEYS[1]: a hash {w = window index (now // window_ms), c = its count, p = the previous
+-- window's count}, expiring when nothing in it counts any more.
+-- ARGV: limit, window_ms, cost. Returns {allowed 0|1, remaining, reset_ms, retry_after_ms, now_ms}.
+local limit, w, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local window = math.floor(now / w)
+local stored = redis.call('HMGET', KEYS[1], 'w', 'c', 'p')
+local sw, current, previous = tonumber(stored[1] or nil), tonumber(stored[2] or nil) or 0, tonumber(stored[3] or nil) or 0
+if sw ~= window then
+  if sw ~= nil and sw + 1 == window then
+    current, previous = 0, current
+  else
+    current, previous = 0, 0
+  end
+end
+local elapsed = now - window * w
+-- Products stay below 2^53 (the policy bounds limit × window), so they are exact.
+local function fits(prev, cur, at)
+  return cur + math.floor(prev * (w - at) / w) + cost <= limit
+end
+local allowed = fits(previous, current, elapsed)
+if allowed then current = current + cost end
+local used = current + math.floor(previous * (w - elapsed) / w)
+local reset = 0
+if current > 0 then reset = 2 * w - elapsed elseif previous > 0 then reset = w - elapsed end
+local retry = 0
+if not allowed then
+  if cost > limit then
+    retry = w
+  else
+    -- Smallest time at which the request fits: within this window while the previous
+    -- window's weight decays, else into the next one where this window's hits decay.
+    local prev, cur, lo, base = previous, current, elapsed, 0
+    if current + cost > limit or previous == 0 then
+      prev, cur, lo, base = current, 0, 0, w - elapsed
+    end
+    local hi = w
+    while hi - lo > 1 do
+      local mid = lo + math.floor((hi - lo) / 2)
+      if fits(prev, cur, mid) then hi = mid else lo = mid end
+    end
+    if base == 0 then retry = hi - elapsed else retry = base + hi end
+  end
+end
+if allowed and cost > 0 then
+  redis.call('HSET', KEYS[1], 'w', window, 'c', current, 'p', previous)
+  redis.call('PEXPIREAT', KEYS[1], (window + 2) * w)
+end
+return {allowed and 1 or 0, math.max(limit - used, 0), reset, retry, now}

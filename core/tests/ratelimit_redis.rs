@@ -1,0 +1,93 @@
+//! The Lua scripts decide exactly as the Rust functions: random histories run on a real
+//! redis-server, and every reply is compared with `decide` at the time the script used.
+
+mod support;
+
+use bulwark_core::ratelimit::{decide, Algorithm, Policy, State};
+use std::thread::sleep;
+use std::time::Duration;
+use support::RedisServer;
+
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+#[test]
+fn scripts_match_the_rust_algorithms() {
+    let server = RedisServer::start();
+    let mut conn = server.client().get_connection().unwrap();
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut compared = 0;
+    for algorithm in [
+        Algorithm::FixedWindow,
+        Algorithm::SlidingWindow,
+        Algorithm::TokenBucket,
+    ] {
+        let script = redis::Script::new(algorithm.redis_script());
+        for round in 0..4 {
+            let policy = Policy::new(algorithm, 1 + rng.below(6), 20 + rng.below(180)).unwrap();
+            let key = format!("rl:{algorithm:?}:{round}");
+            let mut mirror: Option<State> = None;
+            for _ in 0..40 {
+                sleep(Duration::from_millis(rng.below(policy.window_ms() / 4 + 1)));
+                let cost = rng.below(policy.limit() + 2);
+                let reply: Vec<u64> = script
+                    .key(&key)
+                    .arg(policy.limit())
+                    .arg(policy.window_ms())
+                    .arg(cost)
+                    .invoke(&mut conn)
+                    .unwrap();
+                let now = reply[4];
+                let (expected, next) = decide(&policy, mirror, now, cost);
+                assert_eq!(
+                    (reply[0], reply[1], reply[2], reply[3]),
+                    (
+                        expected.allowed as u64,
+                        expected.remaining,
+                        expected.reset_ms,
+                        expected.retry_after_ms
+                    ),
+                    "{algorithm:?} {policy:?} cost {cost} at {now}, state {mirror:?}"
+                );
+                mirror = next;
+                compared += 1;
+            }
+        }
+    }
+    assert_eq!(compared, 3 * 4 * 40);
+}
+
+#[test]
+fn scripts_leave_no_key_behind_once_nothing_counts() {
+    let server = RedisServer::start();
+    let mut conn = server.client().get_connection().unwrap();
+    for algorithm in [
+        Algorithm::FixedWindow,
+        Algorithm::SlidingWindow,
+        Algorithm::TokenBucket,
+    ] {
+        let key = format!("ttl:{algorithm:?}");
+        let _: Vec<u64> = redis::Script::new(algorithm.redis_script())
+            .key(&key)
+            .arg(5)
+            .arg(1000)
+            .arg(1)
+            .invoke(&mut conn)
+            .unwrap();
+        let pttl: i64 = redis::cmd("PTTL").arg(&key).query(&mut conn).unwrap();
+        let bound = if algorithm == Algorithm::SlidingWindow {
+            2000
+        } else {
+            1000
+        };
+        assert!(pttl > 0 && pttl <= bound, "{algorithm:?} pttl {pttl}");
+    }
+}
