@@ -297,32 +297,28 @@ fn sliding_retry_after(
     cost: u64,
 ) -> u64 {
     let w = policy.window_ms;
-    let fits = |prev: u64, cur: u64, at: u64| cur + prev * (w - at) / w + cost <= policy.limit;
-    if current + cost <= policy.limit && previous > 0 {
-        // Smallest `at` in (elapsed, w) at which the decaying weight is small enough.
-        let (mut lo, mut hi) = (elapsed, w);
+    // Smallest `at` in (lo, w] at which the request fits, given the counts then; the
+    // weight only decays as `at` grows, so a binary search finds it (the script mirrors it).
+    let first_fit = |prev: u64, cur: u64, mut lo: u64| {
+        let mut hi = w;
         while hi - lo > 1 {
             let mid = lo + (hi - lo) / 2;
-            if fits(previous, current, mid) {
+            if cur + prev * (w - mid) / w + cost <= policy.limit {
                 hi = mid
             } else {
                 lo = mid
             }
         }
-        return hi - elapsed;
+        hi
+    };
+    if current + cost <= policy.limit && previous > 0 {
+        // Within this window, once the previous window's weight has decayed enough.
+        first_fit(previous, current, elapsed) - elapsed
+    } else {
+        // This window's own hits are too many: wait into the next window, where they
+        // decay as the previous window's.
+        w - elapsed + first_fit(current, 0, 0)
     }
-    // Denied although the previous window weighs nothing: this window's own hits are too
-    // many, so wait into the next one, where they decay as the previous window's.
-    let (mut lo, mut hi) = (0, w);
-    while hi - lo > 1 {
-        let mid = lo + (hi - lo) / 2;
-        if fits(current, 0, mid) {
-            hi = mid
-        } else {
-            lo = mid
-        }
-    }
-    w - elapsed + hi
 }
 
 fn token_bucket(
