@@ -10,6 +10,78 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * Native state machine and rolling window of one circuit breaker (or one standalone
+ * `Status`). Times are milliseconds from `Date.now()` passed in by the caller.
+ */
+export declare class NativeBreaker {
+  /**
+   * A closed breaker whose window has `buckets` buckets of `bucket_ms` each, rotating
+   * with the clock from `now` (or only on `rotate()` when `manual_rotation`).
+   */
+  constructor(buckets: number, bucketMs: number, manualRotation: boolean, percentiles: boolean, now: number)
+  /** Sets the trip settings; `window_size` 0 means the time window (opossum). */
+  configure(errorThresholdPercentage: number, volumeThreshold: number, halfOpenTrials: number, halfOpenSuccessThreshold: number, windowSize: number): void
+  /** Counts one fire. */
+  fire(now: number): void
+  /**
+   * Counts one event of statistics field `field` (index in opossum's bucket order),
+   * with a latency sample for successes, failures and timeouts.
+   */
+  increment(fieldIndex: number, latency: number, now: number): void
+  /**
+   * Applies a batch the facade collected while closed, all within the bucket that
+   * contains `now`: `fires` fires and the first `count` entries of `latencies` as
+   * successes. Saves one native call per `fire()` on the success path.
+   */
+  flush(fires: number, latencies: Float64Array, count: number, now: number): void
+  /** Records a success; returns 1 when it closed the breaker, else 0. */
+  success(latency: number, now: number): number
+  /** Records a failure; returns whether the breaker should now open. */
+  failure(latency: number, now: number): boolean
+  /** The trip decision on the current counters. */
+  shouldTrip(): boolean
+  /** Takes a half-open trial slot if one is free. */
+  tryTrial(): boolean
+  /** Gives back a trial slot for a call that never ran. */
+  returnTrial(): void
+  /** Half-open with a trial slot free. */
+  pendingClose(): boolean
+  /** Opens; true when the state changed. */
+  open(now: number): boolean
+  /** Closes; true when the state changed. */
+  close(now: number): boolean
+  /** Enters half-open; false after shutdown. */
+  halfOpen(): boolean
+  /** Terminal state. */
+  shutdown(): void
+  /** 0 closed, 1 open, 2 half-open, 3 shut down. */
+  state(): number
+  /** Starts or ends the warm-up period. */
+  setWarmUp(on: boolean): void
+  /** Marks the current bucket open or closed (opossum's `status.open()`/`close()`). */
+  markOpen(open: boolean, now: number): void
+  /** Rotates the window by one bucket. */
+  rotate(): void
+  /** Number of buckets. */
+  bucketCount(): number
+  /**
+   * Aggregated statistics at `now`: 11 totals (opossum field order), the mean, the 9
+   * percentiles, then every latency sample sorted ascending.
+   */
+  stats(now: number): Float64Array
+  /**
+   * Bucket `index` (0 = current) at `now`: 11 counters, the open marker (−1 unset,
+   * 0 closed, 1 open), then its latency samples in arrival order.
+   */
+  bucket(index: number, now: number): Float64Array | null
+  /**
+   * Replaces the current bucket's counters (11, opossum order) and samples with
+   * imported ones.
+   */
+  prime(counts: Float64Array, latencies: Float64Array): void
+}
+
+/**
  * The version of the native core, e.g. `"0.1.0"`. Used by the packaging check to
  * prove that the platform binary loaded.
  */

@@ -1,1 +1,2 @@
 export { nativeVersion } from '../index'
+export { CircuitBreaker } from './circuit-breaker'

@@ -1,0 +1,270 @@
+'use strict'
+// opossum's Status (rolling statistics), backed by the native window in
+// core/src/breaker/window.rs. Counting is O(1) in Rust; `stats` sorts the samples only
+// when read. While the breaker is closed, fires and successes are batched here and handed
+// to Rust in one call per bucket (or per BATCH_SIZE calls), so the success path of
+// fire() usually makes no native call at all.
+const { EventEmitter } = require('node:events')
+const { NativeBreaker } = require('../native')
+
+/** Bucket fields in opossum's order (also the native field indices). */
+const FIELDS = [
+  'failures',
+  'fallbacks',
+  'successes',
+  'rejects',
+  'fires',
+  'timeouts',
+  'cacheHits',
+  'cacheMisses',
+  'coalesceCacheHits',
+  'coalesceCacheMisses',
+  'semaphoreRejections',
+]
+const FIELD_INDEX = Object.freeze(Object.fromEntries(FIELDS.map((f, i) => [f, i])))
+const PERCENTILES = [0.0, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 1]
+const BATCH_SIZE = 256
+const MAX_BUCKETS = 1_000_000
+
+const CORE = Symbol('core')
+const INTERVAL = Symbol('bucket-interval')
+const ORIGIN = Symbol('origin')
+const SNAPSHOT_TIMER = Symbol('snapshot-timer')
+const IS_SHUTDOWN = Symbol('shutdown')
+// Batch of the success path: pending fires, success latencies, and the bucket bounds
+// they all fall into.
+const B_FIRES = Symbol('batch-fires')
+const B_LAT = Symbol('batch-latencies')
+const B_N = Symbol('batch-count')
+const B_START = Symbol('batch-start')
+const B_END = Symbol('batch-end')
+const B_LAST = Symbol('batch-last')
+/** Internal API for CircuitBreaker (symbols, so nothing new shows up on the object). */
+const FLUSHED = Symbol('flushed-core')
+const BATCH_FIRE = Symbol('batch-fire')
+const BATCH_SUCCESS = Symbol('batch-success')
+
+/** Throws a RangeError/TypeError naming `name` unless `value` is a finite number >= 0. */
+function checkNonNegative(value, name, max = Number.MAX_SAFE_INTEGER) {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${typeof value}`)
+  if (!Number.isFinite(value) || value < 0 || value > max) {
+    throw new RangeError(`${name} must be a finite number between 0 and ${max}, got ${value}`)
+  }
+}
+
+/** Validates the window options shared by Status and CircuitBreaker. */
+function checkWindowOptions(options) {
+  const { rollingCountTimeout: timeout, rollingCountBuckets: buckets } = options
+  if (timeout !== undefined && timeout !== null) checkNonNegative(timeout, 'options.rollingCountTimeout')
+  if (buckets !== undefined && buckets !== null) {
+    checkNonNegative(buckets, 'options.rollingCountBuckets', MAX_BUCKETS)
+    if (!Number.isInteger(buckets)) throw new RangeError(`options.rollingCountBuckets must be an integer, got ${buckets}`)
+  }
+  const controller = options.rotateBucketController
+  if (
+    controller !== undefined &&
+    (controller === null ||
+      typeof controller.on !== 'function' ||
+      typeof controller.removeListener !== 'function' ||
+      typeof controller.listenerCount !== 'function')
+  ) {
+    throw new TypeError('options.rotateBucketController must be an EventEmitter')
+  }
+}
+
+function bucketObject(data) {
+  const bucket = {}
+  for (let i = 0; i < FIELDS.length; i++) bucket[FIELDS[i]] = data[i]
+  bucket.percentiles = {}
+  bucket.latencyTimes = Array.from(data.subarray(12))
+  if (data[11] !== -1) bucket.isCircuitBreakerOpen = data[11] === 1
+  return bucket
+}
+
+class Status extends EventEmitter {
+  /**
+   * @param {object} [options] rollingCountBuckets, rollingCountTimeout,
+   *   rollingPercentilesEnabled, enableSnapshots, rotateBucketController, stats
+   */
+  constructor(options = {}) {
+    super()
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
+    checkWindowOptions(options)
+    const buckets = options.rollingCountBuckets || 10
+    const timeout = options.rollingCountTimeout || 10000
+    this.rollingPercentilesEnabled = options.rollingPercentilesEnabled !== false
+    this.enableSnapshots = options.enableSnapshots !== false
+    this.rotateBucketController = options.rotateBucketController
+    const now = Date.now()
+    this[INTERVAL] = Math.max(1, Math.floor(timeout / buckets))
+    this[ORIGIN] = now
+    this[CORE] = new NativeBreaker(buckets, this[INTERVAL], !!this.rotateBucketController, this.rollingPercentilesEnabled, now)
+    this[B_FIRES] = 0
+    this[B_LAT] = new Float64Array(BATCH_SIZE)
+    this[B_N] = 0
+    this[B_START] = 0
+    this[B_END] = -1
+    this[B_LAST] = 0
+    this[SNAPSHOT_TIMER] = undefined
+    this[IS_SHUTDOWN] = false
+    // An own property, like opossum's: shared rotate controllers add and remove it.
+    this.rotateBucket = () => {
+      this[FLUSHED]().rotate()
+    }
+    if (this.rotateBucketController) this.startListeneningForRotateEvent()
+    if (options.stats) {
+      const stats = options.stats
+      const counts = Float64Array.from(FIELDS, (f) => Number(stats[f]) || 0)
+      const samples = Array.isArray(stats.latencyTimes) ? stats.latencyTimes : []
+      this[CORE].prime(counts, Float64Array.from(samples, (v) => Number(v) || 0))
+    }
+  }
+
+  /** Native core with every batched event applied; use before any other native call. */
+  [FLUSHED]() {
+    if (this[B_FIRES] !== 0 || this[B_N] !== 0) {
+      this[CORE].flush(this[B_FIRES], this[B_LAT], this[B_N], this[B_LAST])
+      this[B_FIRES] = 0
+      this[B_N] = 0
+    }
+    return this[CORE]
+  }
+
+  /** Starts a new batch if `now` is outside the current batch's bucket. */
+  [BATCH_FIRE](now) {
+    if (!(now >= this[B_START] && now < this[B_END])) this.#rebatch(now)
+    this[B_FIRES]++
+    this[B_LAST] = now
+  }
+
+  [BATCH_SUCCESS](now, latency) {
+    if (!(now >= this[B_START] && now < this[B_END])) this.#rebatch(now)
+    this[B_LAT][this[B_N]++] = latency
+    this[B_LAST] = now
+    if (this[B_N] === BATCH_SIZE) this[FLUSHED]()
+  }
+
+  #rebatch(now) {
+    this[FLUSHED]()
+    if (this.rotateBucketController) {
+      // Manual rotation flushes first, so one batch may span any time.
+      this[B_START] = -Infinity
+      this[B_END] = Infinity
+    } else {
+      const interval = this[INTERVAL]
+      const start = this[ORIGIN] + Math.floor((now - this[ORIGIN]) / interval) * interval
+      this[B_START] = start
+      this[B_END] = start + interval
+    }
+  }
+
+  /** Totals over the window, rebuilt on every read (sorted samples, percentiles, mean). */
+  get stats() {
+    const data = this[FLUSHED]().stats(Date.now())
+    const totals = {}
+    for (let i = 0; i < FIELDS.length; i++) totals[FIELDS[i]] = data[i]
+    totals.percentiles = {}
+    for (let i = 0; i < PERCENTILES.length; i++) totals.percentiles[PERCENTILES[i]] = data[12 + i]
+    totals.latencyTimes = Array.from(data.subarray(21))
+    totals.latencyMean = data[11]
+    return totals
+  }
+
+  /** A copy of the buckets, current first. */
+  get window() {
+    const core = this[FLUSHED]()
+    const now = Date.now()
+    const buckets = []
+    for (let i = 0, n = core.bucketCount(); i < n; i++) buckets.push(bucketObject(core.bucket(i, now)))
+    return buckets
+  }
+
+  /** Counts one `property` event (a bucket field name) in the current bucket. */
+  increment(property, latencyRunTime) {
+    const index = FIELD_INDEX[property]
+    if (index === undefined || !Object.hasOwn(FIELD_INDEX, property)) {
+      throw new TypeError(`property must be one of ${FIELDS.join(', ')}, got ${String(property)}`)
+    }
+    this[FLUSHED]().increment(index, +latencyRunTime || 0, Date.now())
+  }
+
+  /** Marks the current bucket as open (`isCircuitBreakerOpen`). */
+  open() {
+    this[FLUSHED]().markOpen(true, Date.now())
+  }
+
+  /** Marks the current bucket as closed. */
+  close() {
+    this[FLUSHED]().markOpen(false, Date.now())
+  }
+
+  /** Removes all listeners and stops every timer and rotate listener. */
+  shutdown() {
+    this[IS_SHUTDOWN] = true
+    this.removeAllListeners()
+    this.removeRotateBucketControllerListener()
+    this.#syncSnapshotTimer()
+  }
+
+  removeRotateBucketControllerListener() {
+    if (this.rotateBucketController) {
+      this.rotateBucketController.removeListener('rotate', this.rotateBucket)
+    }
+  }
+
+  startListeneningForRotateEvent() {
+    if (this.rotateBucketController && this.rotateBucketController.listenerCount('rotate', this.rotateBucket) === 0) {
+      this.rotateBucketController.on('rotate', this.rotateBucket)
+    }
+  }
+
+  // The snapshot interval runs only while someone listens for 'snapshot' (opossum runs
+  // one per breaker regardless, a memory and CPU cost issues #798/#799 complain about).
+  #syncSnapshotTimer() {
+    const want = this.enableSnapshots && !this[IS_SHUTDOWN] && this.listenerCount('snapshot') > 0
+    if (want && this[SNAPSHOT_TIMER] === undefined) {
+      this[SNAPSHOT_TIMER] = setInterval(() => this.emit('snapshot', this.stats), this[INTERVAL])
+      this[SNAPSHOT_TIMER].unref()
+    } else if (!want && this[SNAPSHOT_TIMER] !== undefined) {
+      clearInterval(this[SNAPSHOT_TIMER])
+      this[SNAPSHOT_TIMER] = undefined
+    }
+  }
+
+  addListener(event, listener) {
+    super.addListener(event, listener)
+    if (event === 'snapshot') this.#syncSnapshotTimer()
+    return this
+  }
+
+  on(event, listener) {
+    return this.addListener(event, listener)
+  }
+
+  prependListener(event, listener) {
+    super.prependListener(event, listener)
+    if (event === 'snapshot') this.#syncSnapshotTimer()
+    return this
+  }
+
+  removeListener(event, listener) {
+    super.removeListener(event, listener)
+    if (event === 'snapshot') this.#syncSnapshotTimer()
+    return this
+  }
+
+  off(event, listener) {
+    return this.removeListener(event, listener)
+  }
+
+  removeAllListeners(event) {
+    super.removeAllListeners(...arguments)
+    if (event === undefined || event === 'snapshot') this.#syncSnapshotTimer()
+    return this
+  }
+}
+
+module.exports = Status
+Object.defineProperty(module.exports, 'internals', {
+  value: Object.freeze({ FIELD_INDEX, FLUSHED, BATCH_FIRE, BATCH_SUCCESS, checkNonNegative, checkWindowOptions }),
+})
