@@ -36,8 +36,11 @@ export declare class NativeBreaker {
   flush(fires: number, latencies: Float64Array, count: number, now: number): void
   /** Records a success; returns 1 when it closed the breaker, else 0. */
   success(latency: number, now: number): number
-  /** Records a failure; returns whether the breaker should now open. */
-  failure(latency: number, now: number): boolean
+  /**
+   * Applies `pending_fires` batched fires (at `fires_at`), then records a failure;
+   * returns whether the breaker should now open. One native call per failure.
+   */
+  failure(latency: number, now: number, pendingFires: number, firesAt: number): boolean
   /** The trip decision on the current counters. */
   shouldTrip(): boolean
   /** Takes a half-open trial slot if one is free. */

@@ -9,7 +9,7 @@ const Status = require('./breaker/status')
 const Semaphore = require('./breaker/semaphore')
 const MemoryCache = require('./breaker/cache')
 
-const { FIELD_INDEX, FLUSHED, BATCH_FIRE, BATCH_SUCCESS, checkNonNegative, checkWindowOptions } = Status.internals
+const { FIELD_INDEX, FLUSHED, BATCH_FIRE, BATCH_SUCCESS, RECORD_FAILURE, checkNonNegative, checkWindowOptions } = Status.internals
 
 // Native state codes (core/src/breaker/mod.rs `State`).
 const CLOSED = 0
@@ -411,7 +411,10 @@ class CircuitBreaker extends EventEmitter {
       return Promise.reject(buildError('The circuit has been shutdown.', 'ESHUTDOWN'))
     }
     const status = this[STATUS]
-    status[BATCH_FIRE](Date.now())
+    // One clock read serves the fire count and the latency start (opossum reads the
+    // clock again a few statements later; the difference is far below 1 ms).
+    const start = Date.now()
+    status[BATCH_FIRE](start)
     this.emit('fire', args)
 
     // Protection, caches and coalesce disabled.
@@ -451,7 +454,7 @@ class CircuitBreaker extends EventEmitter {
       return fallback(this, error, args) || Promise.reject(error)
     }
 
-    const call = new Promise((resolve, reject) => run(this, context, args, cacheKey, resolve, reject))
+    const call = run(this, context, args, cacheKey, start)
     if (options.coalesce) {
       options.coalesceCache.set(cacheKey, call, options.coalesceTTL > 0 ? Date.now() + options.coalesceTTL : 0)
     }
@@ -510,69 +513,143 @@ class CircuitBreaker extends EventEmitter {
   }
 }
 
-/** The admitted call: semaphore, timeout, action, outcome. Same order as opossum. */
-function run(circuit, context, args, cacheKey, resolve, reject) {
-  const options = circuit.options
-  const status = circuit[STATUS]
-  const start = Date.now()
-  let timer
-  let timedOut = false
+/** One admitted call: its arguments, cache key, start time and timer. */
+class Attempt {
+  constructor(circuit, args, cacheKey, start) {
+    this.circuit = circuit
+    this.args = args
+    this.cacheKey = cacheKey
+    this.start = start
+    this.timer = undefined
+    this.timedOut = false
+  }
 
+  /** The success path; throws when a listener throws (the caller then fails the call). */
+  succeed(value) {
+    const circuit = this.circuit
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    const now = Date.now()
+    const latency = now - this.start
+    recordSuccess(circuit, latency, now)
+    circuit.emit('success', value, latency)
+    resetCoalesce(circuit, this.cacheKey, 'success')
+    circuit.semaphore.release()
+  }
+
+  /** The failure path; returns the fallback's promise, or undefined to reject. */
+  fail(error) {
+    const circuit = this.circuit
+    circuit.semaphore.release()
+    const now = Date.now()
+    const fb = handleError(error, circuit, this.timer, this.args, now - this.start, now)
+    resetCoalesce(circuit, this.cacheKey, 'error')
+    return fb
+  }
+
+  /** The per-call timer fired: ETIMEDOUT, then the failure path, then abort(). */
+  expire() {
+    this.timedOut = true
+    const circuit = this.circuit
+    const options = circuit.options
+    const error = buildError(`Timed out after ${options.timeout}ms`, 'ETIMEDOUT')
+    const now = Date.now()
+    const latency = now - this.start
+    circuit.semaphore.release()
+    circuit[STATUS][FLUSHED]().increment(FIELD_INDEX.timeouts, latency, now)
+    circuit.emit('timeout', error, latency, this.args)
+    const fb = handleError(error, circuit, this.timer, this.args, latency, now)
+    resetCoalesce(circuit, this.cacheKey, 'timeout')
+    if (options.abortController) options.abortController.abort()
+    return fb ? { ok: true, value: fb } : { ok: false, value: error }
+  }
+}
+
+/**
+ * The admitted call: semaphore, timeout, action, outcome, in opossum's order. Without a
+ * timeout the returned promise is the action's promise chained once (no executor, no
+ * timer: code that stubs setTimeout keeps working).
+ */
+function run(circuit, context, args, cacheKey, start) {
+  const options = circuit.options
   if (!circuit.semaphore.test()) {
     const now = Date.now()
     const latency = now - start
     const err = buildError('Semaphore locked', 'ESEMLOCKED')
-    status[FLUSHED]().increment(FIELD_INDEX.semaphoreRejections, latency, now)
+    circuit[STATUS][FLUSHED]().increment(FIELD_INDEX.semaphoreRejections, latency, now)
     circuit.emit('semaphoreLocked', err, latency)
-    handleError(err, circuit, timer, args, latency, now, resolve, reject)
+    const fb = handleError(err, circuit, undefined, args, latency, now)
     resetCoalesce(circuit, cacheKey)
-    return
+    return fb || Promise.reject(err)
   }
-  if (options.timeout) {
-    timer = setTimeout(() => {
-      timedOut = true
-      const error = buildError(`Timed out after ${options.timeout}ms`, 'ETIMEDOUT')
-      const now = Date.now()
-      const latency = now - start
-      circuit.semaphore.release()
-      status[FLUSHED]().increment(FIELD_INDEX.timeouts, latency, now)
-      circuit.emit('timeout', error, latency, args)
-      handleError(error, circuit, timer, args, latency, now, resolve, reject)
-      resetCoalesce(circuit, cacheKey, 'timeout')
-      if (options.abortController) options.abortController.abort()
-    }, options.timeout)
+  const attempt = new Attempt(circuit, args, cacheKey, start)
+  const cacheResult = (promise) => {
+    if (options.cache) {
+      options.cacheTransport.set(cacheKey, promise, options.cacheTTL > 0 ? Date.now() + options.cacheTTL : 0)
+    }
   }
-  try {
-    const result = circuit.action.apply(context, args)
-    const promise = typeof result.then === 'function' ? result : Promise.resolve(result)
-    promise
-      .then((value) => {
-        if (timedOut) return
-        if (timer !== undefined) clearTimeout(timer)
-        const now = Date.now()
-        const latency = now - start
-        recordSuccess(circuit, latency, now)
-        circuit.emit('success', value, latency)
-        resetCoalesce(circuit, cacheKey, 'success')
-        circuit.semaphore.release()
-        resolve(value)
-        if (options.cache) {
-          options.cacheTransport.set(cacheKey, promise, options.cacheTTL > 0 ? Date.now() + options.cacheTTL : 0)
+
+  if (!options.timeout) {
+    let promise
+    try {
+      const result = circuit.action.apply(context, args)
+      promise = typeof result.then === 'function' ? result : Promise.resolve(result)
+    } catch (error) {
+      return attempt.fail(error) || Promise.reject(error)
+    }
+    // Chain on a native promise so fire() always returns one, even for foreign thenables.
+    const chained = promise instanceof Promise ? promise : Promise.resolve(promise)
+    return chained.then(
+      (value) => {
+        try {
+          attempt.succeed(value)
+        } catch (error) {
+          const fb = attempt.fail(error)
+          if (fb) return fb
+          throw error
         }
-      })
-      .catch((error) => {
-        if (timedOut) return
-        circuit.semaphore.release()
-        const now = Date.now()
-        handleError(error, circuit, timer, args, now - start, now, resolve, reject)
-        resetCoalesce(circuit, cacheKey, 'error')
-      })
-  } catch (error) {
-    circuit.semaphore.release()
-    const now = Date.now()
-    handleError(error, circuit, timer, args, now - start, now, resolve, reject)
-    resetCoalesce(circuit, cacheKey, 'error')
+        cacheResult(promise)
+        return value
+      },
+      (error) => {
+        const fb = attempt.fail(error)
+        if (fb) return fb
+        throw error
+      },
+    )
   }
+
+  return new Promise((resolve, reject) => {
+    const settle = (fb, error) => (fb ? resolve(fb) : reject(error))
+    attempt.timer = setTimeout(() => {
+      const outcome = attempt.expire()
+      if (outcome.ok) resolve(outcome.value)
+      else reject(outcome.value)
+    }, options.timeout)
+    let promise
+    try {
+      const result = circuit.action.apply(context, args)
+      promise = typeof result.then === 'function' ? result : Promise.resolve(result)
+    } catch (error) {
+      settle(attempt.fail(error), error)
+      return
+    }
+    promise.then(
+      (value) => {
+        if (attempt.timedOut) return
+        try {
+          attempt.succeed(value)
+        } catch (error) {
+          settle(attempt.fail(error), error)
+          return
+        }
+        resolve(value)
+        cacheResult(promise)
+      },
+      (error) => {
+        if (!attempt.timedOut) settle(attempt.fail(error), error)
+      },
+    )
+  })
 }
 
 /** Counts a success; while closed it is only batched (no native call). */
@@ -585,18 +662,17 @@ function recordSuccess(circuit, latency, now) {
   }
 }
 
-function handleError(error, circuit, timer, args, latency, now, resolve, reject) {
+/** Filtered errors count as successes; others fail and run the fallback (returned). */
+function handleError(error, circuit, timer, args, latency, now) {
   if (timer !== undefined) clearTimeout(timer)
   if (circuit.options.errorFilter(error, ...args)) {
     // A filtered error counts as a success (and can close a half-open circuit).
     recordSuccess(circuit, latency, now)
     circuit.emit('success', error, latency)
-  } else {
-    fail(circuit, error, args, latency, now)
-    const fb = fallback(circuit, error, args)
-    if (fb) return resolve(fb)
+    return undefined
   }
-  reject(error)
+  fail(circuit, error, args, latency, now)
+  return fallback(circuit, error, args)
 }
 
 function fallback(circuit, err, args) {
@@ -615,9 +691,8 @@ function fallback(circuit, err, args) {
 }
 
 function fail(circuit, err, args, latency, now) {
-  const core = circuit[STATUS][FLUSHED]()
   const generation = circuit[GENERATION]
-  let trip = core.failure(latency, now)
+  let trip = circuit[STATUS][RECORD_FAILURE](latency, now)
   // Listeners see the state before the trip, as in opossum.
   circuit.emit('failure', err, latency, args)
   // A listener changed the state: decide again on what is true now.
@@ -626,6 +701,7 @@ function fail(circuit, err, args, latency, now) {
 }
 
 function resetCoalesce(circuit, cacheKey, event) {
+  if (circuit.options.coalesceCache === undefined) return
   if (!event || circuit.options.coalesceResetOn.includes(event)) {
     circuit.options.coalesceCache?.delete(cacheKey)
   }

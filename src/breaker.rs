@@ -108,9 +108,13 @@ impl NativeBreaker {
         self.inner.record_success(latency, now) as u32
     }
 
-    /// Records a failure; returns whether the breaker should now open.
+    /// Applies `pending_fires` batched fires (at `fires_at`), then records a failure;
+    /// returns whether the breaker should now open. One native call per failure.
     #[napi(catch_unwind)]
-    pub fn failure(&mut self, latency: f64, now: f64) -> bool {
+    pub fn failure(&mut self, latency: f64, now: f64, pending_fires: f64, fires_at: f64) -> bool {
+        if pending_fires > 0.0 {
+            self.inner.record_batch(pending_fires, &[], fires_at);
+        }
         self.inner.record_failure(latency, now)
     }
 

@@ -43,6 +43,7 @@ const B_LAST = Symbol('batch-last')
 const FLUSHED = Symbol('flushed-core')
 const BATCH_FIRE = Symbol('batch-fire')
 const BATCH_SUCCESS = Symbol('batch-success')
+const RECORD_FAILURE = Symbol('record-failure')
 
 /** Throws a RangeError/TypeError naming `name` unless `value` is a finite number >= 0. */
 function checkNonNegative(value, name, max = Number.MAX_SAFE_INTEGER) {
@@ -128,6 +129,14 @@ class Status extends EventEmitter {
       this[B_N] = 0
     }
     return this[CORE]
+  }
+
+  /** Records a failure (with the batched fires, in the same native call). */
+  [RECORD_FAILURE](latency, now) {
+    const core = this[B_N] !== 0 ? this[FLUSHED]() : this[CORE]
+    const fires = this[B_FIRES]
+    this[B_FIRES] = 0
+    return core.failure(latency, now, fires, this[B_LAST])
   }
 
   /** Starts a new batch if `now` is outside the current batch's bucket. */
@@ -266,5 +275,5 @@ class Status extends EventEmitter {
 
 module.exports = Status
 Object.defineProperty(module.exports, 'internals', {
-  value: Object.freeze({ FIELD_INDEX, FLUSHED, BATCH_FIRE, BATCH_SUCCESS, checkNonNegative, checkWindowOptions }),
+  value: Object.freeze({ FIELD_INDEX, FLUSHED, BATCH_FIRE, BATCH_SUCCESS, RECORD_FAILURE, checkNonNegative, checkWindowOptions }),
 })
