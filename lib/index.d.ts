@@ -1,2 +1,3 @@
 export { nativeVersion } from '../index'
-export { CircuitBreaker } from './circuit-breaker'
+import CircuitBreakerClass = require('./circuit-breaker')
+export { CircuitBreakerClass as CircuitBreaker }

@@ -84,7 +84,7 @@ impl Config {
                 "errorThresholdPercentage must be a finite number".into(),
             ));
         }
-        if !(self.volume_threshold >= 0.0) {
+        if self.volume_threshold.is_nan() || self.volume_threshold < 0.0 {
             return Err(ConfigError("volumeThreshold must be >= 0".into()));
         }
         if self.half_open_trials == 0 {
