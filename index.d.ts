@@ -29,11 +29,12 @@ export declare class NativeBreaker {
    */
   increment(fieldIndex: number, latency: number, now: number): void
   /**
-   * Applies a batch the facade collected while closed, all within the bucket that
-   * contains `now`: `fires` fires and the first `count` entries of `latencies` as
-   * successes. Saves one native call per `fire()` on the success path.
+   * Applies a batch the facade collected, all within the bucket that contains `now`:
+   * `counts` (11 counters in field order, no samples) and the first `count` entries
+   * of `latencies` as successes. Saves a native call per `fire()` on the success and
+   * reject paths.
    */
-  flush(fires: number, latencies: Float64Array, count: number, now: number): void
+  flush(counts: Float64Array, latencies: Float64Array, count: number, now: number): void
   /** Records a success; returns 1 when it closed the breaker, else 0. */
   success(latency: number, now: number): number
   /**

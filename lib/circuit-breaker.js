@@ -9,7 +9,7 @@ const Status = require('./breaker/status')
 const Semaphore = require('./breaker/semaphore')
 const MemoryCache = require('./breaker/cache')
 
-const { FIELD_INDEX, FLUSHED, BATCH_FIRE, BATCH_SUCCESS, RECORD_FAILURE, checkNonNegative, checkWindowOptions } = Status.internals
+const { FIELD_INDEX, FLUSHED, BATCH_FIRE, BATCH_COUNT, BATCH_SUCCESS, RECORD_FAILURE, checkNonNegative, checkWindowOptions } = Status.internals
 
 // Native state codes (core/src/breaker/mod.rs `State`).
 const CLOSED = 0
@@ -428,28 +428,28 @@ class CircuitBreaker extends EventEmitter {
     if (options.cache) {
       const cached = options.cacheTransport.get(cacheKey)
       if (cached) {
-        status[FLUSHED]().increment(FIELD_INDEX.cacheHits, 0, Date.now())
+        status[BATCH_COUNT](FIELD_INDEX.cacheHits, start)
         this.emit('cacheHit')
         return cached
       }
-      status[FLUSHED]().increment(FIELD_INDEX.cacheMisses, 0, Date.now())
+      status[BATCH_COUNT](FIELD_INDEX.cacheMisses, start)
       this.emit('cacheMiss')
     }
     if (options.coalesce) {
       const cachedCall = options.coalesceCache.get(cacheKey)
       if (cachedCall) {
-        status[FLUSHED]().increment(FIELD_INDEX.coalesceCacheHits, 0, Date.now())
+        status[BATCH_COUNT](FIELD_INDEX.coalesceCacheHits, start)
         this.emit('coalesceCacheHit')
         return cachedCall
       }
-      status[FLUSHED]().increment(FIELD_INDEX.coalesceCacheMisses, 0, Date.now())
+      status[BATCH_COUNT](FIELD_INDEX.coalesceCacheMisses, start)
       this.emit('coalesceCacheMiss')
     }
 
     // The gate: closed, or a free half-open trial slot (the core counts them).
     if (this[STATE] !== CLOSED && !(this[STATE] === HALF_OPEN && status[FLUSHED]().tryTrial())) {
       const error = buildError('Breaker is open', 'EOPENBREAKER')
-      status[FLUSHED]().increment(FIELD_INDEX.rejects, 0, Date.now())
+      status[BATCH_COUNT](FIELD_INDEX.rejects, start)
       this.emit('reject', error)
       return fallback(this, error, args) || Promise.reject(error)
     }
@@ -680,7 +680,7 @@ function fallback(circuit, err, args) {
   if (fb) {
     try {
       const result = fb.apply(fb, [...args, err])
-      circuit[STATUS][FLUSHED]().increment(FIELD_INDEX.fallbacks, 0, Date.now())
+      circuit[STATUS][BATCH_COUNT](FIELD_INDEX.fallbacks, Date.now())
       circuit.emit('fallback', result, err)
       if (result instanceof Promise) return result
       return Promise.resolve(result)

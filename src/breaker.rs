@@ -92,14 +92,21 @@ impl NativeBreaker {
         Ok(())
     }
 
-    /// Applies a batch the facade collected while closed, all within the bucket that
-    /// contains `now`: `fires` fires and the first `count` entries of `latencies` as
-    /// successes. Saves one native call per `fire()` on the success path.
+    /// Applies a batch the facade collected, all within the bucket that contains `now`:
+    /// `counts` (11 counters in field order, no samples) and the first `count` entries
+    /// of `latencies` as successes. Saves a native call per `fire()` on the success and
+    /// reject paths.
     #[napi(catch_unwind)]
-    pub fn flush(&mut self, fires: f64, latencies: Float64ArraySlice, count: u32, now: f64) {
+    pub fn flush(
+        &mut self,
+        counts: Float64ArraySlice,
+        latencies: Float64ArraySlice,
+        count: u32,
+        now: f64,
+    ) {
         let samples = latencies.as_ref();
         let samples = &samples[..(count as usize).min(samples.len())];
-        self.inner.record_batch(fires, samples, now);
+        self.inner.record_batch(counts.as_ref(), samples, now);
     }
 
     /// Records a success; returns 1 when it closed the breaker, else 0.
@@ -113,7 +120,7 @@ impl NativeBreaker {
     #[napi(catch_unwind)]
     pub fn failure(&mut self, latency: f64, now: f64, pending_fires: f64, fires_at: f64) -> bool {
         if pending_fires > 0.0 {
-            self.inner.record_batch(pending_fires, &[], fires_at);
+            self.inner.window_at(fires_at).add(Field::Fires, pending_fires);
         }
         self.inner.record_failure(latency, now)
     }

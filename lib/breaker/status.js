@@ -22,6 +22,7 @@ const FIELDS = [
   'semaphoreRejections',
 ]
 const FIELD_INDEX = Object.freeze(Object.fromEntries(FIELDS.map((f, i) => [f, i])))
+const FIRES = FIELD_INDEX.fires
 const PERCENTILES = [0.0, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 1]
 const BATCH_SIZE = 256
 const MAX_BUCKETS = 1_000_000
@@ -31,9 +32,11 @@ const INTERVAL = Symbol('bucket-interval')
 const ORIGIN = Symbol('origin')
 const SNAPSHOT_TIMER = Symbol('snapshot-timer')
 const IS_SHUTDOWN = Symbol('shutdown')
-// Batch of the success path: pending fires, success latencies, and the bucket bounds
-// they all fall into.
-const B_FIRES = Symbol('batch-fires')
+// Batch of the success and reject paths: pending counters (11, field order), success
+// latencies, and the bucket bounds they all fall into.
+const B_COUNTS = Symbol('batch-counts')
+const B_PENDING = Symbol('batch-pending')
+const B_ONLY_FIRES = Symbol('batch-only-fires')
 const B_LAT = Symbol('batch-latencies')
 const B_N = Symbol('batch-count')
 const B_START = Symbol('batch-start')
@@ -42,6 +45,7 @@ const B_LAST = Symbol('batch-last')
 /** Internal API for CircuitBreaker (symbols, so nothing new shows up on the object). */
 const FLUSHED = Symbol('flushed-core')
 const BATCH_FIRE = Symbol('batch-fire')
+const BATCH_COUNT = Symbol('batch-count')
 const BATCH_SUCCESS = Symbol('batch-success')
 const RECORD_FAILURE = Symbol('record-failure')
 
@@ -100,7 +104,9 @@ class Status extends EventEmitter {
     this[INTERVAL] = Math.max(1, Math.floor(timeout / buckets))
     this[ORIGIN] = now
     this[CORE] = new NativeBreaker(buckets, this[INTERVAL], !!this.rotateBucketController, this.rollingPercentilesEnabled, now)
-    this[B_FIRES] = 0
+    this[B_COUNTS] = new Float64Array(FIELDS.length)
+    this[B_PENDING] = false
+    this[B_ONLY_FIRES] = true
     this[B_LAT] = new Float64Array(BATCH_SIZE)
     this[B_N] = 0
     this[B_START] = 0
@@ -123,36 +129,57 @@ class Status extends EventEmitter {
 
   /** Native core with every batched event applied; use before any other native call. */
   [FLUSHED]() {
-    if (this[B_FIRES] !== 0 || this[B_N] !== 0) {
-      this[CORE].flush(this[B_FIRES], this[B_LAT], this[B_N], this[B_LAST])
-      this[B_FIRES] = 0
+    if (this[B_PENDING]) {
+      this[CORE].flush(this[B_COUNTS], this[B_LAT], this[B_N], this[B_LAST])
+      this[B_COUNTS].fill(0)
       this[B_N] = 0
+      this[B_PENDING] = false
+      this[B_ONLY_FIRES] = true
     }
     return this[CORE]
   }
 
-  /** Records a failure (with the batched fires, in the same native call). */
-  [RECORD_FAILURE](latency, now) {
-    const core = this[B_N] !== 0 ? this[FLUSHED]() : this[CORE]
-    const fires = this[B_FIRES]
-    this[B_FIRES] = 0
-    return core.failure(latency, now, fires, this[B_LAST])
-  }
-
-  /** Starts a new batch if `now` is outside the current batch's bucket. */
   [BATCH_FIRE](now) {
     if (!(now >= this[B_START] && now < this[B_END])) this.#rebatch(now)
-    this[B_FIRES]++
+    this[B_COUNTS][FIRES]++
+    this[B_PENDING] = true
+    this[B_LAST] = now
+  }
+
+  /** Batches one event of a counter that never changes the state (rejects, cache...). */
+  [BATCH_COUNT](index, now) {
+    if (!(now >= this[B_START] && now < this[B_END])) this.#rebatch(now)
+    this[B_COUNTS][index]++
+    this[B_PENDING] = true
+    this[B_ONLY_FIRES] = false
     this[B_LAST] = now
   }
 
   [BATCH_SUCCESS](now, latency) {
     if (!(now >= this[B_START] && now < this[B_END])) this.#rebatch(now)
     this[B_LAT][this[B_N]++] = latency
+    this[B_PENDING] = true
+    this[B_ONLY_FIRES] = false
     this[B_LAST] = now
     if (this[B_N] === BATCH_SIZE) this[FLUSHED]()
   }
 
+  /** Records a failure; pending fires travel in the same native call. */
+  [RECORD_FAILURE](latency, now) {
+    let fires = 0
+    if (this[B_PENDING]) {
+      if (this[B_ONLY_FIRES]) {
+        fires = this[B_COUNTS][FIRES]
+        this[B_COUNTS][FIRES] = 0
+        this[B_PENDING] = false
+      } else {
+        this[FLUSHED]()
+      }
+    }
+    return this[CORE].failure(latency, now, fires, this[B_LAST])
+  }
+
+  /** Flushes, then starts a batch for the bucket that contains `now`. */
   #rebatch(now) {
     this[FLUSHED]()
     if (this.rotateBucketController) {
@@ -275,5 +302,5 @@ class Status extends EventEmitter {
 
 module.exports = Status
 Object.defineProperty(module.exports, 'internals', {
-  value: Object.freeze({ FIELD_INDEX, FLUSHED, BATCH_FIRE, BATCH_SUCCESS, RECORD_FAILURE, checkNonNegative, checkWindowOptions }),
+  value: Object.freeze({ FIELD_INDEX, FLUSHED, BATCH_FIRE, BATCH_COUNT, BATCH_SUCCESS, RECORD_FAILURE, checkNonNegative, checkWindowOptions }),
 })

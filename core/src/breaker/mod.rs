@@ -268,12 +268,18 @@ impl Breaker {
         SuccessEffect::None
     }
 
-    /// Records `fires` fires and one success per latency in `successes`, all at `now`.
-    /// Only valid while closed (the facade batches the success path there), so no
-    /// transition can result.
-    pub fn record_batch(&mut self, fires: f64, successes: &[f64], now: f64) {
+    /// Adds batched counters (`counts[i]` to [`Field`] `i`, no samples) and one success
+    /// per latency in `successes`, all at `now`. Only valid while closed or for counters
+    /// that never change the state (the facade batches those), so no transition results.
+    pub fn record_batch(&mut self, counts: &[f64], successes: &[f64], now: f64) {
         let window = self.window_at(now);
-        window.add(Field::Fires, fires);
+        for (index, amount) in counts.iter().enumerate() {
+            if let Some(field) = Field::from_index(index as u32) {
+                if *amount != 0.0 {
+                    window.add(field, *amount);
+                }
+            }
+        }
         for &latency in successes {
             window.increment(Field::Successes, latency);
         }
@@ -560,7 +566,11 @@ mod tests {
             ..Config::default()
         });
         let mut b = a.clone();
-        a.record_batch(3.0, &[1.0, 2.0, 3.0], 500.0);
+        let mut counts = [0.0; FIELD_COUNT];
+        counts[Field::Fires as usize] = 3.0;
+        counts[Field::Rejects as usize] = 2.0;
+        a.record_batch(&counts, &[1.0, 2.0, 3.0], 500.0);
+        assert_eq!(a.window().total(Field::Rejects), 2.0);
         for l in [1.0, 2.0, 3.0] {
             fire_ok(&mut b, 500.0);
             let _ = l;
