@@ -583,3 +583,47 @@ test('maxFailures prints the upstream deprecation message', () => {
   }
   assert.deepEqual(lines, ['options.maxFailures is deprecated. Please use options.errorThresholdPercentage'])
 })
+
+test('many concurrent calls: each hung call times out once, in call order; settled ones never do', async () => {
+  await same(async (CB) => {
+    const b = new CB((x) => (x % 2 ? new Promise(() => {}) : new Promise((r) => setTimeout(() => r(x), 2))), {
+      timeout: 30,
+      errorThresholdPercentage: 100,
+    })
+    const timeouts = []
+    b.on('timeout', (err, latency, args) => timeouts.push(args[0]))
+    const calls = []
+    for (let i = 0; i < 8; i++) {
+      calls.push(outcome(b.fire(i)))
+      await tick(1)
+    }
+    const results = await Promise.all(calls)
+    const s = b.stats
+    b.shutdown()
+    return { results, timeouts, counts: [s.timeouts, s.failures, s.successes] }
+  })
+})
+
+test('per-call timeouts under controlled timers, including a timeout lowered at run time', () => {
+  mock.timers.enable({ apis: ['setTimeout', 'setInterval', 'Date'], now: 0 })
+  try {
+    const b = new Bulwark(() => new Promise(() => {}), { timeout: 1000, errorThresholdPercentage: 100 })
+    const expired = []
+    b.on('timeout', (err, latency, args) => expired.push([args[0], latency, Date.now()]))
+    b.fire('a').catch(() => {})
+    mock.timers.tick(100)
+    b.options.timeout = 300
+    b.fire('b').catch(() => {})
+    mock.timers.tick(299)
+    assert.deepEqual(expired, [])
+    mock.timers.tick(1)
+    assert.deepEqual(expired, [['b', 300, 400]])
+    mock.timers.tick(599)
+    assert.equal(expired.length, 1)
+    mock.timers.tick(1)
+    assert.deepEqual(expired[1], ['a', 1000, 1000])
+    b.shutdown()
+  } finally {
+    mock.timers.reset()
+  }
+})

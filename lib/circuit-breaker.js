@@ -8,6 +8,7 @@ const { randomUUID } = require('node:crypto')
 const Status = require('./breaker/status')
 const Semaphore = require('./breaker/semaphore')
 const MemoryCache = require('./breaker/cache')
+const Deadlines = require('./breaker/deadlines')
 
 const { FIELD_INDEX, FLUSHED, BATCH_FIRE, BATCH_COUNT, BATCH_SUCCESS, RECORD_FAILURE, checkNonNegative, checkWindowOptions } = Status.internals
 
@@ -33,6 +34,7 @@ const LAST_TIMER_AT = Symbol('last-timer-at')
 const HEALTH_TIMERS = Symbol('health-check-timers')
 const ENTER_HALF_OPEN = Symbol('enter-half-open')
 const CLOSED_BY_CORE = Symbol('closed-by-core')
+const DEADLINES = Symbol('deadlines')
 
 const MAX_TIMER_MS = 2 ** 31 - 1 // Node turns larger delays into 1 ms.
 
@@ -196,6 +198,7 @@ class CircuitBreaker extends EventEmitter {
     this[RESET_TIMEOUT] = undefined
     this[WARMUP_TIMEOUT] = undefined
     this[HEALTH_TIMERS] = new Set()
+    this[DEADLINES] = undefined
     let closed = true
     let halfOpen = false
     let shutdown = false
@@ -305,6 +308,8 @@ class CircuitBreaker extends EventEmitter {
     this.removeAllListeners()
     if (this[RESET_TIMEOUT] !== undefined) clearTimeout(this[RESET_TIMEOUT])
     if (this[WARMUP_TIMEOUT] !== undefined) clearTimeout(this[WARMUP_TIMEOUT])
+    // In-flight calls still time out; the shared timer goes once they have settled.
+    this[DEADLINES]?.close()
     for (const timer of this[HEALTH_TIMERS]) clearInterval(timer)
     this[HEALTH_TIMERS].clear()
     this.status.shutdown()
@@ -513,21 +518,31 @@ class CircuitBreaker extends EventEmitter {
   }
 }
 
-/** One admitted call: its arguments, cache key, start time and timer. */
+/** One admitted call: its arguments, cache key, start time and deadline. */
 class Attempt {
   constructor(circuit, args, cacheKey, start) {
     this.circuit = circuit
     this.args = args
     this.cacheKey = cacheKey
     this.start = start
-    this.timer = undefined
     this.timedOut = false
+    // Set only when the call has a timeout (see Deadlines).
+    this.deadline = undefined
+    this.resolve = undefined
+    this.reject = undefined
+    this.prev = null
+    this.next = null
+  }
+
+  /** Stops the call's timeout. */
+  untime() {
+    if (this.deadline !== undefined) this.circuit[DEADLINES].remove(this)
   }
 
   /** The success path; throws when a listener throws (the caller then fails the call). */
   succeed(value) {
     const circuit = this.circuit
-    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.untime()
     const now = Date.now()
     const latency = now - this.start
     recordSuccess(circuit, latency, now)
@@ -540,13 +555,14 @@ class Attempt {
   fail(error) {
     const circuit = this.circuit
     circuit.semaphore.release()
+    this.untime()
     const now = Date.now()
-    const fb = handleError(error, circuit, this.timer, this.args, now - this.start, now)
+    const fb = handleError(error, circuit, this.args, now - this.start, now)
     resetCoalesce(circuit, this.cacheKey, 'error')
     return fb
   }
 
-  /** The per-call timer fired: ETIMEDOUT, then the failure path, then abort(). */
+  /** The deadline passed: ETIMEDOUT, then the failure path, then abort(). */
   expire() {
     this.timedOut = true
     const circuit = this.circuit
@@ -557,10 +573,11 @@ class Attempt {
     circuit.semaphore.release()
     circuit[STATUS][FLUSHED]().increment(FIELD_INDEX.timeouts, latency, now)
     circuit.emit('timeout', error, latency, this.args)
-    const fb = handleError(error, circuit, this.timer, this.args, latency, now)
+    const fb = handleError(error, circuit, this.args, latency, now)
+    if (fb) this.resolve(fb)
+    else this.reject(error)
     resetCoalesce(circuit, this.cacheKey, 'timeout')
     if (options.abortController) options.abortController.abort()
-    return fb ? { ok: true, value: fb } : { ok: false, value: error }
   }
 }
 
@@ -577,16 +594,11 @@ function run(circuit, context, args, cacheKey, start) {
     const err = buildError('Semaphore locked', 'ESEMLOCKED')
     circuit[STATUS][FLUSHED]().increment(FIELD_INDEX.semaphoreRejections, latency, now)
     circuit.emit('semaphoreLocked', err, latency)
-    const fb = handleError(err, circuit, undefined, args, latency, now)
+    const fb = handleError(err, circuit, args, latency, now)
     resetCoalesce(circuit, cacheKey)
     return fb || Promise.reject(err)
   }
   const attempt = new Attempt(circuit, args, cacheKey, start)
-  const cacheResult = (promise) => {
-    if (options.cache) {
-      options.cacheTransport.set(cacheKey, promise, options.cacheTTL > 0 ? Date.now() + options.cacheTTL : 0)
-    }
-  }
 
   if (!options.timeout) {
     let promise
@@ -607,7 +619,7 @@ function run(circuit, context, args, cacheKey, start) {
           if (fb) return fb
           throw error
         }
-        cacheResult(promise)
+        cacheResult(circuit, cacheKey, promise)
         return value
       },
       (error) => {
@@ -619,18 +631,19 @@ function run(circuit, context, args, cacheKey, start) {
   }
 
   return new Promise((resolve, reject) => {
-    const settle = (fb, error) => (fb ? resolve(fb) : reject(error))
-    attempt.timer = setTimeout(() => {
-      const outcome = attempt.expire()
-      if (outcome.ok) resolve(outcome.value)
-      else reject(outcome.value)
-    }, options.timeout)
+    attempt.resolve = resolve
+    attempt.reject = reject
+    attempt.deadline = start + options.timeout
+    if (circuit[DEADLINES] === undefined) circuit[DEADLINES] = new Deadlines()
+    circuit[DEADLINES].add(attempt, start)
     let promise
     try {
       const result = circuit.action.apply(context, args)
       promise = typeof result.then === 'function' ? result : Promise.resolve(result)
     } catch (error) {
-      settle(attempt.fail(error), error)
+      const fb = attempt.fail(error)
+      if (fb) resolve(fb)
+      else reject(error)
       return
     }
     promise.then(
@@ -639,17 +652,30 @@ function run(circuit, context, args, cacheKey, start) {
         try {
           attempt.succeed(value)
         } catch (error) {
-          settle(attempt.fail(error), error)
+          const fb = attempt.fail(error)
+          if (fb) resolve(fb)
+          else reject(error)
           return
         }
         resolve(value)
-        cacheResult(promise)
+        cacheResult(circuit, cacheKey, promise)
       },
       (error) => {
-        if (!attempt.timedOut) settle(attempt.fail(error), error)
+        if (attempt.timedOut) return
+        const fb = attempt.fail(error)
+        if (fb) resolve(fb)
+        else reject(error)
       },
     )
   })
+}
+
+/** Stores the action's promise in the cache after a success. */
+function cacheResult(circuit, cacheKey, promise) {
+  const options = circuit.options
+  if (options.cache) {
+    options.cacheTransport.set(cacheKey, promise, options.cacheTTL > 0 ? Date.now() + options.cacheTTL : 0)
+  }
 }
 
 /** Counts a success; while closed it is only batched (no native call). */
@@ -663,8 +689,7 @@ function recordSuccess(circuit, latency, now) {
 }
 
 /** Filtered errors count as successes; others fail and run the fallback (returned). */
-function handleError(error, circuit, timer, args, latency, now) {
-  if (timer !== undefined) clearTimeout(timer)
+function handleError(error, circuit, args, latency, now) {
   if (circuit.options.errorFilter(error, ...args)) {
     // A filtered error counts as a success (and can close a half-open circuit).
     recordSuccess(circuit, latency, now)
