@@ -55,6 +55,9 @@ const INTERNAL_EVENTS = [
   'semaphoreLocked',
 ]
 
+/** Shared default (opossum makes one per breaker); lets the failure path skip the call. */
+const DEFAULT_ERROR_FILTER = (_) => false
+
 const deprecation = 'options.maxFailures is deprecated. Please use options.errorThresholdPercentage'
 
 function checkFunction(value, name) {
@@ -138,7 +141,7 @@ class CircuitBreaker extends EventEmitter {
     this.options.rollingCountBuckets = options.rollingCountBuckets ?? 10
     this.options.rollingPercentilesEnabled = options.rollingPercentilesEnabled !== false
     this.options.capacity = Number.isInteger(options.capacity) ? options.capacity : Number.MAX_SAFE_INTEGER
-    this.options.errorFilter = options.errorFilter || ((_) => false)
+    this.options.errorFilter = options.errorFilter || DEFAULT_ERROR_FILTER
     this.options.cacheTTL = options.cacheTTL ?? 0
     this.options.cacheGetKey = options.cacheGetKey ?? ((...args) => JSON.stringify(args))
     this.options.enableSnapshots = options.enableSnapshots !== false
@@ -690,7 +693,8 @@ function recordSuccess(circuit, latency, now) {
 
 /** Filtered errors count as successes; others fail and run the fallback (returned). */
 function handleError(error, circuit, args, latency, now) {
-  if (circuit.options.errorFilter(error, ...args)) {
+  const errorFilter = circuit.options.errorFilter
+  if (errorFilter !== DEFAULT_ERROR_FILTER && errorFilter(error, ...args)) {
     // A filtered error counts as a success (and can close a half-open circuit).
     recordSuccess(circuit, latency, now)
     circuit.emit('success', error, latency)

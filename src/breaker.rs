@@ -1,14 +1,50 @@
-//! N-API class `NativeBreaker`: a thin wrapper over `bulwark_core::breaker::Breaker`.
+//! N-API functions over `bulwark_core::breaker::Breaker`, addressed by a `u32` handle.
 //!
-//! Every method takes and returns plain numbers or booleans (the `fire()` hot path makes
-//! one call to count the fire and one to record the outcome); statistics leave as one
-//! `Float64Array`. Argument validation with option names happens in the JS facade
-//! (`lib/circuit-breaker.js`); here invalid values become plain errors, never panics.
+//! Breakers live in a per-thread slab (each JS thread, main or worker, has its own) and
+//! every function takes the handle plus plain numbers: a `#[napi]` class method costs
+//! about 1 µs here because napi-rs checks the receiver's type tag on every call, while a
+//! plain function with number arguments costs a fraction of that, and the failure path
+//! makes one such call per `fire()`. The facade frees a handle when its `Status` is
+//! garbage-collected (FinalizationRegistry). Argument validation with option names
+//! happens in the JS facade (`lib/circuit-breaker.js`); here invalid values become plain
+//! errors, never panics.
+
+use std::cell::RefCell;
 
 use bulwark_core::breaker::{Breaker, Config, Field, Rotation, TripWindow, Window};
 use napi::bindgen_prelude::{Float64Array, Float64ArraySlice};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
+
+/// Breakers of this thread; a freed slot is reused by the next `breaker_create`.
+#[derive(Default)]
+struct Slab {
+    entries: Vec<Option<Breaker>>,
+    free: Vec<u32>,
+}
+
+thread_local! {
+    static BREAKERS: RefCell<Slab> = RefCell::new(Slab::default());
+}
+
+/// Runs `f` on the live breaker `handle`. No JS code runs inside, so the borrow never
+/// re-enters.
+fn with<R>(handle: u32, f: impl FnOnce(&mut Breaker) -> R) -> Result<R> {
+    BREAKERS.with(|slab| {
+        let mut slab = slab.borrow_mut();
+        match slab
+            .entries
+            .get_mut(handle as usize)
+            .and_then(Option::as_mut)
+        {
+            Some(breaker) => Ok(f(breaker)),
+            None => Err(Error::new(
+                Status::InvalidArg,
+                format!("circuit breaker handle {handle} is not live"),
+            )),
+        }
+    })
+}
 
 fn field(index: u32) -> Result<Field> {
     Field::from_index(index).ok_or_else(|| {
@@ -19,209 +55,216 @@ fn field(index: u32) -> Result<Field> {
     })
 }
 
-/// Native state machine and rolling window of one circuit breaker (or one standalone
-/// `Status`). Times are milliseconds from `Date.now()` passed in by the caller.
-#[napi]
-pub struct NativeBreaker {
-    inner: Breaker,
+/// Creates a closed breaker whose window has `buckets` buckets of `bucket_ms` each,
+/// rotating with the clock from `now` (or only on `breakerRotate` when
+/// `manual_rotation`); returns its handle.
+#[napi(catch_unwind)]
+pub fn breaker_create(
+    buckets: u32,
+    bucket_ms: f64,
+    manual_rotation: bool,
+    percentiles: bool,
+    now: f64,
+) -> u32 {
+    let rotation = if manual_rotation {
+        Rotation::Manual
+    } else {
+        Rotation::Clock {
+            origin: now,
+            interval: bucket_ms,
+        }
+    };
+    let breaker = Breaker::new(Window::new(buckets as usize, rotation, percentiles));
+    BREAKERS.with(|slab| {
+        let mut slab = slab.borrow_mut();
+        match slab.free.pop() {
+            Some(handle) => {
+                slab.entries[handle as usize] = Some(breaker);
+                handle
+            }
+            None => {
+                slab.entries.push(Some(breaker));
+                (slab.entries.len() - 1) as u32
+            }
+        }
+    })
 }
 
-#[napi]
-impl NativeBreaker {
-    /// A closed breaker whose window has `buckets` buckets of `bucket_ms` each, rotating
-    /// with the clock from `now` (or only on `rotate()` when `manual_rotation`).
-    #[napi(constructor, catch_unwind)]
-    pub fn new(
-        buckets: u32,
-        bucket_ms: f64,
-        manual_rotation: bool,
-        percentiles: bool,
-        now: f64,
-    ) -> NativeBreaker {
-        let rotation = if manual_rotation {
-            Rotation::Manual
-        } else {
-            Rotation::Clock {
-                origin: now,
-                interval: bucket_ms,
+/// Frees a breaker (its owner was garbage-collected). Unknown handles are ignored.
+#[napi(catch_unwind)]
+pub fn breaker_drop(handle: u32) {
+    BREAKERS.with(|slab| {
+        let mut slab = slab.borrow_mut();
+        if let Some(entry) = slab.entries.get_mut(handle as usize) {
+            if entry.take().is_some() {
+                slab.free.push(handle);
             }
-        };
-        NativeBreaker {
-            inner: Breaker::new(Window::new(buckets as usize, rotation, percentiles)),
         }
-    }
+    });
+}
 
-    /// Sets the trip settings; `window_size` 0 means the time window (opossum).
-    #[napi(catch_unwind)]
-    pub fn configure(
-        &mut self,
-        error_threshold_percentage: f64,
-        volume_threshold: f64,
-        half_open_trials: u32,
-        half_open_success_threshold: u32,
-        window_size: u32,
-    ) -> Result<()> {
-        let trip_window = match window_size {
-            0 => TripWindow::Time,
-            size => TripWindow::Count {
-                size: size as usize,
-            },
-        };
-        self.inner
-            .configure(Config {
-                error_threshold_percentage,
-                volume_threshold,
-                half_open_trials,
-                half_open_success_threshold,
-                trip_window,
-            })
-            .map_err(|e| Error::new(Status::InvalidArg, e.0))
-    }
+/// Sets the trip settings; `window_size` 0 means the time window (opossum).
+#[napi(catch_unwind)]
+pub fn breaker_configure(
+    handle: u32,
+    error_threshold_percentage: f64,
+    volume_threshold: f64,
+    half_open_trials: u32,
+    half_open_success_threshold: u32,
+    window_size: u32,
+) -> Result<()> {
+    let trip_window = match window_size {
+        0 => TripWindow::Time,
+        size => TripWindow::Count {
+            size: size as usize,
+        },
+    };
+    let config = Config {
+        error_threshold_percentage,
+        volume_threshold,
+        half_open_trials,
+        half_open_success_threshold,
+        trip_window,
+    };
+    with(handle, |b| b.configure(config))?.map_err(|e| Error::new(Status::InvalidArg, e.0))
+}
 
-    /// Counts one fire.
-    #[napi(catch_unwind)]
-    pub fn fire(&mut self, now: f64) {
-        self.inner.count(Field::Fires, 0.0, now);
-    }
+/// Applies a batch the facade collected, all within the bucket that contains `now`:
+/// `counts` (11 counters in field order, no samples) and the first `count` entries of
+/// `latencies` as successes.
+#[napi(catch_unwind)]
+pub fn breaker_flush(
+    handle: u32,
+    counts: Float64ArraySlice,
+    latencies: Float64ArraySlice,
+    count: u32,
+    now: f64,
+) -> Result<()> {
+    let samples = latencies.as_ref();
+    let samples = &samples[..(count as usize).min(samples.len())];
+    with(handle, |b| b.record_batch(counts.as_ref(), samples, now))
+}
 
-    /// Counts one event of statistics field `field` (index in opossum's bucket order),
-    /// with a latency sample for successes, failures and timeouts.
-    #[napi(catch_unwind)]
-    pub fn increment(&mut self, field_index: u32, latency: f64, now: f64) -> Result<()> {
-        self.inner.count(field(field_index)?, latency, now);
-        Ok(())
-    }
+/// Counts one event of statistics field `field_index` (opossum's bucket order), with a
+/// latency sample for successes, failures and timeouts.
+#[napi(catch_unwind)]
+pub fn breaker_increment(handle: u32, field_index: u32, latency: f64, now: f64) -> Result<()> {
+    let field = field(field_index)?;
+    with(handle, |b| b.count(field, latency, now))
+}
 
-    /// Applies a batch the facade collected, all within the bucket that contains `now`:
-    /// `counts` (11 counters in field order, no samples) and the first `count` entries
-    /// of `latencies` as successes. Saves a native call per `fire()` on the success and
-    /// reject paths.
-    #[napi(catch_unwind)]
-    pub fn flush(
-        &mut self,
-        counts: Float64ArraySlice,
-        latencies: Float64ArraySlice,
-        count: u32,
-        now: f64,
-    ) {
-        let samples = latencies.as_ref();
-        let samples = &samples[..(count as usize).min(samples.len())];
-        self.inner.record_batch(counts.as_ref(), samples, now);
-    }
+/// Records a success; returns 1 when it closed the breaker, else 0.
+#[napi(catch_unwind)]
+pub fn breaker_success(handle: u32, latency: f64, now: f64) -> Result<u32> {
+    with(handle, |b| b.record_success(latency, now) as u32)
+}
 
-    /// Records a success; returns 1 when it closed the breaker, else 0.
-    #[napi(catch_unwind)]
-    pub fn success(&mut self, latency: f64, now: f64) -> u32 {
-        self.inner.record_success(latency, now) as u32
-    }
-
-    /// Applies `pending_fires` batched fires (at `fires_at`), then records a failure;
-    /// returns whether the breaker should now open. One native call per failure.
-    #[napi(catch_unwind)]
-    pub fn failure(&mut self, latency: f64, now: f64, pending_fires: f64, fires_at: f64) -> bool {
+/// Applies `pending_fires` batched fires (at `fires_at`), then records a failure;
+/// returns whether the breaker should now open. One native call per failure.
+#[napi(catch_unwind)]
+pub fn breaker_failure(
+    handle: u32,
+    latency: f64,
+    now: f64,
+    pending_fires: f64,
+    fires_at: f64,
+) -> Result<bool> {
+    with(handle, |b| {
         if pending_fires > 0.0 {
-            self.inner.window_at(fires_at).add(Field::Fires, pending_fires);
+            b.window_at(fires_at).add(Field::Fires, pending_fires);
         }
-        self.inner.record_failure(latency, now)
-    }
+        b.record_failure(latency, now)
+    })
+}
 
-    /// The trip decision on the current counters.
-    #[napi(catch_unwind)]
-    pub fn should_trip(&self) -> bool {
-        self.inner.should_trip()
-    }
+/// The trip decision on the current counters.
+#[napi(catch_unwind)]
+pub fn breaker_should_trip(handle: u32) -> Result<bool> {
+    with(handle, |b| b.should_trip())
+}
 
-    /// Takes a half-open trial slot if one is free.
-    #[napi(catch_unwind)]
-    pub fn try_trial(&mut self) -> bool {
-        self.inner.try_trial()
-    }
+/// Takes a half-open trial slot if one is free.
+#[napi(catch_unwind)]
+pub fn breaker_try_trial(handle: u32) -> Result<bool> {
+    with(handle, |b| b.try_trial())
+}
 
-    /// Gives back a trial slot for a call that never ran.
-    #[napi(catch_unwind)]
-    pub fn return_trial(&mut self) {
-        self.inner.return_trial();
-    }
+/// Half-open with a trial slot free (opossum's `pendingClose`).
+#[napi(catch_unwind)]
+pub fn breaker_pending_close(handle: u32) -> Result<bool> {
+    with(handle, |b| b.pending_close())
+}
 
-    /// Half-open with a trial slot free.
-    #[napi(catch_unwind)]
-    pub fn pending_close(&self) -> bool {
-        self.inner.pending_close()
-    }
+/// Opens; true when the state changed.
+#[napi(catch_unwind)]
+pub fn breaker_open(handle: u32, now: f64) -> Result<bool> {
+    with(handle, |b| b.open(now))
+}
 
-    /// Opens; true when the state changed.
-    #[napi(catch_unwind)]
-    pub fn open(&mut self, now: f64) -> bool {
-        self.inner.open(now)
-    }
+/// Closes; true when the state changed.
+#[napi(catch_unwind)]
+pub fn breaker_close(handle: u32, now: f64) -> Result<bool> {
+    with(handle, |b| {
+        b.window_at(now);
+        b.close()
+    })
+}
 
-    /// Closes; true when the state changed.
-    #[napi(catch_unwind)]
-    pub fn close(&mut self, now: f64) -> bool {
-        self.inner.window_at(now);
-        self.inner.close()
-    }
+/// Enters half-open; false after shutdown.
+#[napi(catch_unwind)]
+pub fn breaker_half_open(handle: u32) -> Result<bool> {
+    with(handle, |b| b.half_open())
+}
 
-    /// Enters half-open; false after shutdown.
-    #[napi(catch_unwind)]
-    pub fn half_open(&mut self) -> bool {
-        self.inner.half_open()
-    }
+/// Terminal state.
+#[napi(catch_unwind)]
+pub fn breaker_shutdown(handle: u32) -> Result<()> {
+    with(handle, |b| b.shutdown())
+}
 
-    /// Terminal state.
-    #[napi(catch_unwind)]
-    pub fn shutdown(&mut self) {
-        self.inner.shutdown();
-    }
+/// Starts or ends the warm-up period.
+#[napi(catch_unwind)]
+pub fn breaker_set_warm_up(handle: u32, on: bool) -> Result<()> {
+    with(handle, |b| b.set_warm_up(on))
+}
 
-    /// 0 closed, 1 open, 2 half-open, 3 shut down.
-    #[napi(catch_unwind)]
-    pub fn state(&self) -> u32 {
-        self.inner.state() as u32
-    }
+/// Marks the current bucket open or closed (opossum's `status.open()`/`close()`).
+#[napi(catch_unwind)]
+pub fn breaker_mark_open(handle: u32, open: bool, now: f64) -> Result<()> {
+    with(handle, |b| b.window_at(now).mark_open(open))
+}
 
-    /// Starts or ends the warm-up period.
-    #[napi(catch_unwind)]
-    pub fn set_warm_up(&mut self, on: bool) {
-        self.inner.set_warm_up(on);
-    }
+/// Rotates the window by one bucket.
+#[napi(catch_unwind)]
+pub fn breaker_rotate(handle: u32) -> Result<()> {
+    with(handle, |b| b.window_mut().rotate())
+}
 
-    /// Marks the current bucket open or closed (opossum's `status.open()`/`close()`).
-    #[napi(catch_unwind)]
-    pub fn mark_open(&mut self, open: bool, now: f64) {
-        self.inner.window_at(now).mark_open(open);
-    }
+/// Number of buckets.
+#[napi(catch_unwind)]
+pub fn breaker_bucket_count(handle: u32) -> Result<u32> {
+    with(handle, |b| b.window().len() as u32)
+}
 
-    /// Rotates the window by one bucket.
-    #[napi(catch_unwind)]
-    pub fn rotate(&mut self) {
-        self.inner.window_mut().rotate();
-    }
+/// Aggregated statistics at `now`: 11 totals (opossum field order), the mean, the 9
+/// percentiles, then every latency sample sorted ascending.
+#[napi(catch_unwind)]
+pub fn breaker_stats(handle: u32, now: f64) -> Result<Float64Array> {
+    let snap = with(handle, |b| b.window_at(now).snapshot())?;
+    let mut out = Vec::with_capacity(21 + snap.latencies.len());
+    out.extend_from_slice(&snap.counts);
+    out.push(snap.latency_mean);
+    out.extend_from_slice(&snap.percentiles);
+    out.extend_from_slice(&snap.latencies);
+    Ok(Float64Array::new(out))
+}
 
-    /// Number of buckets.
-    #[napi(catch_unwind)]
-    pub fn bucket_count(&self) -> u32 {
-        self.inner.window().len() as u32
-    }
-
-    /// Aggregated statistics at `now`: 11 totals (opossum field order), the mean, the 9
-    /// percentiles, then every latency sample sorted ascending.
-    #[napi(catch_unwind)]
-    pub fn stats(&mut self, now: f64) -> Float64Array {
-        let snap = self.inner.window_at(now).snapshot();
-        let mut out = Vec::with_capacity(21 + snap.latencies.len());
-        out.extend_from_slice(&snap.counts);
-        out.push(snap.latency_mean);
-        out.extend_from_slice(&snap.percentiles);
-        out.extend_from_slice(&snap.latencies);
-        Float64Array::new(out)
-    }
-
-    /// Bucket `index` (0 = current) at `now`: 11 counters, the open marker (−1 unset,
-    /// 0 closed, 1 open), then its latency samples in arrival order.
-    #[napi(catch_unwind)]
-    pub fn bucket(&mut self, index: u32, now: f64) -> Option<Float64Array> {
-        let bucket = self.inner.window_at(now).bucket(index as usize)?;
+/// Bucket `index` (0 = current) at `now`: 11 counters, the open marker (−1 unset,
+/// 0 closed, 1 open), then its latency samples in arrival order.
+#[napi(catch_unwind)]
+pub fn breaker_bucket(handle: u32, index: u32, now: f64) -> Result<Option<Float64Array>> {
+    with(handle, |b| {
+        let bucket = b.window_at(now).bucket(index as usize)?;
         let mut out = Vec::with_capacity(12 + bucket.latencies.len());
         out.extend_from_slice(&bucket.counts);
         out.push(match bucket.open_marker {
@@ -231,14 +274,18 @@ impl NativeBreaker {
         });
         out.extend_from_slice(&bucket.latencies);
         Some(Float64Array::new(out))
-    }
+    })
+}
 
-    /// Replaces the current bucket's counters (11, opossum order) and samples with
-    /// imported ones.
-    #[napi(catch_unwind)]
-    pub fn prime(&mut self, counts: Float64ArraySlice, latencies: Float64ArraySlice) {
-        self.inner
-            .window_mut()
-            .prime(counts.as_ref(), latencies.as_ref());
-    }
+/// Replaces the current bucket's counters (11, opossum order) and samples with imported
+/// ones.
+#[napi(catch_unwind)]
+pub fn breaker_prime(
+    handle: u32,
+    counts: Float64ArraySlice,
+    latencies: Float64ArraySlice,
+) -> Result<()> {
+    with(handle, |b| {
+        b.window_mut().prime(counts.as_ref(), latencies.as_ref())
+    })
 }

@@ -5,7 +5,76 @@
 // to Rust in one call per bucket (or per BATCH_SIZE calls), so the success path of
 // fire() usually makes no native call at all.
 const { EventEmitter } = require('node:events')
-const { NativeBreaker } = require('../native')
+const native = require('../native')
+
+/**
+ * The native breaker of one Status, as an object with methods (the binding takes a
+ * handle, see src/breaker.rs). Handles are freed when the Status is garbage-collected.
+ */
+class NativeCore {
+  constructor(buckets, bucketMs, manualRotation, percentiles, now) {
+    this.h = native.breakerCreate(buckets, bucketMs, manualRotation, percentiles, now)
+  }
+  configure(threshold, volume, trials, successes, windowSize) {
+    native.breakerConfigure(this.h, threshold, volume, trials, successes, windowSize)
+  }
+  flush(counts, latencies, count, now) {
+    native.breakerFlush(this.h, counts, latencies, count, now)
+  }
+  increment(field, latency, now) {
+    native.breakerIncrement(this.h, field, latency, now)
+  }
+  success(latency, now) {
+    return native.breakerSuccess(this.h, latency, now)
+  }
+  failure(latency, now, pendingFires, firesAt) {
+    return native.breakerFailure(this.h, latency, now, pendingFires, firesAt)
+  }
+  shouldTrip() {
+    return native.breakerShouldTrip(this.h)
+  }
+  tryTrial() {
+    return native.breakerTryTrial(this.h)
+  }
+  pendingClose() {
+    return native.breakerPendingClose(this.h)
+  }
+  open(now) {
+    return native.breakerOpen(this.h, now)
+  }
+  close(now) {
+    return native.breakerClose(this.h, now)
+  }
+  halfOpen() {
+    return native.breakerHalfOpen(this.h)
+  }
+  shutdown() {
+    native.breakerShutdown(this.h)
+  }
+  setWarmUp(on) {
+    native.breakerSetWarmUp(this.h, on)
+  }
+  markOpen(open, now) {
+    native.breakerMarkOpen(this.h, open, now)
+  }
+  rotate() {
+    native.breakerRotate(this.h)
+  }
+  bucketCount() {
+    return native.breakerBucketCount(this.h)
+  }
+  stats(now) {
+    return native.breakerStats(this.h, now)
+  }
+  bucket(index, now) {
+    return native.breakerBucket(this.h, index, now)
+  }
+  prime(counts, latencies) {
+    native.breakerPrime(this.h, counts, latencies)
+  }
+}
+
+const handles = new FinalizationRegistry((handle) => native.breakerDrop(handle))
 
 /** Bucket fields in opossum's order (also the native field indices). */
 const FIELDS = [
@@ -103,7 +172,8 @@ class Status extends EventEmitter {
     const now = Date.now()
     this[INTERVAL] = Math.max(1, Math.floor(timeout / buckets))
     this[ORIGIN] = now
-    this[CORE] = new NativeBreaker(buckets, this[INTERVAL], !!this.rotateBucketController, this.rollingPercentilesEnabled, now)
+    this[CORE] = new NativeCore(buckets, this[INTERVAL], !!this.rotateBucketController, this.rollingPercentilesEnabled, now)
+    handles.register(this, this[CORE].h)
     this[B_COUNTS] = new Float64Array(FIELDS.length)
     this[B_PENDING] = false
     this[B_ONLY_FIRES] = true

@@ -245,13 +245,6 @@ impl Breaker {
         }
     }
 
-    /// Gives back a trial slot taken by [`Breaker::try_trial`] for a call that never ran.
-    pub fn return_trial(&mut self) {
-        if self.state == State::HalfOpen && self.trials_left < self.config.half_open_trials {
-            self.trials_left += 1;
-        }
-    }
-
     /// Records a success (or a filtered error). While half-open, enough successes close
     /// the breaker, like opossum's `success` listener does.
     pub fn record_success(&mut self, latency: f64, now: f64) -> SuccessEffect {
@@ -478,23 +471,6 @@ mod tests {
         assert_eq!(b.record_success(5.0, 1.0), SuccessEffect::Closed);
         assert_eq!(b.state(), State::Closed);
         assert!(!b.pending_close());
-    }
-
-    #[test]
-    fn returned_trial_can_be_taken_again() {
-        let mut b = breaker(Config::default());
-        b.open(0.0);
-        b.half_open();
-        assert!(b.try_trial());
-        b.return_trial();
-        assert!(b.try_trial());
-        b.return_trial();
-        b.return_trial();
-        assert!(b.try_trial());
-        assert!(
-            !b.try_trial(),
-            "returning never exceeds the configured slots"
-        );
     }
 
     #[test]
