@@ -9,6 +9,10 @@
 //! happens in the JS facade (`lib/circuit-breaker.js`); here invalid values become plain
 //! errors, never panics.
 
+// napi-derive registers the exports only outside `cfg(test)`, so in the test build of
+// this cdylib the functions of a private module look unused.
+#![cfg_attr(test, allow(dead_code))]
+
 use std::cell::RefCell;
 
 use bulwark_core::breaker::{Breaker, Config, Field, Rotation, TripWindow, Window};
