@@ -200,7 +200,7 @@ class CircuitBreaker extends EventEmitter {
     this[GENERATION] = 0
     this[RESET_TIMEOUT] = undefined
     this[WARMUP_TIMEOUT] = undefined
-    this[HEALTH_TIMERS] = new Set()
+    this[HEALTH_TIMERS] = undefined
     this[DEADLINES] = undefined
     let closed = true
     let halfOpen = false
@@ -313,8 +313,10 @@ class CircuitBreaker extends EventEmitter {
     if (this[WARMUP_TIMEOUT] !== undefined) clearTimeout(this[WARMUP_TIMEOUT])
     // In-flight calls still time out; the shared timer goes once they have settled.
     this[DEADLINES]?.close()
-    for (const timer of this[HEALTH_TIMERS]) clearInterval(timer)
-    this[HEALTH_TIMERS].clear()
+    if (this[HEALTH_TIMERS] !== undefined) {
+      for (const timer of this[HEALTH_TIMERS]) clearInterval(timer)
+      this[HEALTH_TIMERS].clear()
+    }
     this.status.shutdown()
     this[STATUS][FLUSHED]().shutdown()
     this[STATE] = SHUTDOWN
@@ -495,6 +497,7 @@ class CircuitBreaker extends EventEmitter {
     }
     const timer = setInterval(check, interval)
     if (typeof timer.unref === 'function') timer.unref()
+    if (this[HEALTH_TIMERS] === undefined) this[HEALTH_TIMERS] = new Set()
     this[HEALTH_TIMERS].add(timer)
     check()
   }

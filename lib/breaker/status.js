@@ -93,7 +93,10 @@ const FIELDS = [
 const FIELD_INDEX = Object.freeze(Object.fromEntries(FIELDS.map((f, i) => [f, i])))
 const FIRES = FIELD_INDEX.fires
 const PERCENTILES = [0.0, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 1]
-const BATCH_SIZE = 256
+// Successes per batch: small enough that an idle breaker stays small (allocated on first
+// use), large enough that the flush call is amortised to a few ns per fire().
+const BATCH_SIZE = 64
+const NO_SAMPLES = new Float64Array(0)
 const MAX_BUCKETS = 1_000_000
 
 const CORE = Symbol('core')
@@ -177,7 +180,7 @@ class Status extends EventEmitter {
     this[B_COUNTS] = new Float64Array(FIELDS.length)
     this[B_PENDING] = false
     this[B_ONLY_FIRES] = true
-    this[B_LAT] = new Float64Array(BATCH_SIZE)
+    this[B_LAT] = NO_SAMPLES
     this[B_N] = 0
     this[B_START] = 0
     this[B_END] = -1
@@ -227,6 +230,7 @@ class Status extends EventEmitter {
 
   [BATCH_SUCCESS](now, latency) {
     if (!(now >= this[B_START] && now < this[B_END])) this.#rebatch(now)
+    if (this[B_N] === 0 && this[B_LAT] === NO_SAMPLES) this[B_LAT] = new Float64Array(BATCH_SIZE)
     this[B_LAT][this[B_N]++] = latency
     this[B_PENDING] = true
     this[B_ONLY_FIRES] = false
