@@ -425,6 +425,11 @@ test('health check: failures emit healthCheckFailed and open; stops at shutdown 
   assert.equal(b.isShutdown, true)
   assert.throws(() => b.healthCheck('x'), { name: 'TypeError', message: 'Health check function must be a function' })
   assert.throws(() => b.healthCheck(async () => {}, 'abc'), { name: 'TypeError', message: 'Health check interval must be a number' })
+  const live = new Bulwark(async () => 1)
+  assert.throws(() => live.healthCheck(async () => {}, -1), { name: 'RangeError', message: /interval/ })
+  assert.throws(() => live.healthCheck(async () => {}, 2 ** 40), { name: 'RangeError', message: /interval/ })
+  assert.throws(() => live.healthCheck(async () => {}, Infinity), { name: 'RangeError', message: /interval/ })
+  live.shutdown()
 })
 
 test('error codes, messages and isOurError', async () => {

@@ -132,8 +132,8 @@ declare namespace CircuitBreaker {
     cacheTransport?: CacheTransport
     /** Share one in-flight promise per key. @default false */
     coalesce?: boolean
-    /** @default options.timeout */
-    coalesceTTL?: number
+    /** ms; `false`/0 = never expires. @default options.timeout */
+    coalesceTTL?: number | false
     /** @default 2^24 - 1 */
     coalesceSize?: number
     /** Outcomes that drop the coalesced entry early. @default [] */
@@ -172,7 +172,8 @@ declare namespace CircuitBreaker {
     cacheGetKey: (...args: TI) => string
     enableSnapshots: boolean
     coalesce: boolean
-    coalesceTTL: number
+    /** `false` when inherited from `timeout: false` (never expires). */
+    coalesceTTL: number | false
     coalesceResetOn: Array<'error' | 'success' | 'timeout'>
     coalesceCache?: MemoryCache
   }

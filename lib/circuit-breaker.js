@@ -93,7 +93,7 @@ function checkOptions(options) {
   checkFunction(o.errorFilter, 'options.errorFilter')
   checkFunction(o.cacheGetKey, 'options.cacheGetKey')
   if (given(o.cacheTTL)) checkNonNegative(o.cacheTTL, 'options.cacheTTL')
-  if (given(o.coalesceTTL) && typeof o.coalesceTTL !== 'number') {
+  if (given(o.coalesceTTL) && o.coalesceTTL !== false && typeof o.coalesceTTL !== 'number') {
     throw new TypeError(`options.coalesceTTL must be a number, got ${typeof o.coalesceTTL}`)
   }
   if (given(o.cacheSize)) checkInteger(o.cacheSize, 'options.cacheSize', 1, 2 ** 24 - 1)
@@ -224,7 +224,7 @@ class CircuitBreaker extends EventEmitter {
         this[WARMING_UP] = false
         this[STATUS][FLUSHED]().setWarmUp(false)
       }, this.options.rollingCountTimeout)
-      this[WARMUP_TIMEOUT].unref()
+      if (typeof this[WARMUP_TIMEOUT].unref === 'function') this[WARMUP_TIMEOUT].unref()
     }
 
     this.action = typeof action !== 'function' ? (_) => Promise.resolve(action) : action

@@ -334,7 +334,7 @@ class Status extends EventEmitter {
     const want = this.enableSnapshots && !this[IS_SHUTDOWN] && this.listenerCount('snapshot') > 0
     if (want && this[SNAPSHOT_TIMER] === undefined) {
       this[SNAPSHOT_TIMER] = setInterval(() => this.emit('snapshot', this.stats), this[INTERVAL])
-      this[SNAPSHOT_TIMER].unref()
+      if (typeof this[SNAPSHOT_TIMER].unref === 'function') this[SNAPSHOT_TIMER].unref()
     } else if (!want && this[SNAPSHOT_TIMER] !== undefined) {
       clearInterval(this[SNAPSHOT_TIMER])
       this[SNAPSHOT_TIMER] = undefined
