@@ -10,6 +10,92 @@
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
 /**
+ * Bucket `index` (0 = current) at `now`: 11 counters, the open marker (−1 unset,
+ * 0 closed, 1 open), then its latency samples in arrival order.
+ */
+export declare function breakerBucket(handle: number, index: number, now: number): Float64Array | null
+
+/** Number of buckets. */
+export declare function breakerBucketCount(handle: number): number
+
+/** Closes; true when the state changed. */
+export declare function breakerClose(handle: number, now: number): boolean
+
+/** Sets the trip settings; `window_size` 0 means the time window (opossum). */
+export declare function breakerConfigure(handle: number, errorThresholdPercentage: number, volumeThreshold: number, halfOpenTrials: number, halfOpenSuccessThreshold: number, windowSize: number): void
+
+/**
+ * Creates a closed breaker whose window has `buckets` buckets of `bucket_ms` each,
+ * rotating with the clock from `now` (or only on `breakerRotate` when
+ * `manual_rotation`); returns its handle.
+ */
+export declare function breakerCreate(buckets: number, bucketMs: number, manualRotation: boolean, percentiles: boolean, now: number): number
+
+/** Frees a breaker (its owner was garbage-collected). Unknown handles are ignored. */
+export declare function breakerDrop(handle: number): void
+
+/**
+ * Applies `pending_fires` batched fires (at `fires_at`), then records a failure;
+ * returns whether the breaker should now open. One native call per failure.
+ */
+export declare function breakerFailure(handle: number, latency: number, now: number, pendingFires: number, firesAt: number): boolean
+
+/**
+ * Applies a batch the facade collected, all within the bucket that contains `now`:
+ * `counts` (11 counters in field order, no samples) and the first `count` entries of
+ * `latencies` as successes.
+ */
+export declare function breakerFlush(handle: number, counts: Float64Array, latencies: Float64Array, count: number, now: number): void
+
+/** Enters half-open; false after shutdown. */
+export declare function breakerHalfOpen(handle: number): boolean
+
+/**
+ * Counts one event of statistics field `field_index` (opossum's bucket order), with a
+ * latency sample for successes, failures and timeouts.
+ */
+export declare function breakerIncrement(handle: number, fieldIndex: number, latency: number, now: number): void
+
+/** Marks the current bucket open or closed (opossum's `status.open()`/`close()`). */
+export declare function breakerMarkOpen(handle: number, open: boolean, now: number): void
+
+/** Opens; true when the state changed. */
+export declare function breakerOpen(handle: number, now: number): boolean
+
+/** Half-open with a trial slot free (opossum's `pendingClose`). */
+export declare function breakerPendingClose(handle: number): boolean
+
+/**
+ * Replaces the current bucket's counters (11, opossum order) and samples with imported
+ * ones.
+ */
+export declare function breakerPrime(handle: number, counts: Float64Array, latencies: Float64Array): void
+
+/** Rotates the window by one bucket. */
+export declare function breakerRotate(handle: number): void
+
+/** Starts or ends the warm-up period. */
+export declare function breakerSetWarmUp(handle: number, on: boolean): void
+
+/** The trip decision on the current counters. */
+export declare function breakerShouldTrip(handle: number): boolean
+
+/** Terminal state. */
+export declare function breakerShutdown(handle: number): void
+
+/**
+ * Aggregated statistics at `now`: 11 totals (opossum field order), the mean, the 9
+ * percentiles, then every latency sample sorted ascending.
+ */
+export declare function breakerStats(handle: number, now: number): Float64Array
+
+/** Records a success; returns 1 when it closed the breaker, else 0. */
+export declare function breakerSuccess(handle: number, latency: number, now: number): number
+
+/** Takes a half-open trial slot if one is free. */
+export declare function breakerTryTrial(handle: number): boolean
+
+/**
  * The version of the native core, e.g. `"0.1.0"`. Used by the packaging check to
  * prove that the platform binary loaded.
  */

@@ -835,4 +835,25 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.breakerBucket = nativeBinding.breakerBucket
+module.exports.breakerBucketCount = nativeBinding.breakerBucketCount
+module.exports.breakerClose = nativeBinding.breakerClose
+module.exports.breakerConfigure = nativeBinding.breakerConfigure
+module.exports.breakerCreate = nativeBinding.breakerCreate
+module.exports.breakerDrop = nativeBinding.breakerDrop
+module.exports.breakerFailure = nativeBinding.breakerFailure
+module.exports.breakerFlush = nativeBinding.breakerFlush
+module.exports.breakerHalfOpen = nativeBinding.breakerHalfOpen
+module.exports.breakerIncrement = nativeBinding.breakerIncrement
+module.exports.breakerMarkOpen = nativeBinding.breakerMarkOpen
+module.exports.breakerOpen = nativeBinding.breakerOpen
+module.exports.breakerPendingClose = nativeBinding.breakerPendingClose
+module.exports.breakerPrime = nativeBinding.breakerPrime
+module.exports.breakerRotate = nativeBinding.breakerRotate
+module.exports.breakerSetWarmUp = nativeBinding.breakerSetWarmUp
+module.exports.breakerShouldTrip = nativeBinding.breakerShouldTrip
+module.exports.breakerShutdown = nativeBinding.breakerShutdown
+module.exports.breakerStats = nativeBinding.breakerStats
+module.exports.breakerSuccess = nativeBinding.breakerSuccess
+module.exports.breakerTryTrial = nativeBinding.breakerTryTrial
 module.exports.nativeVersion = nativeBinding.nativeVersion

@@ -1,1 +1,3 @@
 export { nativeVersion } from '../index'
+import CircuitBreakerClass = require('./circuit-breaker')
+export { CircuitBreakerClass as CircuitBreaker }

@@ -4,3 +4,4 @@ const native = require('./native')
 
 /** Version of the loaded native core; proves the platform binary is present. */
 exports.nativeVersion = native.nativeVersion
+exports.CircuitBreaker = require('./circuit-breaker')

@@ -1,5 +1,3 @@
-/** Not implemented yet: constructing it throws `ERR_BULWARK_NOT_IMPLEMENTED`. */
-declare class CircuitBreaker {
-  constructor(...args: never[])
-}
+// `bulwark/opossum`: the CircuitBreaker class itself, like `require('opossum')`.
+import CircuitBreaker = require('./circuit-breaker')
 export = CircuitBreaker

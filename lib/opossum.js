@@ -1,8 +1,3 @@
 'use strict'
-// Drop-in for the `opossum` package. Resolves now; the class lands with its issue.
-const { notImplemented } = require('./not-implemented')
-
-const CircuitBreaker = notImplemented('CircuitBreaker', 'bulwark/opossum')
-module.exports = CircuitBreaker
-module.exports.default = CircuitBreaker
-module.exports.CircuitBreaker = CircuitBreaker
+// Drop-in for the `opossum` package: `module.exports` is the CircuitBreaker class itself.
+module.exports = require('./circuit-breaker')

@@ -3,6 +3,8 @@
 //! here; that is in `bulwark-core` (`core/`).
 #![deny(clippy::all)]
 
+mod breaker;
+
 use napi_derive::napi;
 
 /// The version of the native core, e.g. `"0.1.0"`. Used by the packaging check to
