@@ -180,6 +180,8 @@ pub(crate) struct ZSet {
 impl ZSet {
     /// Sets a member's score; true when the member is new.
     pub(crate) fn insert(&mut self, m: &[u8], score: f64) -> bool {
+        // Redis's compact encoding stores -0 as 0 (the command reply still says -0).
+        let score = if score == 0.0 { 0.0 } else { score };
         if let Some((k, old)) = self.dict.get_key_value(m) {
             let k = k.clone();
             self.tree.remove(&(Score(*old), k.clone()));
@@ -538,6 +540,18 @@ impl State {
         self.bytes = self.bytes + bytes - e.bytes;
         e.bytes = bytes;
         self.signal(db, key);
+    }
+
+    /// Deletes `key` if it holds an empty collection (one created by a
+    /// write that ended up adding nothing).
+    pub(crate) fn drop_if_empty(&mut self, db: usize, key: &[u8]) {
+        if self.dbs[db]
+            .keys
+            .get(key)
+            .is_some_and(|e| e.value.is_empty_collection())
+        {
+            self.delete(db, key);
+        }
     }
 
     /// Empties one database (FLUSHDB) or all (FLUSHALL when `db` is None).

@@ -53,7 +53,7 @@ fn hmset(ctx: &mut Ctx, a: &[&[u8]]) -> R {
 fn hsetnx(ctx: &mut Ctx, a: &[&[u8]]) -> R {
     let h = ctx.hash_or_create(a[1])?;
     let added = !h.map.contains(a[2]) && h.insert(a[2], a[3].to_vec());
-    ctx.modified(a[1]);
+    ctx.changed(a[1], added);
     Ok(Reply::Int(i64::from(added)))
 }
 
@@ -119,7 +119,7 @@ fn hincrby(ctx: &mut Ctx, a: &[&[u8]]) -> R {
     if let Ok(n) = n {
         h.insert(a[2], n.to_string().into_bytes());
     }
-    ctx.modified(a[1]);
+    ctx.changed(a[1], n.is_ok());
     Ok(Reply::Int(n?))
 }
 
@@ -138,7 +138,7 @@ fn hincrbyfloat(ctx: &mut Ctx, a: &[&[u8]]) -> R {
     if let Ok(v) = &v {
         h.insert(a[2], v.clone());
     }
-    ctx.modified(a[1]);
+    ctx.changed(a[1], v.is_ok());
     Ok(Reply::Bulk(v?))
 }
 
@@ -171,11 +171,12 @@ fn hstrlen(ctx: &mut Ctx, a: &[&[u8]]) -> R {
 }
 
 fn hscan(ctx: &mut Ctx, a: &[&[u8]]) -> R {
-    let cur = cursor(a[2])?;
-    let o = scan_opts(&a[3..], false)?;
+    // Like Redis: the key is looked up (and type-checked) before the cursor and options.
     let Some(h) = ctx.hash(a[1])? else {
         return Ok(scan_reply(0, Vec::new()));
     };
+    let cur = cursor(a[2])?;
+    let o = scan_opts(&a[3..], false)?;
     let len = h.map.len();
     let (window, next) = if len <= SMALL_COLLECTION {
         (0..len, 0)

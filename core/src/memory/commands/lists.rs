@@ -48,13 +48,13 @@ fn rpushx(ctx: &mut Ctx, a: &[&[u8]]) -> R {
     push(ctx, a, false, true)
 }
 
-/// A COUNT that must be ≥ 0 (`ERR value is out of range, must be positive`).
+/// A COUNT that must be an integer ≥ 0 (`ERR value is out of range, must be positive`).
 pub(crate) fn positive_count(a: &[u8]) -> Result<usize, Reply> {
-    let n = int(a)?;
-    if n < 0 {
-        return Err(err("value is out of range, must be positive"));
+    // Redis reports a non-integer with the same message as a negative count.
+    match crate::memory::num::parse_i64(a) {
+        Some(n) if n >= 0 => Ok(n as usize),
+        _ => Err(err("value is out of range, must be positive")),
     }
-    Ok(n as usize)
 }
 
 fn pop(ctx: &mut Ctx, a: &[&[u8]], left: bool) -> R {
@@ -72,7 +72,7 @@ fn pop(ctx: &mut Ctx, a: &[&[u8]], left: bool) -> R {
         None => l.pop(left).map_or(Reply::Nil, Reply::Bulk),
         Some(n) => Reply::Array((0..n).map_while(|_| l.pop(left)).map(Reply::Bulk).collect()),
     };
-    ctx.modified(a[1]);
+    ctx.changed(a[1], count != Some(0));
     Ok(reply)
 }
 
@@ -118,18 +118,19 @@ fn resolve(index: i64, len: usize) -> Option<usize> {
 }
 
 fn lindex(ctx: &mut Ctx, a: &[&[u8]]) -> R {
-    let index = int(a[2])?;
+    // Redis looks the key up (and type-checks it) before parsing the index.
     let Some(l) = ctx.list(a[1])? else {
         return Ok(Reply::Nil);
     };
+    let index = int(a[2])?;
     Ok(resolve(index, l.items.len()).map_or(Reply::Nil, |i| bulk(&l.items[i])))
 }
 
 fn lset(ctx: &mut Ctx, a: &[&[u8]]) -> R {
-    let index = int(a[2])?;
     let Some(l) = ctx.list(a[1])? else {
         return Err(err("no such key"));
     };
+    let index = int(a[2])?;
     let i = resolve(index, l.items.len()).ok_or_else(|| err("index out of range"))?;
     l.items[i] = a[3].to_vec();
     l.recount();
@@ -175,7 +176,7 @@ fn lrem(ctx: &mut Ctx, a: &[&[u8]]) -> R {
         }
     }
     l.recount();
-    ctx.modified(a[1]);
+    ctx.changed(a[1], removed > 0);
     Ok(Reply::Int(removed as i64))
 }
 
@@ -297,6 +298,14 @@ fn move_element(ctx: &mut Ctx, src: &[u8], dst: &[u8], from_left: bool, to_left:
         return Ok(Reply::Nil);
     }
     ctx.list(dst)?;
+    if src == dst {
+        // Rotation in place: the key (and its TTL) never disappears.
+        let l = ctx.list(src)?.expect("non-empty list");
+        let v = l.pop(from_left).expect("non-empty list");
+        l.push(v.clone(), to_left);
+        ctx.modified(src);
+        return Ok(Reply::Bulk(v));
+    }
     let v = ctx
         .list(src)?
         .and_then(|l| l.pop(from_left))

@@ -250,6 +250,17 @@ impl Ctx<'_> {
         self.st.modified(self.db, key);
     }
 
+    /// Ends a write command on `key`: a real change is recorded like
+    /// `modified`; otherwise only a collection left empty is dropped (Redis
+    /// signals WATCHers only when something changed).
+    pub(crate) fn changed(&mut self, key: &[u8], changed: bool) {
+        if changed {
+            self.st.modified(self.db, key);
+        } else {
+            self.st.drop_if_empty(self.db, key);
+        }
+    }
+
     typed_access!(string, string_or_create, Str, Vec<u8>);
     typed_access!(hash, hash_or_create, Hash, Hash);
     typed_access!(list, list_or_create, List, List);

@@ -30,7 +30,7 @@ pub(crate) const COMMANDS: &[Row] = &[
 fn sadd(ctx: &mut Ctx, a: &[&[u8]]) -> R {
     let s = ctx.set_or_create(a[1])?;
     let n = a[2..].iter().filter(|m| s.insert(m)).count();
-    ctx.modified(a[1]);
+    ctx.changed(a[1], n > 0);
     Ok(Reply::Int(n as i64))
 }
 
@@ -39,7 +39,7 @@ fn srem(ctx: &mut Ctx, a: &[&[u8]]) -> R {
         return Ok(Reply::Int(0));
     };
     let n = a[2..].iter().filter(|m| s.remove(m)).count();
-    ctx.modified(a[1]);
+    ctx.changed(a[1], n > 0);
     Ok(Reply::Int(n as i64))
 }
 
@@ -93,7 +93,7 @@ fn spop(ctx: &mut Ctx, a: &[&[u8]]) -> R {
         s.remove(&m);
         out.push(bulk(&m));
     }
-    ctx.modified(a[1]);
+    ctx.changed(a[1], n > 0);
     Ok(match count {
         Some(_) => Reply::Array(out),
         None => out.pop().unwrap_or(Reply::Nil),
@@ -105,8 +105,8 @@ fn srandmember(ctx: &mut Ctx, a: &[&[u8]]) -> R {
         return Err(super::syntax());
     }
     let count = a.get(2).map(|c| int(c)).transpose()?;
-    if count.is_some_and(|c| c < -(i64::MAX / 2)) {
-        return Err(err("value is out of range"));
+    if count == Some(i64::MIN) {
+        return Err(err("value is out of range, value must between -9223372036854775807 and 9223372036854775807"));
     }
     let Some(len) = ctx.set(a[1])?.map(|s| s.map.len()) else {
         return Ok(if count.is_some() {
@@ -149,14 +149,16 @@ enum Op {
 
 /// Computes SINTER/SUNION/SDIFF over `keys` with Redis's type checks.
 fn combine(ctx: &mut Ctx, keys: &[&[u8]], op: Op) -> Result<Vec<Vec<u8>>, Reply> {
+    // Every key is type-checked first; a missing key is an empty set.
     let mut sets: Vec<Option<Vec<Vec<u8>>>> = Vec::with_capacity(keys.len());
     for k in keys {
-        match ctx.set(k)? {
-            Some(s) => sets.push(Some(s.members().map(|m| m.to_vec()).collect())),
-            // SINTER stops at the first missing key (later keys are not type-checked).
-            None if op == Op::Inter => return Ok(Vec::new()),
-            None => sets.push(None),
-        }
+        sets.push(
+            ctx.set(k)?
+                .map(|s| s.members().map(|m| m.to_vec()).collect()),
+        );
+    }
+    if op == Op::Inter && sets.iter().any(|s| s.is_none()) {
+        return Ok(Vec::new());
     }
     let mut acc = Set::default();
     let mut order: Vec<Vec<u8>> = Vec::new();
@@ -253,11 +255,12 @@ fn smove(ctx: &mut Ctx, a: &[&[u8]]) -> R {
 }
 
 fn sscan(ctx: &mut Ctx, a: &[&[u8]]) -> R {
-    let cur = cursor(a[2])?;
-    let o = scan_opts(&a[3..], false)?;
+    // Like Redis: the key is looked up (and type-checked) before the cursor and options.
     let Some(s) = ctx.set(a[1])? else {
         return Ok(scan_reply(0, Vec::new()));
     };
+    let cur = cursor(a[2])?;
+    let o = scan_opts(&a[3..], false)?;
     let len = s.map.len();
     let (window, next) = if len <= SMALL_COLLECTION {
         (0..len, 0)

@@ -172,14 +172,15 @@ fn getdel(ctx: &mut Ctx, a: &[&[u8]]) -> R {
 
 fn getex(ctx: &mut Ctx, a: &[&[u8]]) -> R {
     let o = parse_opts(a, false)?;
+    // Redis validates the expiry only once the key is known to be a string.
+    let Some(v) = read(ctx, a[1])? else {
+        return Ok(Reply::Nil);
+    };
     let expires = match o.expiry {
         Some((unit, v)) => Some(deadline(ctx.now, v, unit, "getex")?),
         None => None,
     };
     let persist = o.persist;
-    let Some(v) = read(ctx, a[1])? else {
-        return Ok(Reply::Nil);
-    };
     match expires {
         Some(t) if t <= ctx.now as i64 => {
             ctx.st.delete(ctx.db, a[1]);

@@ -112,7 +112,7 @@ fn zadd(ctx: &mut Ctx, a: &[&[u8]]) -> R {
             }
         }
     }
-    ctx.modified(a[1]);
+    ctx.changed(a[1], added + updated > 0);
     if let Some(e) = failure {
         return Err(e);
     }
@@ -126,12 +126,13 @@ fn zadd(ctx: &mut Ctx, a: &[&[u8]]) -> R {
 fn zincrby(ctx: &mut Ctx, a: &[&[u8]]) -> R {
     let by = float(a[2])?;
     let z = ctx.zset_or_create(a[1])?;
-    let new = z.dict.get(a[3]).copied().unwrap_or(0.0) + by;
+    // A new member gets the increment itself (so `-0` stays `-0`, as in Redis).
+    let new = z.dict.get(a[3]).map_or(by, |cur| cur + by);
     let ok = !new.is_nan();
     if ok {
         z.insert(a[3], new);
     }
-    ctx.modified(a[1]);
+    ctx.changed(a[1], ok);
     if ok {
         Ok(score_reply(new))
     } else {
@@ -251,6 +252,30 @@ fn lex_lte_max(b: &LexBound, m: &[u8]) -> bool {
     }
 }
 
+/// Redis's `zslIsInLexRange`: a non-empty range whose bounds the set's first
+/// and last elements do not exclude.
+fn lex_range_reachable(z: &ZSet, min: &LexBound, max: &LexBound) -> bool {
+    let value = |b: &LexBound| match b {
+        LexBound::Incl(v) | LexBound::Excl(v) => Some(v.clone()),
+        _ => None,
+    };
+    let empty = match (min, max) {
+        (LexBound::PosInf, _) | (_, LexBound::NegInf) => true,
+        _ => match (value(min), value(max)) {
+            (Some(a), Some(b)) => {
+                a > b
+                    || (a == b
+                        && (matches!(min, LexBound::Excl(_)) || matches!(max, LexBound::Excl(_))))
+            }
+            _ => false,
+        },
+    };
+    let (Some(first), Some(last)) = (z.tree.first(), z.tree.last()) else {
+        return false;
+    };
+    !empty && lex_gte_min(min, &last.1) && lex_lte_max(max, &first.1)
+}
+
 #[derive(Clone, Copy, PartialEq)]
 enum RangeType {
     Auto,
@@ -364,31 +389,43 @@ fn zrange_generic(ctx: &mut Ctx, a: &[&[u8]], mut rtype: RangeType, rev: Option<
             .collect()
         }
         Sel::Lex(min, max) => {
+            let (offset, count) = limit.unwrap_or((0, -1));
+            if offset < 0 || !lex_range_reachable(z, &min, &max) {
+                return Ok(Reply::Array(Vec::new()));
+            }
+            // Redis's walk (which only makes sense when all scores are equal,
+            // but is deterministic otherwise): find the first element past the
+            // near bound, stop early if it is beyond the far bound, then take
+            // elements while the far bound holds.
             let it: Box<dyn Iterator<Item = &(Score, Arc<[u8]>)>> = if rev {
                 Box::new(z.tree.iter().rev())
             } else {
                 Box::new(z.tree.iter())
             };
-            let (offset, count) = limit.unwrap_or((0, -1));
-            if offset < 0 {
-                return Ok(Reply::Array(Vec::new()));
-            }
-            it.skip_while(|(_, m)| {
+            let near = |m: &[u8]| {
                 if rev {
-                    !lex_lte_max(&max, m)
+                    lex_lte_max(&max, m)
                 } else {
-                    !lex_gte_min(&min, m)
+                    lex_gte_min(&min, m)
                 }
-            })
-            .take_while(|(_, m)| lex_gte_min(&min, m) && lex_lte_max(&max, m))
-            .skip(offset as usize)
-            .take(if count < 0 {
-                usize::MAX
-            } else {
-                count as usize
-            })
-            .map(|(s, m)| (s.0, m.clone()))
-            .collect()
+            };
+            let far = |m: &[u8]| {
+                if rev {
+                    lex_gte_min(&min, m)
+                } else {
+                    lex_lte_max(&max, m)
+                }
+            };
+            it.skip_while(|(_, m)| !near(m))
+                .take_while(|(_, m)| far(m))
+                .skip(offset as usize)
+                .take(if count < 0 {
+                    usize::MAX
+                } else {
+                    count as usize
+                })
+                .map(|(s, m)| (s.0, m.clone()))
+                .collect()
         }
     };
     let mut out = Vec::with_capacity(items.len() * if withscores { 2 } else { 1 });
@@ -442,7 +479,7 @@ fn zrem(ctx: &mut Ctx, a: &[&[u8]]) -> R {
         return Ok(Reply::Int(0));
     };
     let n = a[2..].iter().filter(|m| z.remove(m)).count();
-    ctx.modified(a[1]);
+    ctx.changed(a[1], n > 0);
     Ok(Reply::Int(n as i64))
 }
 
@@ -452,7 +489,7 @@ fn remove_all(ctx: &mut Ctx, key: &[u8], members: Vec<Arc<[u8]>>) -> R {
         for m in &members {
             z.remove(m);
         }
-        ctx.modified(key);
+        ctx.changed(key, !members.is_empty());
     }
     Ok(Reply::Int(members.len() as i64))
 }
@@ -531,7 +568,7 @@ fn pop(ctx: &mut Ctx, a: &[&[u8]], max: bool) -> R {
         out.push(bulk(&m));
         out.push(score_reply(s.0));
     }
-    ctx.modified(a[1]);
+    ctx.changed(a[1], !out.is_empty());
     Ok(Reply::Array(out))
 }
 
@@ -545,11 +582,12 @@ fn zpopmax(ctx: &mut Ctx, a: &[&[u8]]) -> R {
 /// ZSCAN answers the whole set in one step (cursor 0): a sorted set has no
 /// stable slot order to resume from, and COUNT is only a hint in Redis.
 fn zscan(ctx: &mut Ctx, a: &[&[u8]]) -> R {
-    cursor(a[2])?;
-    let o = scan_opts(&a[3..], false)?;
+    // Like Redis: the key is looked up (and type-checked) before the cursor and options.
     let Some(z) = ctx.zset(a[1])? else {
         return Ok(scan_reply(0, Vec::new()));
     };
+    cursor(a[2])?;
+    let o = scan_opts(&a[3..], false)?;
     let z: &ZSet = z;
     let mut out = Vec::new();
     for (s, m) in &z.tree {
