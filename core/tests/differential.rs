@@ -694,15 +694,22 @@ impl Pair<'_> {
     }
 
     fn fail(&self, what: &str, cmd: &[String], a: &Reply, b: &Reply) -> ! {
-        let history = self
+        // BULWARK_DIFF_VERBOSE=1 prints the whole sequence, not just its tail.
+        let keep = if std::env::var_os("BULWARK_DIFF_VERBOSE").is_some() {
+            usize::MAX
+        } else {
+            25
+        };
+        let tail: Vec<String> = self
             .log
             .iter()
+            .skip(1)
             .rev()
-            .take(25)
+            .take(keep)
             .rev()
             .cloned()
-            .collect::<Vec<_>>()
-            .join("\n  ");
+            .collect();
+        let history = format!("{}\n  {}", self.log[0], tail.join("\n  "));
         panic!(
             "{what} for {cmd:?}\n redis:  {a:?}\n memory: {b:?}\n recent commands:\n  {history}"
         );
@@ -747,19 +754,25 @@ impl Pair<'_> {
                     (Reply::Bulk(_), Reply::Bulk(_)) => true,
                     _ => a == b,
                 };
-                // Re-sync the key: copy Redis's remaining members into the engine.
-                let key = cmd[1].as_str();
-                if let Reply::Array(left) = self.redis.call(&[b"SMEMBERS", key.as_bytes()]) {
-                    self.engine
-                        .execute(&mut self.session, &[b"DEL", key.as_bytes()]);
-                    if !left.is_empty() {
-                        let mut sadd: Vec<&[u8]> = vec![b"SADD", key.as_bytes()];
-                        for m in &left {
-                            if let Reply::Bulk(m) = m {
-                                sadd.push(m);
-                            }
+                // Re-sync the key in place (keeping its TTL): make the engine's
+                // members equal to what Redis has left.
+                let key = cmd[1].as_bytes();
+                let theirs = self.redis.call(&[b"SMEMBERS", key]);
+                let ours = self.engine.execute(&mut self.session, &[b"SMEMBERS", key]);
+                if let (Reply::Array(theirs), Reply::Array(ours)) = (theirs, ours) {
+                    let bytes = |r: &Reply| match r {
+                        Reply::Bulk(b) => b.clone(),
+                        other => panic!("not a member: {other:?}"),
+                    };
+                    let mut add: Vec<Vec<u8>> = vec![b"SADD".to_vec(), key.to_vec()];
+                    add.extend(theirs.iter().map(bytes));
+                    let mut rem: Vec<Vec<u8>> = vec![b"SREM".to_vec(), key.to_vec()];
+                    rem.extend(ours.iter().filter(|m| !theirs.contains(m)).map(bytes));
+                    for c in [add, rem] {
+                        if c.len() > 2 {
+                            let c: Vec<&[u8]> = c.iter().map(|a| a.as_slice()).collect();
+                            self.engine.execute(&mut self.session, &c);
                         }
-                        self.engine.execute(&mut self.session, &sadd);
                     }
                 }
                 shape
@@ -828,8 +841,15 @@ fn random_sequences_match_real_redis() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(40);
     let steps = 600;
+    // BULWARK_DIFF_PROBE=1 compares every key's TTL after every command, to
+    // find where a divergence starts.
+    let probe = std::env::var_os("BULWARK_DIFF_PROBE").is_some();
+    let first: u64 = std::env::var("BULWARK_DIFF_FIRST")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
     let mut compared = 0;
-    for seed in 1..=seeds {
+    for seed in first..=seeds {
         p.both(&["DISCARD"]);
         p.both(&["UNWATCH"]);
         p.both(&["SELECT", "0"]);
@@ -867,6 +887,11 @@ fn random_sequences_match_real_redis() {
             p.check(&cmd, cmp);
             compared += 1;
             step += 1;
+            if probe {
+                for k in KEYS {
+                    p.check(&["PTTL".to_string(), k.to_string()], Cmp::Ttl);
+                }
+            }
         }
         // Whole-state check at the end of each sequence.
         for db in ["0", "1"] {
@@ -878,7 +903,7 @@ fn random_sequences_match_real_redis() {
         }
     }
     assert!(
-        compared > (seeds as usize) * steps / 2,
+        compared > (seeds + 1 - first) as usize * steps / 2,
         "too few commands compared: {compared}"
     );
     drop(server);
