@@ -303,6 +303,11 @@ impl Engine {
         r
     }
 
+    /// True when the engine implements the command `name` (any case).
+    pub fn supports(name: &[u8]) -> bool {
+        lookup_command(name).is_some()
+    }
+
     /// Size and counters.
     pub fn stats(&self) -> Stats {
         let st = self.shared.state.lock();

@@ -360,6 +360,7 @@ impl LongDouble {
         let mut digits = Big(Vec::new());
         let (mut seen_digit, mut seen_point) = (false, false);
         let mut exp10: i64 = 0;
+        let mut sig_digits: i64 = 0;
         let mut i = 0;
         while i < rest.len() {
             match rest[i] {
@@ -367,6 +368,7 @@ impl LongDouble {
                     seen_digit = true;
                     if !digits.is_zero() || c != b'0' {
                         digits.mul_small_add(10, u32::from(c - b'0'));
+                        sig_digits += 1;
                     }
                     if seen_point {
                         exp10 -= 1;
@@ -404,7 +406,9 @@ impl LongDouble {
             return Some(LongDouble::Zero);
         }
         // strtold reports overflow and underflow as ERANGE, which Redis refuses.
-        if exp10 + digits.bit_len() as i64 > 5000 || exp10 < -5200 {
+        // (The long-double range is about 3.6e-4951 to 1.2e4932.)
+        let magnitude = exp10 + sig_digits;
+        if magnitude > 4934 || magnitude < -4952 {
             return None;
         }
         let in_range = |v: LongDouble| matches!(v, LongDouble::Finite(..)).then_some(v);
@@ -548,6 +552,14 @@ mod tests {
         assert_eq!(incr("-3", "1.5"), "-1.5");
         let big = incr("0", "1.7976931348623157e308");
         assert!(big.starts_with("179769313486231569995921046774104434048386446944329178485314420765176628523124396354701868608387085564428793419425520689308708363451136055357897278026477617073498977686288394835618163294045594434929537447290627480669417384648879122776218333598953852832103282504751611691208117720159985926376802466863339536384"), "{big}");
+        let huge = "9".repeat(2000);
+        assert_eq!(
+            incr(&huge, "0").len(),
+            2000,
+            "2000-digit values are in long-double range"
+        );
+        assert_eq!(LongDouble::parse(b"1e5000"), None, "overflow is ERANGE");
+        assert_eq!(LongDouble::parse(b"1e-5000"), None, "underflow is ERANGE");
         assert!(LongDouble::parse(b"inf").unwrap().is_inf());
         assert_eq!(LongDouble::parse(b"nan"), None);
         assert_eq!(LongDouble::parse(b" 1"), None);

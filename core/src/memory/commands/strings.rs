@@ -147,7 +147,7 @@ fn set(ctx: &mut Ctx, a: &[&[u8]]) -> R {
         None => None,
     };
     let old = if o.get { read(ctx, a[1])? } else { None };
-    let found = ctx.exists(a[1]);
+    let found = (o.nx || o.xx) && ctx.exists(a[1]);
     let reply_old = || old.as_deref().map_or(Reply::Nil, bulk);
     if (o.nx && found) || (o.xx && !found) {
         return Ok(if o.get { reply_old() } else { Reply::Nil });
