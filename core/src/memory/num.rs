@@ -408,7 +408,7 @@ impl LongDouble {
         // strtold reports overflow and underflow as ERANGE, which Redis refuses.
         // (The long-double range is about 3.6e-4951 to 1.2e4932.)
         let magnitude = exp10 + sig_digits;
-        if magnitude > 4934 || magnitude < -4952 {
+        if !(-4952..=4934).contains(&magnitude) {
             return None;
         }
         let in_range = |v: LongDouble| matches!(v, LongDouble::Finite(..)).then_some(v);
