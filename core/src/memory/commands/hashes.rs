@@ -171,11 +171,11 @@ fn hstrlen(ctx: &mut Ctx, a: &[&[u8]]) -> R {
 }
 
 fn hscan(ctx: &mut Ctx, a: &[&[u8]]) -> R {
-    // Like Redis: the key is looked up (and type-checked) before the cursor and options.
+    // Redis's order: cursor, then the key (and its type), then the options.
+    let cur = cursor(a[2])?;
     let Some(h) = ctx.hash(a[1])? else {
         return Ok(scan_reply(0, Vec::new()));
     };
-    let cur = cursor(a[2])?;
     let o = scan_opts(&a[3..], false)?;
     let len = h.map.len();
     let (window, next) = if len <= SMALL_COLLECTION {

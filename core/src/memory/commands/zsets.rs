@@ -582,11 +582,11 @@ fn zpopmax(ctx: &mut Ctx, a: &[&[u8]]) -> R {
 /// ZSCAN answers the whole set in one step (cursor 0): a sorted set has no
 /// stable slot order to resume from, and COUNT is only a hint in Redis.
 fn zscan(ctx: &mut Ctx, a: &[&[u8]]) -> R {
-    // Like Redis: the key is looked up (and type-checked) before the cursor and options.
+    // Redis's order: cursor, then the key (and its type), then the options.
+    cursor(a[2])?;
     let Some(z) = ctx.zset(a[1])? else {
         return Ok(scan_reply(0, Vec::new()));
     };
-    cursor(a[2])?;
     let o = scan_opts(&a[3..], false)?;
     let z: &ZSet = z;
     let mut out = Vec::new();
