@@ -225,7 +225,7 @@ fn gen(r: &mut Rng, abs: u64) -> (Vec<String>, Cmp) {
     let s = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<String>>();
     let mut c: Vec<String>;
     let mut cmp = Cmp::Exact;
-    match r.below(112) {
+    match r.below(114) {
         0..=3 => {
             c = s(&["SET", &k, &v]);
             let opts = [
@@ -324,7 +324,7 @@ fn gen(r: &mut Rng, abs: u64) -> (Vec<String>, Cmp) {
             cmp = Cmp::Sorted;
         }
         34 => {
-            c = s(&["SCAN", "0"]);
+            c = s(&["SCAN", if r.chance(5) { "x" } else { "0" }]);
             if r.chance(50) {
                 c.extend(s(&["MATCH", &pat]));
             }
@@ -375,7 +375,7 @@ fn gen(r: &mut Rng, abs: u64) -> (Vec<String>, Cmp) {
         48 => c = s(&["HLEN", &k]),
         49 => c = s(&["HSTRLEN", &k, &m]),
         50 => {
-            c = s(&["HSCAN", &k, "0"]);
+            c = s(&["HSCAN", &k, if r.chance(5) { "x" } else { "0" }]);
             if r.chance(50) {
                 c.extend(s(&["MATCH", r.pick(&["*", "a*", "[bc]"])]));
             }
@@ -477,7 +477,7 @@ fn gen(r: &mut Rng, abs: u64) -> (Vec<String>, Cmp) {
         }
         79 => c = s(&["SMOVE", &k, &k2, &m]),
         80 => {
-            c = s(&["SSCAN", &k, "0"]);
+            c = s(&["SSCAN", &k, if r.chance(5) { "x" } else { "0" }]);
             if r.chance(50) {
                 c.extend(s(&["MATCH", r.pick(&["*", "a*", "[bc]"])]));
             }
@@ -576,7 +576,7 @@ fn gen(r: &mut Rng, abs: u64) -> (Vec<String>, Cmp) {
             }
         }
         100 => {
-            c = s(&["ZSCAN", &k, "0"]);
+            c = s(&["ZSCAN", &k, if r.chance(5) { "x" } else { "0" }]);
             cmp = Cmp::Scan;
         }
         101 => c = s(&["PING"]),
@@ -595,6 +595,21 @@ fn gen(r: &mut Rng, abs: u64) -> (Vec<String>, Cmp) {
         108 => c = s(&["WATCH", &k]),
         109 => c = s(&["UNWATCH"]),
         110 => c = s(&[r.pick(&["DISCARD", "EXEC"])]),
+        111..=112 => {
+            // A big collection: crosses Redis's compact-encoding limits (128
+            // entries) and makes SCAN-family commands paginate.
+            let cmd = r.pick(&["SADD", "HSET", "ZADD", "RPUSH"]);
+            c = s(&[cmd, &k]);
+            let base = r.below(1000);
+            for j in 0..150 {
+                let member = format!("m{}", base + j);
+                match cmd {
+                    "HSET" => c.extend([member, j.to_string()]),
+                    "ZADD" => c.extend([(j % 7).to_string(), member]),
+                    _ => c.push(member),
+                }
+            }
+        }
         _ => {
             if r.chance(20) {
                 c = s(&["FLUSHDB"]);
@@ -639,6 +654,10 @@ fn full_scan(mut call: impl FnMut(&[&[u8]]) -> Reply, cmd: &[String]) -> Reply {
     let pairs = cmd[0] == "HSCAN" || cmd[0] == "ZSCAN";
     let mut args: Vec<Vec<u8>> = cmd.iter().map(|s| s.as_bytes().to_vec()).collect();
     let mut seen: Vec<String> = Vec::new();
+    if args.len() > cursor_at && args[cursor_at] == b"x" {
+        let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+        return call(&refs);
+    }
     for _ in 0..10_000 {
         let refs: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
         match call(&refs) {

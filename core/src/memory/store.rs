@@ -175,13 +175,26 @@ pub(crate) struct ZSet {
     pub(crate) dict: HashMap<Arc<[u8]>, f64>,
     pub(crate) tree: BTreeSet<(Score, Arc<[u8]>)>,
     bytes: usize,
+    /// Whether Redis would have converted this set from its compact listpack
+    /// encoding (more than 128 members or a member over 64 bytes); it never
+    /// converts back.
+    large: bool,
 }
 
 impl ZSet {
     /// Sets a member's score; true when the member is new.
     pub(crate) fn insert(&mut self, m: &[u8], score: f64) -> bool {
-        // Redis's compact encoding stores -0 as 0 (the command reply still says -0).
-        let score = if score == 0.0 { 0.0 } else { score };
+        let is_new = !self.dict.contains_key(m);
+        if is_new && (self.dict.len() + 1 > 128 || m.len() > 64) {
+            self.large = true;
+        }
+        // Redis's listpack stores -0 as 0 (the command's reply still says
+        // -0); its skiplist keeps -0. Visible through ZSCORE/ZRANGE.
+        let score = if score == 0.0 && !self.large {
+            0.0
+        } else {
+            score
+        };
         if let Some((k, old)) = self.dict.get_key_value(m) {
             let k = k.clone();
             self.tree.remove(&(Score(*old), k.clone()));
