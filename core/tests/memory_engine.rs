@@ -525,6 +525,7 @@ fn info_reports_sections() {
         "redis_version:",
         "# Memory",
         "maxmemory_policy:allkeys-lru",
+        "loading:0",
         "# Keyspace",
         "db0:keys=1,expires=1",
     ] {
@@ -555,6 +556,17 @@ fn written_keys_can_be_drained_for_reconciliation() {
         vec![(0, b"a".to_vec()), (2, b"h".to_vec()), (2, b"h2".to_vec())]
     );
     assert!(e.drain_written().is_empty());
+    // Eviction is not a write.
+    let small = Engine::new(MemoryConfig {
+        max_keys: Some(1),
+        max_memory_bytes: None,
+    });
+    small.track_writes(true);
+    let mut t = small.session();
+    run(&small, &mut t, &["SET", "x", "1"]);
+    run(&small, &mut t, &["SET", "y", "1"]);
+    assert_eq!(small.stats().evicted, 1);
+    assert_eq!(small.drain_written().len(), 2);
     e.track_writes(false);
     run(&e, &mut s, &["SET", "c", "1"]);
     assert!(e.drain_written().is_empty());

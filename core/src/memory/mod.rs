@@ -341,8 +341,11 @@ impl Engine {
         };
     }
 
-    /// The `(db, key)` pairs written (set, changed, expired or deleted) since
-    /// the last drain while tracking is on; empties the record.
+    /// The `(db, key)` pairs that commands wrote (set, changed, deleted or
+    /// gave a TTL) since the last drain while tracking is on; empties the
+    /// record. Expiry and eviction are not writes and are not recorded; a
+    /// recorded key may be gone from the engine since (deleted, expired or
+    /// evicted).
     pub fn drain_written(&self) -> Vec<(usize, Vec<u8>)> {
         let mut st = self.shared.state.lock();
         st.written

@@ -425,6 +425,14 @@ impl State {
 
     /// Records a write of `key`: invalidates WATCHes and feeds the write journal.
     fn signal(&mut self, db: usize, key: &[u8]) {
+        self.touch_watchers(db, key);
+        if let Some(w) = self.written.as_mut() {
+            w.insert((db, key.to_vec()));
+        }
+    }
+
+    /// Invalidates WATCHes of `key` (every change, including expiry and eviction).
+    fn touch_watchers(&mut self, db: usize, key: &[u8]) {
         if !self.watched.is_empty() {
             if let Some(list) = self.watched.get(&(db, key.to_vec())) {
                 for (_, flag) in list {
@@ -432,14 +440,21 @@ impl State {
                 }
             }
         }
-        if let Some(w) = self.written.as_mut() {
-            w.insert((db, key.to_vec()));
-        }
     }
 
-    /// Removes a key (already known to exist or not) with all bookkeeping.
+    /// Deletes a key on behalf of a command (journaled as a write).
     /// Returns whether it existed.
     pub(crate) fn delete(&mut self, db: usize, key: &[u8]) -> bool {
+        self.remove_key(db, key, true)
+    }
+
+    /// Removes a key for expiry or eviction: WATCHes see it, the write
+    /// journal does not (no client wrote anything).
+    fn reclaim(&mut self, db: usize, key: &[u8]) -> bool {
+        self.remove_key(db, key, false)
+    }
+
+    fn remove_key(&mut self, db: usize, key: &[u8], journal: bool) -> bool {
         let d = &mut self.dbs[db];
         match d.keys.remove(key) {
             Some(e) => {
@@ -447,7 +462,11 @@ impl State {
                     d.expires.remove(key);
                 }
                 self.bytes -= e.bytes;
-                self.signal(db, key);
+                if journal {
+                    self.signal(db, key);
+                } else {
+                    self.touch_watchers(db, key);
+                }
                 true
             }
             None => false,
@@ -466,7 +485,7 @@ impl State {
     /// Lazy expiry: deletes the key if its TTL has passed.
     pub(crate) fn expire_if_needed(&mut self, db: usize, key: &[u8], now: u64) {
         if self.is_expired(db, key, now) {
-            self.delete(db, key);
+            self.reclaim(db, key);
             self.counters.expired += 1;
         }
     }
@@ -563,7 +582,7 @@ impl State {
             .get(key)
             .is_some_and(|e| e.value.is_empty_collection())
         {
-            self.delete(db, key);
+            self.reclaim(db, key);
         }
     }
 
@@ -615,7 +634,7 @@ impl State {
                     let key = self.dbs[db].expires.key_at(i).clone();
                     examined += 1;
                     if self.is_expired(db, &key, now) {
-                        self.delete(db, &key);
+                        self.reclaim(db, &key);
                         self.counters.expired += 1;
                         hit += 1;
                     }
@@ -660,7 +679,7 @@ impl State {
                 }
             }
             let (_, db, key) = best.expect("a sample");
-            self.delete(db, &key);
+            self.reclaim(db, &key);
             self.counters.evicted += 1;
         }
     }

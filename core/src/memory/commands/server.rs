@@ -47,6 +47,10 @@ fn info(ctx: &mut Ctx, a: &[&[u8]]) -> R {
             ctx.now.saturating_sub(st.started_ms) / 1000
         ));
     }
+    if show("persistence") {
+        // ioredis's ready check waits for `loading:0`.
+        sections.push("# Persistence\r\nloading:0\r\n".to_string());
+    }
     if show("memory") {
         sections.push(format!(
             "# Memory\r\nused_memory:{}\r\nmaxmemory:{}\r\nmaxmemory_policy:allkeys-lru\r\nbulwark_max_keys:{}\r\n",
