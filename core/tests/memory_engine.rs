@@ -598,6 +598,9 @@ fn hot_path_cost() {
         ("INCR", &|k: &[u8], e: &Engine, s: &mut Session| {
             e.execute(s, &[b"INCR", &[b"n:", k].concat()])
         }),
+        ("PING", &|_: &[u8], e: &Engine, s: &mut Session| {
+            e.execute(s, &[b"PING"])
+        }),
     ] {
         let start = std::time::Instant::now();
         for i in 0..n {

@@ -20,19 +20,20 @@ const EVICTION_SAMPLES: usize = 5;
 /// Number of logical databases (`SELECT 0..15`).
 pub(crate) const DATABASES: usize = 16;
 
-/// A hash map that also keeps its keys in a vector, so a uniformly random key
-/// (eviction and expiry sampling, SPOP) and a stable cursor (SCAN) are O(1).
-/// Removal swaps the last key into the hole.
+/// A hash map whose entries live in a vector (the map holds indexes), so a
+/// uniformly random key (eviction and expiry sampling, SPOP), a stable cursor
+/// (SCAN) and repeated access after one hash probe (`index_of` + `at_mut`)
+/// are O(1). Removal swaps the last entry into the hole.
 #[derive(Debug)]
 pub(crate) struct IndexedMap<V> {
-    keys: Vec<Arc<[u8]>>,
-    map: HashMap<Arc<[u8]>, (usize, V)>,
+    entries: Vec<(Arc<[u8]>, V)>,
+    map: HashMap<Arc<[u8]>, usize>,
 }
 
 impl<V> Default for IndexedMap<V> {
     fn default() -> Self {
         IndexedMap {
-            keys: Vec::new(),
+            entries: Vec::new(),
             map: HashMap::new(),
         }
     }
@@ -40,50 +41,54 @@ impl<V> Default for IndexedMap<V> {
 
 impl<V> IndexedMap<V> {
     pub(crate) fn len(&self) -> usize {
-        self.keys.len()
+        self.entries.len()
     }
     pub(crate) fn is_empty(&self) -> bool {
-        self.keys.is_empty()
+        self.entries.is_empty()
+    }
+    /// The slot of `k`, for `at`/`at_mut` without probing again.
+    pub(crate) fn index_of(&self, k: &[u8]) -> Option<usize> {
+        self.map.get(k).copied()
+    }
+    pub(crate) fn at(&self, i: usize) -> &V {
+        &self.entries[i].1
+    }
+    pub(crate) fn at_mut(&mut self, i: usize) -> &mut V {
+        &mut self.entries[i].1
     }
     pub(crate) fn get(&self, k: &[u8]) -> Option<&V> {
-        self.map.get(k).map(|(_, v)| v)
+        self.index_of(k).map(|i| self.at(i))
     }
     pub(crate) fn get_mut(&mut self, k: &[u8]) -> Option<&mut V> {
-        self.map.get_mut(k).map(|(_, v)| v)
+        self.index_of(k).map(|i| self.at_mut(i))
     }
     pub(crate) fn contains(&self, k: &[u8]) -> bool {
         self.map.contains_key(k)
     }
-    /// The shared key allocation, to index the same key elsewhere without a copy.
-    pub(crate) fn key_arc(&self, k: &[u8]) -> Option<Arc<[u8]>> {
-        self.map.get(k).map(|(i, _)| self.keys[*i].clone())
-    }
-    /// Inserts or replaces; returns the previous value.
-    pub(crate) fn insert(&mut self, k: Arc<[u8]>, v: V) -> Option<V> {
-        if let Some((_, old)) = self.map.get_mut(&*k) {
-            return Some(std::mem::replace(old, v));
-        }
-        self.keys.push(k.clone());
-        self.map.insert(k, (self.keys.len() - 1, v));
-        None
+    /// Inserts a key known to be absent.
+    pub(crate) fn insert_new(&mut self, k: Arc<[u8]>, v: V) {
+        self.map.insert(k.clone(), self.entries.len());
+        self.entries.push((k, v));
     }
     pub(crate) fn remove(&mut self, k: &[u8]) -> Option<V> {
-        let (idx, v) = self.map.remove(k)?;
-        self.keys.swap_remove(idx);
-        if idx < self.keys.len() {
-            let moved = self.keys[idx].clone();
-            self.map.get_mut(&*moved).expect("indexed key").0 = idx;
+        let idx = self.map.remove(k)?;
+        let (_, v) = self.entries.swap_remove(idx);
+        if idx < self.entries.len() {
+            *self
+                .map
+                .get_mut(&*self.entries[idx].0)
+                .expect("indexed key") = idx;
         }
         Some(v)
     }
     pub(crate) fn key_at(&self, i: usize) -> &Arc<[u8]> {
-        &self.keys[i]
+        &self.entries[i].0
     }
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&Arc<[u8]>, &V)> {
-        self.keys.iter().map(|k| (k, &self.map[&**k].1))
+        self.entries.iter().map(|(k, v)| (k, v))
     }
     pub(crate) fn clear(&mut self) {
-        self.keys.clear();
+        self.entries.clear();
         self.map.clear();
     }
 }
@@ -105,7 +110,7 @@ impl Hash {
             return false;
         }
         self.bytes += f.len() + ELEM_OVERHEAD;
-        self.map.insert(Arc::from(f), v);
+        self.map.insert_new(Arc::from(f), v);
         true
     }
     pub(crate) fn remove(&mut self, f: &[u8]) -> bool {
@@ -133,7 +138,7 @@ impl Set {
             return false;
         }
         self.bytes += m.len() + ELEM_OVERHEAD;
-        self.map.insert(Arc::from(m), ());
+        self.map.insert_new(Arc::from(m), ());
         true
     }
     pub(crate) fn remove(&mut self, m: &[u8]) -> bool {
@@ -490,22 +495,24 @@ impl State {
         }
     }
 
-    /// Looks a live key up, refreshing its LRU clock and the hit/miss counters.
+    /// Looks a live key up, refreshing its LRU clock and the hit/miss
+    /// counters; a key whose TTL has passed is deleted (lazy expiry).
     pub(crate) fn lookup(&mut self, db: usize, key: &[u8], now: u64) -> Option<&mut Entry> {
-        self.expire_if_needed(db, key, now);
-        self.lru_clock += 1;
-        let clock = self.lru_clock;
-        match self.dbs[db].keys.get_mut(key) {
-            Some(e) => {
-                self.counters.hits += 1;
-                e.lru = clock;
-                Some(e)
-            }
-            None => {
-                self.counters.misses += 1;
-                None
-            }
+        let Some(i) = self.dbs[db].keys.index_of(key) else {
+            self.counters.misses += 1;
+            return None;
+        };
+        if self.dbs[db].keys.at(i).expires_at.is_some_and(|t| t <= now) {
+            self.reclaim(db, key);
+            self.counters.expired += 1;
+            self.counters.misses += 1;
+            return None;
         }
+        self.lru_clock += 1;
+        self.counters.hits += 1;
+        let e = self.dbs[db].keys.at_mut(i);
+        e.lru = self.lru_clock;
+        Some(e)
     }
 
     /// Looks a live key up without touching its LRU clock or counters.
@@ -517,26 +524,33 @@ impl State {
     /// Stores a value, replacing any previous one. `expires_at` replaces the TTL.
     pub(crate) fn set(&mut self, db: usize, key: &[u8], value: Value, expires_at: Option<u64>) {
         self.lru_clock += 1;
-        let d = &mut self.dbs[db];
         let bytes = key.len() + value.bytes() + KEY_OVERHEAD;
-        let arc = match d.keys.key_arc(key) {
-            Some(a) => a,
-            None => Arc::from(key),
-        };
         let entry = Entry {
             value,
             expires_at,
             lru: self.lru_clock,
             bytes,
         };
-        if let Some(old) = d.keys.insert(arc.clone(), entry) {
-            self.bytes -= old.bytes;
-            if old.expires_at.is_some() && expires_at.is_none() {
-                d.expires.remove(key);
+        let d = &mut self.dbs[db];
+        match d.keys.index_of(key) {
+            Some(i) => {
+                let old = std::mem::replace(d.keys.at_mut(i), entry);
+                self.bytes -= old.bytes;
+                match (old.expires_at.is_some(), expires_at.is_some()) {
+                    (true, false) => {
+                        d.expires.remove(key);
+                    }
+                    (false, true) => d.expires.insert_new(d.keys.key_at(i).clone(), ()),
+                    _ => {}
+                }
             }
-        }
-        if expires_at.is_some() {
-            d.expires.insert(arc, ());
+            None => {
+                let arc: Arc<[u8]> = Arc::from(key);
+                if expires_at.is_some() {
+                    d.expires.insert_new(arc.clone(), ());
+                }
+                d.keys.insert_new(arc, entry);
+            }
         }
         self.bytes += bytes;
         self.signal(db, key);
@@ -545,15 +559,17 @@ impl State {
     /// Changes a live key's TTL (`None` = persist).
     pub(crate) fn set_expiry(&mut self, db: usize, key: &[u8], expires_at: Option<u64>) {
         let d = &mut self.dbs[db];
-        let Some(arc) = d.keys.key_arc(key) else {
+        let Some(i) = d.keys.index_of(key) else {
             return;
         };
-        let e = d.keys.get_mut(key).expect("live key");
-        e.expires_at = expires_at;
-        if expires_at.is_some() {
-            d.expires.insert(arc, ());
-        } else {
-            d.expires.remove(key);
+        let had = d.keys.at(i).expires_at.is_some();
+        d.keys.at_mut(i).expires_at = expires_at;
+        match (had, expires_at.is_some()) {
+            (true, false) => {
+                d.expires.remove(key);
+            }
+            (false, true) => d.expires.insert_new(d.keys.key_at(i).clone(), ()),
+            _ => {}
         }
         self.signal(db, key);
     }

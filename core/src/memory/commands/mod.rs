@@ -9,6 +9,7 @@ mod strings;
 mod zsets;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use once_cell::sync::Lazy;
 
@@ -63,8 +64,30 @@ pub(crate) struct Cmd {
     pub(crate) kind: Kind,
 }
 
-static TABLE: Lazy<HashMap<&'static str, Cmd>> = Lazy::new(|| {
-    let mut t = HashMap::new();
+/// FNV-1a for the fixed command table: faster than SipHash on short names,
+/// and nothing user-controlled is ever inserted, so flooding is impossible.
+#[derive(Default, Clone, Copy)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+static TABLE: Lazy<HashMap<&'static str, Cmd, BuildHasherDefault<Fnv>>> = Lazy::new(|| {
+    let mut t = HashMap::default();
     let mut add = |name: &'static str, arity: i32, kind: Kind| {
         t.insert(name, Cmd { name, arity, kind });
     };
