@@ -288,6 +288,8 @@ impl Engine {
 
     /// Runs `f` with the engine lock held, so every command it executes is
     /// atomic as a whole. Pub/sub deliveries happen after `f` returns.
+    /// Inside `f`, use [`Locked::execute`]: calling [`Engine::execute`] (or
+    /// any other locking method) there would deadlock.
     pub fn with_lock<R>(&self, f: impl FnOnce(&mut Locked<'_>) -> R) -> R {
         let mut outbox = Vec::new();
         let r = {
