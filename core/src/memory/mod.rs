@@ -121,7 +121,8 @@ pub struct Engine {
 static NEXT_SESSION: AtomicU64 = AtomicU64::new(1);
 
 /// Per-connection state: selected database, MULTI queue, WATCHed keys and
-/// subscriptions. Dropping a session releases its WATCHes and subscriptions.
+/// subscriptions. Dropping a session releases its WATCHes and subscriptions
+/// (taking the engine lock if it has any, so not inside [`Engine::with_lock`]).
 pub struct Session {
     id: u64,
     db: usize,

@@ -1,6 +1,6 @@
 //! Server and pub/sub commands that need no session state.
 
-use super::{bulk, err, syntax, Ctx, Row, R};
+use super::{bulk, Ctx, Row, R};
 use crate::memory::store::DATABASES;
 use crate::Reply;
 
@@ -84,12 +84,5 @@ fn info(ctx: &mut Ctx, a: &[&[u8]]) -> R {
 }
 
 fn publish(ctx: &mut Ctx, a: &[&[u8]]) -> R {
-    if a.len() != 3 {
-        return Err(syntax());
-    }
-    let n = ctx.st.pubsub.publish(a[1], a[2], ctx.outbox);
-    if n < 0 {
-        return Err(err("publish failed"));
-    }
-    Ok(Reply::Int(n))
+    Ok(Reply::Int(ctx.st.pubsub.publish(a[1], a[2], ctx.outbox)))
 }

@@ -272,7 +272,7 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> R {
     let n = cur
         .checked_add(by)
         .ok_or_else(|| err("increment or decrement would overflow"))?;
-    let mut buf = itoa_buf(n);
+    let mut buf = n.to_string().into_bytes();
     match ctx.string(key)? {
         Some(v) => {
             std::mem::swap(v, &mut buf);
@@ -281,10 +281,6 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> R {
         None => ctx.st.set(ctx.db, key, Value::Str(buf), None),
     }
     Ok(Reply::Int(n))
-}
-
-fn itoa_buf(n: i64) -> Vec<u8> {
-    n.to_string().into_bytes()
 }
 
 fn incr(ctx: &mut Ctx, a: &[&[u8]]) -> R {
