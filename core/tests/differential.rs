@@ -8,62 +8,12 @@
 //! that error texts and reply shapes reach the comparison untouched.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::TcpStream;
+
+mod support;
 
 use bulwark_core::memory::{Engine, MemoryConfig, Session};
 use bulwark_core::Reply;
-
-/// Kills the server when the test ends, panics included.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_redis() -> Server {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| {
-            panic!(
-                "cannot start redis-server ({e}); install it with `apt-get install redis-server`"
-            )
-        });
-    let server = Server { child, port };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "redis-server did not start on port {port}"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    server
-}
 
 /// A minimal RESP2 connection.
 struct Conn {
@@ -846,7 +796,7 @@ fn now_secs() -> u64 {
 
 #[test]
 fn random_sequences_match_real_redis() {
-    let server = start_redis();
+    let server = support::RedisServer::start();
     let engine = Engine::new(MemoryConfig::default());
     let mut p = Pair {
         redis: Conn::open(server.port),
