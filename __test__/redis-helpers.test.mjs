@@ -2,6 +2,7 @@
 // kill, pause, resume and restart a server, and stop it by pid.
 import test from 'node:test'
 import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
 import { startRedis, rawCommand, freePort, RedisServer } from './helpers/redis-server.mjs'
 
 function alive(pid) {
@@ -84,4 +85,15 @@ test('a port already in use is reported, not hidden', async () => {
 test('freePort gives a usable port', async () => {
   const port = await freePort()
   assert.ok(Number.isInteger(port) && port > 0)
+})
+
+test('without redis-server on PATH, starting fails with how to install it', () => {
+  const helper = new URL('./helpers/redis-server.mjs', import.meta.url).href
+  const script = `import(${JSON.stringify(helper)}).then((m) => m.startRedis()).then(
+    () => process.exit(0),
+    (err) => { console.log(err.message); process.exit(3) })`
+  const run = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', env: { ...process.env, PATH: '/nonexistent' } })
+  assert.equal(run.status, 3, run.stderr)
+  assert.match(run.stdout, /redis-server was not found on PATH/)
+  assert.match(run.stdout, /apt-get install -y redis-server/)
 })
