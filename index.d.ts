@@ -9,6 +9,68 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** The native half of a `Redis` client: a handle to the core's dispatcher. */
+export declare class RedisConnection {
+  /** Starts connecting at once. `onDelivery(batch)` receives every reply batch and event. */
+  constructor(options: ConnectionOptions, onDelivery: (batch: unknown[]) => void)
+  /**
+   * Queues one command: `args[..len]` holds the length-prefixed arguments. Throws
+   * (with `code` = the failure kind) when it cannot be queued.
+   */
+  submit(id: number, flags: number, args: Uint8Array, len: number): void
+  /** QUIT after every queued reply; completion `id` resolves `OK`. */
+  quit(id: number): void
+  /** Close now; reconnect when asked to. */
+  disconnect(reconnect: boolean): void
+  /**
+   * The retryStrategy decision after a `close` event: a delay in ms, or a negative
+   * number to end the client.
+   */
+  retry(delayMs: number): void
+}
+
+/** Connection options as the JS facade passes them (already validated there). */
+export interface ConnectionOptions {
+  /** Host name (ignored when `path` is set). */
+  host: string
+  /** TCP port. */
+  port: number
+  /** Unix socket path. */
+  path?: string
+  /** Enable TLS. */
+  tls: boolean
+  /** Skip certificate and host name verification (`rejectUnauthorized: false`). */
+  tlsInsecure: boolean
+  /** PEM CA certificate(s) to trust instead of the system store. */
+  tlsCa?: Buffer
+  /** ACL user. */
+  username?: string
+  /** Password (never echoed back in errors). */
+  password?: string
+  /** Database index. */
+  db: number
+  /** `CLIENT SETNAME` value. */
+  connectionName?: string
+  /** Connect deadline in ms. */
+  connectTimeout: number
+  /** Per-command deadline in ms (absent = none). */
+  commandTimeout?: number
+  /** Queue commands while disconnected. */
+  offlineQueue: boolean
+  /** `maxRetriesPerRequest`; absent = unlimited. */
+  maxRetriesPerRequest?: number
+  /** Most queued or in-flight commands. */
+  maxQueueLength: number
+  /** Most queued or in-flight argument bytes. */
+  maxQueueBytes: number
+  /** INFO loading check before ready. */
+  readyCheck: boolean
+  /** Idle-connection PING probe period in ms; 0 disables. */
+  pingInterval: number
+  /** Integer replies as strings. */
+  stringNumbers: boolean
+}
+
 /**
  * The version of the native core, e.g. `"0.1.0"`. Used by the packaging check to
  * prove that the platform binary loaded.

@@ -4,3 +4,5 @@ const native = require('./native')
 
 /** Version of the loaded native core; proves the platform binary is present. */
 exports.nativeVersion = native.nativeVersion
+/** ioredis-compatible Redis client (also `bulwark/ioredis`). */
+exports.Redis = require('./redis').Redis

@@ -3,6 +3,7 @@
 //! This crate never depends on `napi`; the binding crate at the repository root
 //! converts its types to JavaScript. Each concern gets one module.
 
+pub mod client;
 pub mod reply;
 
 pub use reply::Reply;

@@ -1,0 +1,585 @@
+//! The dispatcher task: owns the redis-rs connection, the offline queue and the
+//! reconnect state machine. One task per client; every in-flight command is a future in
+//! one `FuturesUnordered`, so there is no task spawn per command, and replies that are
+//! ready together leave in one [`Delivery::Completions`] batch.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::FusedFuture;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::FutureExt;
+use redis::aio::MultiplexedConnection;
+use redis::{RedisError, Value};
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::{
+    Budget, ClientOptions, Completion, Delivery, Event, Failure, FailureKind, Msg, Pending, Sink,
+};
+use crate::Reply;
+
+/// Most commands taken from the channel before the dispatcher polls replies again, so
+/// a flood of submissions cannot starve reply delivery.
+const INTAKE_BATCH: usize = 512;
+
+/// Why `serve` returned.
+enum Stop {
+    /// The connection died (reset, killed, failed probe); reconnect per strategy.
+    Lost,
+    /// `disconnect(reconnect)`.
+    Disconnect { reconnect: bool },
+    /// `quit()` finished or every handle was dropped: end for good.
+    End,
+}
+
+/// What a wait for a future was interrupted by.
+enum Waited<T> {
+    Done(T),
+    Control(Msg),
+}
+
+pub(super) struct Dispatcher {
+    options: ClientOptions,
+    sink: Arc<dyn Sink>,
+    rx: UnboundedReceiver<Msg>,
+    budget: Arc<Budget>,
+    offline: VecDeque<Pending>,
+}
+
+type CommandResult = Result<redis::RedisResult<Value>, tokio::time::error::Elapsed>;
+
+/// `submit` flag: the command blocks server-side (BLPOP, XREAD BLOCK…), so an idle
+/// connection probe must not be queued behind it.
+pub const FLAG_BLOCKING: u8 = 0b100;
+
+impl Dispatcher {
+    pub(super) fn new(
+        options: ClientOptions,
+        sink: Arc<dyn Sink>,
+        rx: UnboundedReceiver<Msg>,
+        budget: Arc<Budget>,
+    ) -> Self {
+        Self {
+            options,
+            sink,
+            rx,
+            budget,
+            offline: VecDeque::new(),
+        }
+    }
+
+    fn event(&self, event: Event) {
+        self.sink.deliver(Delivery::Event(event));
+    }
+
+    fn fail(&self, pending: Pending, kind: FailureKind, message: &str) -> Completion {
+        self.budget.release(pending.bytes);
+        Completion {
+            id: pending.id,
+            flags: pending.flags,
+            outcome: Err(Failure::new(kind, message)),
+        }
+    }
+
+    fn fail_offline(&mut self, kind: FailureKind, message: &str) {
+        let failed: Vec<Completion> = std::mem::take(&mut self.offline)
+            .into_iter()
+            .map(|p| self.fail(p, kind, message))
+            .collect();
+        if !failed.is_empty() {
+            self.sink.deliver(Delivery::Completions(failed));
+        }
+    }
+
+    /// While not connected: commands go to the offline queue (or fail at once when it
+    /// is disabled); control messages interrupt the wait.
+    async fn wait_for<F: Future>(&mut self, fut: F) -> Waited<F::Output> {
+        let mut fut = pin!(fut);
+        loop {
+            tokio::select! {
+                out = &mut fut => return Waited::Done(out),
+                msg = self.rx.recv() => match msg {
+                    Some(Msg::Command(p)) => {
+                        if self.options.offline_queue {
+                            self.offline.push_back(p);
+                        } else {
+                            let c = self.fail(p, FailureKind::OfflineQueueDisabled,
+                                "Stream isn't writeable and enableOfflineQueue options is false");
+                            self.sink.deliver(Delivery::Completions(vec![c]));
+                        }
+                    }
+                    Some(control) => return Waited::Control(control),
+                    None => return Waited::Control(Msg::Disconnect { reconnect: false }),
+                },
+            }
+        }
+    }
+
+    /// Runs the connection state machine until the client ends.
+    pub(super) async fn run(mut self) {
+        let mut attempts: u32 = 0;
+        let mut quit: Option<(u32, u8)> = None;
+        'connect: loop {
+            self.event(Event::Connecting);
+            let timeout = self.options.connect_timeout;
+            let options = self.options.clone();
+            let attempt = async move { establish(&options).await };
+            let connected = match self.wait_for(tokio::time::timeout(timeout, attempt)).await {
+                Waited::Done(Ok(result)) => result,
+                Waited::Done(Err(_)) => {
+                    Err(("ETIMEDOUT".to_owned(), "connect ETIMEDOUT".to_owned()))
+                }
+                Waited::Control(Msg::Quit { id, flags }) => {
+                    quit = Some((id, flags));
+                    break 'connect;
+                }
+                Waited::Control(Msg::Disconnect { reconnect: true }) => continue 'connect,
+                Waited::Control(_) => break 'connect,
+            };
+            let stop = match connected {
+                Ok(conn) => {
+                    attempts = 0;
+                    self.event(Event::Connect);
+                    self.event(Event::Ready);
+                    self.serve(conn, &mut quit).await
+                }
+                Err((code, message)) => {
+                    self.event(Event::Error { code, message });
+                    Stop::Lost
+                }
+            };
+            match stop {
+                Stop::End | Stop::Disconnect { reconnect: false } => break 'connect,
+                Stop::Disconnect { reconnect: true } => {
+                    self.event(Event::Close {
+                        retry_attempt: None,
+                    });
+                    continue 'connect;
+                }
+                Stop::Lost => {}
+            }
+            attempts += 1;
+            if let Some(max) = self.options.max_retries_per_request {
+                if attempts % (max + 1) == 0 {
+                    let message = format!(
+                        "Reached the max retries per request limit (which is {max}). Refer to \"maxRetriesPerRequest\" option for details."
+                    );
+                    self.fail_offline(FailureKind::MaxRetries, &message);
+                }
+            }
+            self.event(Event::Close {
+                retry_attempt: Some(attempts),
+            });
+            // Wait for the JS retryStrategy decision, then for the delay it chose.
+            let delay = loop {
+                match self.wait_for(std::future::pending::<()>()).await {
+                    Waited::Control(Msg::Retry(delay)) => break delay,
+                    Waited::Control(Msg::Quit { id, flags }) => {
+                        quit = Some((id, flags));
+                        break None;
+                    }
+                    Waited::Control(Msg::Disconnect { reconnect: true }) => {
+                        break Some(Duration::ZERO)
+                    }
+                    Waited::Control(_) => break None,
+                    Waited::Done(()) => unreachable!("pending() never completes"),
+                }
+            };
+            let Some(delay) = delay else { break 'connect };
+            if !delay.is_zero() {
+                match self.wait_for(tokio::time::sleep(delay)).await {
+                    Waited::Done(())
+                    | Waited::Control(Msg::Disconnect { reconnect: true })
+                    | Waited::Control(Msg::Retry(_)) => {}
+                    Waited::Control(Msg::Quit { id, flags }) => {
+                        quit = Some((id, flags));
+                        break 'connect;
+                    }
+                    Waited::Control(_) => break 'connect,
+                }
+            }
+        }
+        // Refuse new submissions, then fail whatever raced in before the refusal.
+        self.rx.close();
+        while let Ok(msg) = self.rx.try_recv() {
+            if let Msg::Command(p) = msg {
+                self.offline.push_back(p);
+            }
+        }
+        self.fail_offline(FailureKind::Closed, "Connection is closed.");
+        self.event(Event::Close {
+            retry_attempt: None,
+        });
+        if let Some((id, flags)) = quit {
+            let ok = Completion {
+                id,
+                flags,
+                outcome: Ok(Reply::Status("OK".into())),
+            };
+            self.sink.deliver(Delivery::Completions(vec![ok]));
+        }
+        self.event(Event::End);
+    }
+
+    /// Sends commands over a live connection until it stops.
+    async fn serve(&mut self, conn: MultiplexedConnection, quit: &mut Option<(u32, u8)>) -> Stop {
+        let command_timeout = self.options.command_timeout;
+        // Flipped when serving stops, so every in-flight future finishes (as aborted) and
+        // hands its command back instead of being dropped with its id.
+        let (abort_tx, abort_rx) = tokio::sync::watch::channel(false);
+        let send = |pending: Pending| {
+            let mut conn = conn.clone();
+            let mut abort = abort_rx.clone();
+            async move {
+                let request = async {
+                    match command_timeout {
+                        None => Ok(conn.send_packed_command(&pending.cmd).await),
+                        Some(limit) => {
+                            tokio::time::timeout(limit, conn.send_packed_command(&pending.cmd))
+                                .await
+                        }
+                    }
+                };
+                let result = tokio::select! {
+                    result = request => Some(result),
+                    _ = abort.changed() => None,
+                };
+                (pending, result)
+            }
+        };
+        let mut inflight = FuturesUnordered::new();
+        let mut blocking = 0usize;
+        for pending in std::mem::take(&mut self.offline) {
+            blocking += usize::from(pending.flags & FLAG_BLOCKING != 0);
+            inflight.push(send(pending));
+        }
+        let probe_every = self.options.ping_interval;
+        let mut ticker = tokio::time::interval(probe_every.unwrap_or(Duration::from_secs(3600)));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.reset();
+        let mut probe = pin!(futures_util::future::Fuse::terminated());
+        let mut active_since_tick = false;
+        let mut batch = Vec::new();
+        let stop = loop {
+            tokio::select! {
+                biased;
+                Some((pending, result)) = inflight.next(), if !inflight.is_empty() => {
+                    let mut lost = self.settle(pending, result, &mut batch, &mut blocking);
+                    while let Some(Some((pending, result))) = inflight.next().now_or_never() {
+                        lost |= self.settle(pending, result, &mut batch, &mut blocking);
+                    }
+                    active_since_tick = true;
+                    if lost { break Stop::Lost; }
+                }
+                msg = self.rx.recv() => {
+                    let Some(first) = msg else {
+                        // Every handle was dropped: nobody can read replies any more.
+                        break Stop::End;
+                    };
+                    let mut next = Some(first);
+                    let mut taken = 0;
+                    let mut control = None;
+                    while let Some(msg) = next.take() {
+                        match msg {
+                            Msg::Command(p) => {
+                                blocking += usize::from(p.flags & FLAG_BLOCKING != 0);
+                                inflight.push(send(p));
+                            }
+                            Msg::Quit { id, flags } => {
+                                *quit = Some((id, flags));
+                                control = Some(Stop::End);
+                                break;
+                            }
+                            Msg::Disconnect { reconnect } => {
+                                control = Some(Stop::Disconnect { reconnect });
+                                break;
+                            }
+                            Msg::Retry(_) => {}
+                        }
+                        taken += 1;
+                        if taken < INTAKE_BATCH {
+                            next = self.rx.try_recv().ok();
+                        }
+                    }
+                    if let Some(Stop::End) = control {
+                        // QUIT: deliver every reply still owed, then say goodbye.
+                        while let Some((pending, result)) = inflight.next().await {
+                            self.settle(pending, result, &mut batch, &mut blocking);
+                        }
+                        let mut conn = conn.clone();
+                        let _ = tokio::time::timeout(Duration::from_secs(1), conn.send_packed_command(&redis::cmd("QUIT"))).await;
+                    }
+                    if let Some(stop) = control { break stop; }
+                }
+                _ = ticker.tick(), if probe_every.is_some() && probe.is_terminated() => {
+                    // A blocking command legitimately holds the connection; a PING would
+                    // queue behind it, so probe only when nothing blocks.
+                    if !active_since_tick && blocking == 0 {
+                        let mut conn = conn.clone();
+                        let limit = probe_every.unwrap_or_default() * 2;
+                        probe.set(async move {
+                            matches!(tokio::time::timeout(limit, conn.send_packed_command(&redis::cmd("PING"))).await, Ok(Ok(_)))
+                        }.fuse());
+                    }
+                    active_since_tick = false;
+                }
+                alive = &mut probe => {
+                    if !alive {
+                        self.event(Event::Error { code: "ETIMEDOUT".into(), message: "Connection is not answering PING (dead connection detected)".into() });
+                        break Stop::Lost;
+                    }
+                }
+            }
+            if !batch.is_empty() {
+                self.sink
+                    .deliver(Delivery::Completions(std::mem::take(&mut batch)));
+            }
+        };
+        // Whatever is still in flight cannot be answered on this connection any more.
+        let _ = abort_tx.send(true);
+        while let Some((pending, result)) = inflight.next().await {
+            match result {
+                Some(result) => {
+                    self.complete(pending, result, &mut batch);
+                }
+                None => batch.push(self.fail(
+                    pending,
+                    FailureKind::Aborted,
+                    "Command aborted due to connection close",
+                )),
+            }
+        }
+        if !batch.is_empty() {
+            self.sink.deliver(Delivery::Completions(batch));
+        }
+        stop
+    }
+
+    /// Completes a command whose future finished while serving (never aborted here).
+    fn settle(
+        &self,
+        pending: Pending,
+        result: Option<CommandResult>,
+        batch: &mut Vec<Completion>,
+        blocking: &mut usize,
+    ) -> bool {
+        *blocking -= usize::from(pending.flags & FLAG_BLOCKING != 0);
+        match result {
+            Some(result) => self.complete(pending, result, batch),
+            None => {
+                batch.push(self.fail(
+                    pending,
+                    FailureKind::Aborted,
+                    "Command aborted due to connection close",
+                ));
+                false
+            }
+        }
+    }
+
+    /// Turns one command result into a completion; true when it proves the connection dead.
+    fn complete(
+        &self,
+        pending: Pending,
+        result: CommandResult,
+        batch: &mut Vec<Completion>,
+    ) -> bool {
+        self.budget.release(pending.bytes);
+        let (outcome, lost) = match result {
+            Err(_) => (
+                Err(Failure::new(FailureKind::Timeout, "Command timed out")),
+                false,
+            ),
+            Ok(Ok(value)) => (Ok(to_reply(value)), false),
+            Ok(Err(err)) => match server_error_text(&err) {
+                Some(text) => (Ok(Reply::Error(text)), false),
+                None => (
+                    Err(Failure::new(
+                        FailureKind::Aborted,
+                        "Command aborted due to connection close",
+                    )),
+                    true,
+                ),
+            },
+        };
+        batch.push(Completion {
+            id: pending.id,
+            flags: pending.flags,
+            outcome,
+        });
+        lost
+    }
+}
+
+/// Connects, authenticates, selects the db, names the client and runs the ready check.
+/// Errors come back as (code, message) without credentials.
+async fn establish(options: &ClientOptions) -> Result<MultiplexedConnection, (String, String)> {
+    use redis::{ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo};
+    let addr = match (&options.address, &options.tls) {
+        (super::Address::Unix(path), _) => ConnectionAddr::Unix(path.into()),
+        (super::Address::Tcp { host, port }, None) => ConnectionAddr::Tcp(host.clone(), *port),
+        (super::Address::Tcp { host, port }, Some(tls)) => ConnectionAddr::TcpTls {
+            host: host.clone(),
+            port: *port,
+            insecure: tls.insecure,
+            tls_params: None,
+        },
+    };
+    let mut settings = RedisConnectionInfo::default().set_db(i64::from(options.db));
+    if let Some(user) = &options.username {
+        settings = settings.set_username(user);
+    }
+    if let Some(password) = &options.password {
+        settings = settings.set_password(password);
+    }
+    let info = addr
+        .into_connection_info()
+        .map_err(describe)?
+        .set_redis_settings(settings);
+    let client = match options.tls.as_ref().and_then(|tls| tls.ca.clone()) {
+        Some(root_cert) => redis::Client::build_with_tls(
+            info,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(root_cert),
+            },
+        ),
+        None => redis::Client::open(info),
+    }
+    .map_err(describe)?;
+    let config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(options.connect_timeout))
+        // Replies may legitimately take long (BLPOP 0); deadlines are `commandTimeout`'s job.
+        .set_response_timeout(None);
+    let mut conn = client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .map_err(describe)?;
+    if let Some(name) = &options.client_name {
+        redis::cmd("CLIENT")
+            .arg("SETNAME")
+            .arg(name)
+            .exec_async(&mut conn)
+            .await
+            .map_err(describe)?;
+    }
+    if options.ready_check {
+        // A server still loading its dataset answers most commands with LOADING.
+        loop {
+            let info: String = redis::cmd("INFO")
+                .arg("persistence")
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| {
+                    let (code, message) = describe(e);
+                    (code, format!("Ready check failed: {message}"))
+                })?;
+            if !info.contains("loading:1") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    Ok(conn)
+}
+
+/// An error as (node-style code, message). I/O errors get the codes Node's `net` uses;
+/// server errors keep their first word (`WRONGPASS`, `NOAUTH`…).
+fn describe(err: RedisError) -> (String, String) {
+    if let Some(text) = server_error_text(&err) {
+        let code = text.split(' ').next().unwrap_or_default().to_owned();
+        return (code, text);
+    }
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind::*;
+            let code = match io.kind() {
+                ConnectionRefused => "ECONNREFUSED",
+                ConnectionReset => "ECONNRESET",
+                TimedOut => "ETIMEDOUT",
+                BrokenPipe => "EPIPE",
+                NotFound => "ENOENT",
+                _ => "",
+            };
+            let message = if code.is_empty() {
+                io.to_string()
+            } else {
+                format!("connect {code}: {io}")
+            };
+            return (code.to_owned(), message);
+        }
+        source = e.source();
+    }
+    if err.is_timeout() {
+        return ("ETIMEDOUT".into(), "connect ETIMEDOUT".into());
+    }
+    (String::new(), err.to_string())
+}
+
+/// The full text of a server error reply (`WRONGTYPE Operation against…`), or `None`
+/// when the error did not come from the server.
+fn server_error_text(err: &RedisError) -> Option<String> {
+    if err.is_io_error() || err.is_connection_dropped() || err.is_unrecoverable_error() {
+        return None;
+    }
+    let code = err.code()?;
+    Some(match err.detail() {
+        Some(detail) => format!("{code} {detail}"),
+        None => code.to_owned(),
+    })
+}
+
+/// Maps a redis-rs value (RESP2 on this connection) to the common reply type.
+fn to_reply(value: Value) -> Reply {
+    match value {
+        Value::Nil => Reply::Nil,
+        Value::Int(n) => Reply::Int(n),
+        Value::BulkString(bytes) => Reply::Bulk(bytes),
+        Value::Array(items) | Value::Set(items) => {
+            Reply::Array(items.into_iter().map(to_reply).collect())
+        }
+        Value::SimpleString(s) => Reply::Status(s),
+        Value::Okay => Reply::Status("OK".into()),
+        Value::Map(pairs) => Reply::Array(
+            pairs
+                .into_iter()
+                .flat_map(|(k, v)| [to_reply(k), to_reply(v)])
+                .collect(),
+        ),
+        Value::Attribute { data, .. } => to_reply(*data),
+        Value::Double(d) => Reply::Bulk(d.to_string().into_bytes()),
+        Value::Boolean(b) => Reply::Int(i64::from(b)),
+        Value::VerbatimString { text, .. } => Reply::Bulk(text.into_bytes()),
+        Value::BigNumber(digits) => Reply::Bulk(digits),
+        Value::Push { data, .. } => Reply::Array(data.into_iter().map(to_reply).collect()),
+        Value::ServerError(err) => Reply::Error(match err.details() {
+            Some(detail) => format!("{} {detail}", err.code()),
+            None => err.code().to_owned(),
+        }),
+        // Value is non-exhaustive; any future RESP3 type is reported, not dropped.
+        other => Reply::Error(format!("ERR unsupported reply type: {other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_resp_values() {
+        assert_eq!(to_reply(Value::Okay), Reply::Status("OK".into()));
+        assert_eq!(
+            to_reply(Value::Array(vec![
+                Value::Nil,
+                Value::Int(3),
+                Value::BulkString(b"x".to_vec())
+            ])),
+            Reply::Array(vec![Reply::Nil, Reply::Int(3), Reply::Bulk(b"x".to_vec())])
+        );
+        assert_eq!(to_reply(Value::Boolean(true)), Reply::Int(1));
+    }
+}

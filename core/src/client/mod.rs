@@ -1,0 +1,259 @@
+//! The Redis client core: one multiplexed, pipelined redis-rs connection per client,
+//! driven by a single tokio task (the dispatcher, see `link`), plus the reconnect state
+//! machine and bounded queues.
+//!
+//! Callers (the N-API binding) submit commands synchronously through [`Backend::submit`];
+//! replies and connection events come back in batches through one [`Sink`]. A backend
+//! that can answer on the caller's thread (the in-process memory engine) returns the
+//! reply from `submit` directly and never touches the sink.
+
+pub mod args;
+mod link;
+pub mod options;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::Reply;
+pub use link::FLAG_BLOCKING;
+pub use options::{Address, ClientOptions, TlsOptions};
+
+/// Why a command failed without a server reply. The JS facade maps each kind to the
+/// error class and message ioredis uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The client ended (`quit`, `disconnect`, retry strategy gave up): `Connection is closed.`
+    Closed,
+    /// The connection dropped while the command was in flight; it may have run.
+    Aborted,
+    /// `commandTimeout` elapsed; the command may still run on the server.
+    Timeout,
+    /// Not connected and `enableOfflineQueue` is false.
+    OfflineQueueDisabled,
+    /// `maxRetriesPerRequest` reconnect attempts failed while the command waited.
+    MaxRetries,
+    /// The queue count or byte bound was reached.
+    QueueFull,
+    /// The arguments could not be decoded (a caller bug).
+    BadArguments,
+}
+
+/// A failure that is not a server reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// What went wrong.
+    pub kind: FailureKind,
+    /// Human-readable detail (never contains credentials).
+    pub message: String,
+}
+
+impl Failure {
+    fn new(kind: FailureKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// The outcome of one submitted command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    /// The caller's id from `submit`.
+    pub id: u32,
+    /// The caller's flags from `submit`, handed back so the binding knows how to
+    /// convert the reply (e.g. Buffer vs string).
+    pub flags: u8,
+    /// The server reply (which may be `Reply::Error`) or a client-side failure.
+    pub outcome: Result<Reply, Failure>,
+}
+
+/// A connection lifecycle event, in the order ioredis emits them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A connection attempt starts.
+    Connecting,
+    /// The socket (and TLS, AUTH, SELECT) is up.
+    Connect,
+    /// The ready check passed; queued commands are being sent.
+    Ready,
+    /// A connection-level error (refused, timed out, reset, auth failed…).
+    Error {
+        /// Node-style code such as `ECONNREFUSED`, `ETIMEDOUT`, `WRONGPASS`, or empty.
+        code: String,
+        /// Message without credentials.
+        message: String,
+    },
+    /// The connection closed. When `retry_attempt` is `Some(n)` the dispatcher waits for
+    /// [`Backend::retry`] (the JS `retryStrategy(n)` decision); `None` means the client
+    /// is closing for good and [`Event::End`] follows.
+    Close {
+        /// The failed-attempt counter since the last `ready`, when a decision is needed.
+        retry_attempt: Option<u32>,
+    },
+    /// The client is finished; the dispatcher task has exited and dropped the sink.
+    End,
+}
+
+/// What the dispatcher hands to its owner.
+#[derive(Debug)]
+pub enum Delivery {
+    /// Replies that became ready together, in completion order.
+    Completions(Vec<Completion>),
+    /// A lifecycle event.
+    Event(Event),
+}
+
+/// Receives batches from the dispatcher task (on a tokio worker thread).
+pub trait Sink: Send + Sync + 'static {
+    /// Called once per batch; must not block.
+    fn deliver(&self, delivery: Delivery);
+}
+
+/// Control messages from the owner to the dispatcher task.
+enum Msg {
+    Command(Pending),
+    Quit { id: u32, flags: u8 },
+    Disconnect { reconnect: bool },
+    Retry(Option<Duration>),
+}
+
+/// A command on its way to the server.
+struct Pending {
+    id: u32,
+    flags: u8,
+    bytes: usize,
+    cmd: redis::Cmd,
+}
+
+/// Count and byte budget shared by `submit` (which reserves) and the dispatcher (which
+/// releases on completion), so a full queue is refused synchronously.
+struct Budget {
+    len: AtomicUsize,
+    bytes: AtomicUsize,
+    max_len: usize,
+    max_bytes: usize,
+}
+
+impl Budget {
+    fn reserve(&self, bytes: usize) -> Result<(), Failure> {
+        let len = self.len.fetch_add(1, Ordering::AcqRel);
+        let used = self.bytes.fetch_add(bytes, Ordering::AcqRel);
+        if len >= self.max_len || used + bytes > self.max_bytes {
+            self.release(bytes);
+            return Err(Failure::new(
+                FailureKind::QueueFull,
+                format!(
+                    "Command queue is full ({} commands / {} bytes queued or in flight; limits {} / {})",
+                    len, used, self.max_len, self.max_bytes
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn release(&self, bytes: usize) {
+        self.len.fetch_sub(1, Ordering::AcqRel);
+        self.bytes.fetch_sub(bytes, Ordering::AcqRel);
+    }
+}
+
+/// A Redis server connection: a handle to its dispatcher task.
+pub struct RedisLink {
+    tx: mpsc::UnboundedSender<Msg>,
+    budget: Arc<Budget>,
+}
+
+impl RedisLink {
+    /// Starts the dispatcher task on `runtime`; it begins connecting at once.
+    pub fn start(
+        options: ClientOptions,
+        sink: Arc<dyn Sink>,
+        runtime: &tokio::runtime::Handle,
+    ) -> Self {
+        let budget = Arc::new(Budget {
+            len: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
+            max_len: options.max_queue_len,
+            max_bytes: options.max_queue_bytes,
+        });
+        let (tx, rx) = mpsc::unbounded_channel();
+        runtime.spawn(link::Dispatcher::new(options, sink, rx, budget.clone()).run());
+        Self { tx, budget }
+    }
+
+    fn send(&self, msg: Msg) -> Result<(), Failure> {
+        self.tx
+            .send(msg)
+            .map_err(|_| Failure::new(FailureKind::Closed, "Connection is closed."))
+    }
+}
+
+/// The backends a client can dispatch to. Today: a Redis server. The in-process memory
+/// engine becomes a second variant whose `submit` answers synchronously (`Ok(Some(_))`)
+/// on the caller's thread, with no task hop and no sink delivery.
+pub enum Backend {
+    /// A Redis server behind one multiplexed connection.
+    Redis(RedisLink),
+}
+
+impl Backend {
+    /// Queues one command (arguments in the [`args`] encoding). `Ok(None)` means the
+    /// completion arrives later through the sink under `id`; `Ok(Some(reply))` is an
+    /// immediate answer; `Err` is an immediate failure (queue full, closed, bad args).
+    pub fn submit(&self, id: u32, flags: u8, encoded: &[u8]) -> Result<Option<Reply>, Failure> {
+        match self {
+            Backend::Redis(link) => {
+                let args = args::decode(encoded)
+                    .filter(|a| !a.is_empty())
+                    .ok_or_else(|| {
+                        Failure::new(FailureKind::BadArguments, "malformed argument buffer")
+                    })?;
+                let mut cmd = redis::Cmd::new();
+                for arg in args {
+                    cmd.arg(arg);
+                }
+                let bytes = encoded.len();
+                link.budget.reserve(bytes)?;
+                link.send(Msg::Command(Pending {
+                    id,
+                    flags,
+                    bytes,
+                    cmd,
+                }))
+                .inspect_err(|_| {
+                    link.budget.release(bytes);
+                })?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// `QUIT`: replies already queued are delivered first, then the client ends; the
+    /// completion for `id` is `OK`.
+    pub fn quit(&self, id: u32, flags: u8) -> Result<(), Failure> {
+        match self {
+            Backend::Redis(link) => link.send(Msg::Quit { id, flags }),
+        }
+    }
+
+    /// Closes the connection now (in-flight commands fail as aborted); reconnects
+    /// when `reconnect` is true, else the client ends.
+    pub fn disconnect(&self, reconnect: bool) {
+        match self {
+            // A closed channel means the task already ended: nothing left to close.
+            Backend::Redis(link) => drop(link.send(Msg::Disconnect { reconnect })),
+        }
+    }
+
+    /// Answers an [`Event::Close`] that asked for a decision: reconnect after `delay`,
+    /// or end when `None`.
+    pub fn retry(&self, delay: Option<Duration>) {
+        match self {
+            Backend::Redis(link) => drop(link.send(Msg::Retry(delay))),
+        }
+    }
+}

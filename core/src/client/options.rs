@@ -1,0 +1,86 @@
+//! Connection options, already validated by the caller (the JS facade checks types
+//! and ranges and names the offending option).
+
+use std::time::Duration;
+
+/// Where the server listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Address {
+    /// TCP host and port.
+    Tcp {
+        /// Host name or IP address.
+        host: String,
+        /// TCP port.
+        port: u16,
+    },
+    /// A unix domain socket path.
+    Unix(String),
+}
+
+/// TLS settings (`rediss://` or the `tls` option).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// Accept any certificate and host name (ioredis `tls.rejectUnauthorized: false`).
+    pub insecure: bool,
+    /// PEM root certificate(s) to trust instead of the system store (`tls.ca`).
+    pub ca: Option<Vec<u8>>,
+}
+
+/// Everything a connection needs; see docs/redis-client.md for the JS names.
+#[derive(Debug, Clone)]
+pub struct ClientOptions {
+    /// Server address.
+    pub address: Address,
+    /// TLS, when enabled.
+    pub tls: Option<TlsOptions>,
+    /// ACL user name (`AUTH user pass`), if any.
+    pub username: Option<String>,
+    /// Password; never printed (the `Debug` output of this struct redacts it).
+    pub password: Option<String>,
+    /// Database selected after every (re)connect.
+    pub db: u32,
+    /// `CLIENT SETNAME` after every (re)connect.
+    pub client_name: Option<String>,
+    /// Deadline for TCP connect + TLS + handshake.
+    pub connect_timeout: Duration,
+    /// Per-command deadline (`commandTimeout`); `None` waits forever.
+    pub command_timeout: Option<Duration>,
+    /// Queue commands while not connected (`enableOfflineQueue`).
+    pub offline_queue: bool,
+    /// Fail queued commands every `n + 1` failed attempts (`maxRetriesPerRequest`);
+    /// `None` keeps them until the connection is back or the client ends.
+    pub max_retries_per_request: Option<u32>,
+    /// Most commands waiting (offline) or in flight at once.
+    pub max_queue_len: usize,
+    /// Most argument bytes waiting or in flight at once.
+    pub max_queue_bytes: usize,
+    /// Wait for `loading:0` in `INFO persistence` before `ready` (`enableReadyCheck`).
+    pub ready_check: bool,
+    /// An idle connection is probed with PING this often; a probe that gets no reply
+    /// within the same period marks the connection dead. `None` disables probing.
+    pub ping_interval: Option<Duration>,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        Self {
+            address: Address::Tcp {
+                host: "localhost".into(),
+                port: 6379,
+            },
+            tls: None,
+            username: None,
+            password: None,
+            db: 0,
+            client_name: None,
+            connect_timeout: Duration::from_secs(10),
+            command_timeout: None,
+            offline_queue: true,
+            max_retries_per_request: Some(20),
+            max_queue_len: 100_000,
+            max_queue_bytes: 256 << 20,
+            ready_check: true,
+            ping_interval: Some(Duration::from_secs(3)),
+        }
+    }
+}

@@ -1,0 +1,663 @@
+'use strict'
+// `Redis`: the ioredis-compatible client. The socket, RESP, pipelining, reconnect state
+// machine and queues live in Rust (core/src/client, src/redis.rs); this class keeps the
+// ioredis surface: options, status and events, command methods on the prototype,
+// argument/reply transformers, keyPrefix, pipelines and transactions.
+const { EventEmitter } = require('node:events')
+const { createHash } = require('node:crypto')
+const { Readable } = require('node:stream')
+const native = require('./native')
+const commands = require('./redis-commands')
+const { Command } = require('./redis-command')
+const { ReplyError, AbortError, MaxRetriesPerRequestError } = require('./redis-errors')
+const { parseOptions } = require('./redis-options')
+
+const FLAG_BUFFERS = 0b001
+const FLAG_BLOCKING = 0b100
+/** Redis refuses bulk strings of 512 MiB and more (proto-max-bulk-len). */
+const MAX_ARG_BYTES = 512 * 1024 * 1024
+
+// One slab for encoding arguments (u32 LE length + bytes per argument); JS is
+// single-threaded and `submit` copies synchronously, so it is reused by every client.
+let slab = Buffer.allocUnsafe(64 * 1024)
+
+function ensure(needed) {
+  if (needed <= slab.length) return
+  let size = slab.length
+  while (size < needed) size *= 2
+  const bigger = Buffer.allocUnsafe(size)
+  slab.copy(bigger)
+  slab = bigger
+}
+
+/** Writes `args` into the slab; returns the encoded length. */
+function encode(name, args) {
+  let pos = 0
+  const put = (arg) => {
+    if (typeof arg === 'string') {
+      if (arg.length * 3 + pos + 4 > slab.length) {
+        const bytes = Buffer.byteLength(arg)
+        if (bytes >= MAX_ARG_BYTES) throw tooBig(name, bytes)
+        ensure(pos + 4 + bytes)
+      }
+      const written = slab.write(arg, pos + 4, 'utf8')
+      slab.writeUInt32LE(written, pos)
+      pos += 4 + written
+    } else if (Buffer.isBuffer(arg) || arg instanceof Uint8Array) {
+      if (arg.length >= MAX_ARG_BYTES) throw tooBig(name, arg.length)
+      ensure(pos + 4 + arg.length)
+      slab.writeUInt32LE(arg.length, pos)
+      slab.set(arg, pos + 4)
+      pos += 4 + arg.length
+    } else if (arg === null || arg === undefined) {
+      ensure(pos + 4)
+      slab.writeUInt32LE(0, pos)
+      pos += 4
+    } else if (typeof arg === 'bigint') {
+      put(arg.toString())
+    } else {
+      put(String(arg))
+    }
+  }
+  put(name)
+  for (let i = 0; i < args.length; i++) put(args[i])
+  return pos
+}
+
+function tooBig(name, bytes) {
+  return new RangeError(`Argument of ${name} is ${bytes} bytes; Redis refuses arguments of 512 MiB or more`)
+}
+
+function closedError() {
+  return new Error('Connection is closed.')
+}
+
+/** Maps a native failure (`"<Kind>\t<message>"`) to the error ioredis would give. */
+function failureError(text) {
+  const tab = text.indexOf('\t')
+  const kind = text.slice(0, tab)
+  const message = text.slice(tab + 1)
+  switch (kind) {
+    case 'Closed':
+      return closedError()
+    case 'Aborted':
+      return new AbortError(message)
+    case 'MaxRetries':
+      return new MaxRetriesPerRequestError(message)
+    case 'QueueFull': {
+      const err = new Error(message)
+      err.code = 'ERR_BULWARK_QUEUE_FULL'
+      return err
+    }
+    default:
+      return new Error(message)
+  }
+}
+
+// Commands allowed while subscribed (ioredis's subscriber mode rule).
+const SUBSCRIBER_COMMANDS = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'ping', 'quit', 'reset'])
+
+let lastUnhandledLog = 0
+
+class Redis extends EventEmitter {
+  constructor(...args) {
+    super()
+    this.options = parseOptions(args)
+    this.status = 'wait'
+    this.mode = 'normal'
+    this.retryAttempts = 0
+    this.autoPipelineQueueSize = 0
+    this._link = null
+    this._pending = new Map()
+    this._nextId = 1
+    this._manuallyClosing = false
+    this._scripts = new Map()
+    this.condition = null
+    for (const [name, def] of Object.entries(this.options.scripts || {})) this.defineCommand(name, def)
+    if (!this.options.lazyConnect) this.connect().catch(() => {})
+  }
+
+  /** ioredis's `Redis.createClient(...)`. */
+  static createClient(...args) {
+    return new Redis(...args)
+  }
+
+  _setStatus(status, arg) {
+    this.status = status
+    process.nextTick(() => this.emit(status, arg))
+  }
+
+  /** Emits `error` when someone listens; otherwise logs (at most every 10 s) instead of throwing. */
+  silentEmit(eventName, arg) {
+    if (eventName === 'error') {
+      if (this._manuallyClosing && this.status !== 'ready') return false
+      if (this.listenerCount('error') > 0) return this.emit('error', arg)
+      const now = Date.now()
+      if (now - lastUnhandledLog > 10_000) {
+        lastUnhandledLog = now
+        console.error('[bulwark] Unhandled error event:', arg && arg.stack ? arg.stack : arg)
+      }
+      return false
+    }
+    return this.emit(eventName, arg)
+  }
+
+  /** Connects (when `wait` or `end`); resolves on `ready`. */
+  connect(callback) {
+    const promise = new Promise((resolve, reject) => {
+      if (this.status !== 'wait' && this.status !== 'end') {
+        reject(new Error('Redis is already connecting/connected'))
+        return
+      }
+      this._manuallyClosing = false
+      const o = this.options
+      this._setStatus('connecting')
+      this._link = new native.RedisConnection(
+        {
+          host: o.host,
+          port: o.port,
+          path: o.path || undefined,
+          tls: Boolean(o.tls),
+          tlsInsecure: Boolean(o.tls && o.tls.rejectUnauthorized === false),
+          tlsCa: o.tls && o.tls.ca ? Buffer.from([].concat(o.tls.ca).join('\n')) : undefined,
+          username: o.username || undefined,
+          password: o.password || undefined,
+          db: o.db,
+          connectionName: o.connectionName || undefined,
+          connectTimeout: o.connectTimeout,
+          commandTimeout: o.commandTimeout,
+          offlineQueue: o.enableOfflineQueue,
+          maxRetriesPerRequest: o.maxRetriesPerRequest === null ? undefined : o.maxRetriesPerRequest,
+          maxQueueLength: o.maxQueueLength,
+          maxQueueBytes: o.maxQueueBytes,
+          readyCheck: o.enableReadyCheck,
+          pingInterval: o.pingInterval,
+          stringNumbers: o.stringNumbers,
+        },
+        (batch) => this._onDelivery(batch),
+      )
+      const cleanup = () => {
+        this.removeListener('_ready', onReady)
+        this.removeListener('_connectError', onError)
+        this.removeListener('_end', onEnd)
+      }
+      const onReady = () => {
+        cleanup()
+        resolve()
+      }
+      const onError = (err) => {
+        cleanup()
+        reject(err)
+      }
+      const onEnd = () => {
+        cleanup()
+        reject(closedError())
+      }
+      this.on('_ready', onReady)
+      this.on('_connectError', onError)
+      this.on('_end', onEnd)
+    })
+    if (typeof callback === 'function') promise.then(() => callback(null), callback)
+    return promise
+  }
+
+  _onDelivery(batch) {
+    if (batch[0] === -1) {
+      this._onEvent(batch[1], batch[2], batch[3])
+      return
+    }
+    const pending = this._pending
+    for (let i = 0; i < batch.length; i += 3) {
+      const id = batch[i]
+      const command = pending.get(id)
+      if (command === undefined) continue
+      pending.delete(id)
+      const kind = batch[i + 1]
+      if (kind === 0) command.settle(batch[i + 2])
+      else if (kind === 1) command.replyError(batch[i + 2])
+      else command.reject(failureError(batch[i + 2]))
+    }
+  }
+
+  _onEvent(name, code, detail) {
+    switch (name) {
+      case 'connecting':
+        if (this.status !== 'connecting') this._setStatus('connecting')
+        break
+      case 'connect':
+        this._setStatus('connect')
+        break
+      case 'ready':
+        this.retryAttempts = 0
+        this._setStatus('ready')
+        this.emit('_ready')
+        break
+      case 'error': {
+        const err = new Error(detail)
+        if (code) err.code = code
+        if (code === 'ETIMEDOUT' && detail.startsWith('connect')) err.syscall = 'connect'
+        this.emit('_connectError', err)
+        this.silentEmit('error', err)
+        break
+      }
+      case 'close':
+        this._setStatus('close')
+        if (code === 'retry') this._retry(Number(detail))
+        break
+      case 'end': {
+        this._link = null
+        this._setStatus('end')
+        this.emit('_end')
+        // Defensive: the core completes every command before `end`.
+        const leftovers = [...this._pending.values()]
+        this._pending.clear()
+        for (const command of leftovers) command.reject(closedError())
+        break
+      }
+    }
+  }
+
+  _retry(attempt) {
+    this.retryAttempts = attempt
+    if (this._manuallyClosing || !this._link) {
+      this._link?.retry(-1)
+      return
+    }
+    let delay
+    try {
+      delay = this.options.retryStrategy ? this.options.retryStrategy(attempt) : undefined
+    } catch (err) {
+      this.silentEmit('error', err)
+    }
+    if (typeof delay === 'number' && Number.isFinite(delay) && delay >= 0) {
+      this._setStatus('reconnecting', delay)
+      this._link.retry(delay)
+    } else {
+      this._link.retry(-1)
+    }
+  }
+
+  /** Sends a `Command`; resolves/rejects its promise with the reply. */
+  sendCommand(command) {
+    const name = command.lowerName
+    if (this.status === 'end' && this._link === null && this._manuallyClosing) {
+      command.reject(closedError())
+      return command.promise
+    }
+    if (this.mode === 'subscriber' && !SUBSCRIBER_COMMANDS.has(name)) {
+      command.reject(new Error('Connection in subscriber mode, only subscriber commands may be used'))
+      return command.promise
+    }
+    if (this._link === null) {
+      if (this.status === 'end' && !this.options.lazyConnect) {
+        command.reject(closedError())
+        return command.promise
+      }
+      this.connect().catch(() => {})
+    }
+    let args = command.args
+    const prefix = this.options.keyPrefix
+    if (prefix) args = applyPrefix(prefix, command.name, args)
+    let len
+    try {
+      len = encode(command.name, args)
+    } catch (err) {
+      command.reject(err)
+      return command.promise
+    }
+    const id = this._nextId
+    this._nextId = id >= 0x7fffffff ? 1 : id + 1
+    let flags = command.replyEncoding === null ? FLAG_BUFFERS : 0
+    if (commands.isBlocking(name)) flags |= FLAG_BLOCKING
+    this._pending.set(id, command)
+    try {
+      this._link.submit(id, flags, slab, len)
+    } catch (err) {
+      this._pending.delete(id)
+      command.reject(failureError(String(err.message)))
+    }
+    return command.promise
+  }
+
+  /** Runs any command: `call('SET', 'k', 'v')`; node-style callback as last argument. */
+  call(name, ...args) {
+    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
+    return this.sendCommand(new Command(checkName(name), args, {}, callback))
+  }
+
+  /** `call` with Buffer replies. */
+  callBuffer(name, ...args) {
+    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
+    return this.sendCommand(new Command(checkName(name), args, { replyEncoding: null }, callback))
+  }
+
+  /** QUIT: replies already owed are delivered first; resolves "OK". Never rejects. */
+  quit(callback) {
+    const command = new Command('quit', [], {}, callback)
+    this._manuallyClosing = true
+    if (this._link === null) {
+      if (this.status !== 'end') this._setStatus('end')
+      command.resolve('OK')
+      return command.promise
+    }
+    const id = this._nextId
+    this._nextId = id >= 0x7fffffff ? 1 : id + 1
+    this._pending.set(id, command)
+    try {
+      this._link.quit(id)
+    } catch {
+      // The link already ended: nothing left to close.
+      this._pending.delete(id)
+      command.resolve('OK')
+    }
+    return command.promise
+  }
+
+  /** Closes now (pending replies fail); `disconnect(true)` reconnects. Idempotent. */
+  disconnect(reconnect = false) {
+    if (!reconnect) this._manuallyClosing = true
+    if (this._link !== null) this._link.disconnect(Boolean(reconnect))
+    else if (this.status === 'wait') this._setStatus('end')
+  }
+
+  /** Deprecated ioredis alias of `disconnect()`. */
+  end() {
+    this.disconnect()
+  }
+
+  /** A new client with the same options (plus overrides). */
+  duplicate(override) {
+    return new Redis({ ...this.options, ...override })
+  }
+
+  pipeline(commandList) {
+    return new Pipeline(this, false, commandList)
+  }
+
+  multi(commandList, options) {
+    if (commandList && !Array.isArray(commandList)) {
+      options = commandList
+      commandList = undefined
+    }
+    if (options && options.pipeline === false) return this.call('multi')
+    return new Pipeline(this, true, commandList)
+  }
+
+  /**
+   * Defines `name(...)` / `nameBuffer(...)` running `lua` by EVALSHA, falling back to
+   * EVAL on NOSCRIPT (not inside MULTI, where the error is returned as is).
+   */
+  defineCommand(name, definition) {
+    if (typeof name !== 'string' || name.length === 0) throw new TypeError('defineCommand: name must be a non-empty string')
+    if (!definition || typeof definition.lua !== 'string') throw new TypeError('defineCommand: definition.lua must be a string')
+    const numberOfKeys = definition.numberOfKeys
+    if (numberOfKeys !== undefined && numberOfKeys !== null && !(Number.isInteger(numberOfKeys) && numberOfKeys >= 0)) {
+      throw new TypeError('defineCommand: numberOfKeys must be a non-negative integer')
+    }
+    const script = { lua: definition.lua, sha: createHash('sha1').update(definition.lua).digest('hex'), numberOfKeys }
+    this._scripts.set(name, script)
+    const make = (replyEncoding) =>
+      function (...args) {
+        const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
+        return runScript(this, script, args, replyEncoding, callback)
+      }
+    this[name] = make('utf8')
+    this[`${name}Buffer`] = make(null)
+  }
+
+  scanStream(options) {
+    return new ScanStream(this, 'scan', undefined, options, 'utf8')
+  }
+
+  scanBufferStream(options) {
+    return new ScanStream(this, 'scan', undefined, options, null)
+  }
+}
+
+function checkName(name) {
+  if (typeof name !== 'string' || name.length === 0) throw new TypeError('Command name must be a non-empty string')
+  return name
+}
+
+function prefixed(prefix, key) {
+  if (Buffer.isBuffer(key) || Buffer.isBuffer(prefix)) return Buffer.concat([Buffer.from(prefix), Buffer.from(key)])
+  return prefix + key
+}
+
+/** Prepends keyPrefix at every key position the server's key specs name. */
+function applyPrefix(prefix, name, args) {
+  const indexes = commands.keyIndexes(name, args)
+  if (indexes.length === 0) return args
+  const out = args.slice()
+  for (const i of indexes) out[i] = prefixed(prefix, out[i] ?? '')
+  return out
+}
+
+function scriptArgs(script, args) {
+  return script.numberOfKeys === undefined || script.numberOfKeys === null ? args : [script.numberOfKeys, ...args]
+}
+
+function runScript(client, script, args, replyEncoding, callback) {
+  const full = scriptArgs(script, args)
+  const evalsha = new Command('evalsha', [script.sha, ...full], { replyEncoding })
+  const result = client.sendCommand(evalsha).catch((err) => {
+    if (!(err instanceof ReplyError) || !err.message.startsWith('NOSCRIPT')) throw err
+    return client.sendCommand(new Command('eval', [script.lua, ...full], { replyEncoding }))
+  })
+  if (typeof callback === 'function') result.then((v) => callback(null, v), callback)
+  return result
+}
+
+// One prototype method (plus a …Buffer twin) per Redis 7 command.
+for (const name of commands.list) {
+  if (name in Redis.prototype) continue
+  Redis.prototype[name] = function (...args) {
+    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
+    return this.sendCommand(new Command(name, args, {}, callback))
+  }
+  Redis.prototype[`${name}Buffer`] = function (...args) {
+    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
+    return this.sendCommand(new Command(name, args, { replyEncoding: null }, callback))
+  }
+}
+
+/** `pipeline()` / `multi()`: queue commands, send them back to back on `exec()`. */
+class Pipeline {
+  constructor(redis, transaction, commandList) {
+    this.redis = redis
+    this.isTransaction = transaction
+    this._queue = []
+    this._scripts = new Map()
+    if (commandList !== undefined) {
+      if (!Array.isArray(commandList)) throw new TypeError('pipeline(commands): commands must be an array of [name, ...args]')
+      for (const entry of commandList) {
+        if (!Array.isArray(entry) || typeof entry[0] !== 'string') throw new TypeError('pipeline(commands): each entry must be [name, ...args]')
+        this.call(entry[0], ...entry.slice(1))
+      }
+    }
+    for (const [name, script] of redis._scripts) {
+      const add = (replyEncoding) =>
+        function (...args) {
+          const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
+          return this._add(new Command('evalsha', [script.sha, ...scriptArgs(script, args)], { replyEncoding }, callback), script)
+        }
+      this[name] = add('utf8')
+      this[`${name}Buffer`] = add(null)
+    }
+  }
+
+  get length() {
+    return this._queue.length
+  }
+
+  _add(command, script) {
+    command.promise.catch(() => {}) // results are reported by exec(); no unhandled rejections
+    this._queue.push({ command, script })
+    return this
+  }
+
+  call(name, ...args) {
+    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
+    return this._add(new Command(checkName(name), args, {}, callback))
+  }
+
+  callBuffer(name, ...args) {
+    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
+    return this._add(new Command(checkName(name), args, { replyEncoding: null }, callback))
+  }
+
+  exec(callback) {
+    const promise = this.isTransaction ? this._execTransaction() : this._execPipeline()
+    if (typeof callback === 'function') promise.then((v) => callback(null, v), callback)
+    return promise
+  }
+
+  async _execPipeline() {
+    const redis = this.redis
+    // Scripts are loaded first so EVALSHA inside the pipeline finds them.
+    await loadScripts(redis, this._queue)
+    const sent = this._queue.map(({ command }) => redis.sendCommand(command))
+    const settled = await Promise.allSettled(sent)
+    return settled.map((s) => (s.status === 'fulfilled' ? [null, s.value] : [s.reason]))
+  }
+
+  async _execTransaction() {
+    const redis = this.redis
+    await loadScripts(redis, this._queue)
+    const multi = redis.sendCommand(new Command('multi', []))
+    const queued = this._queue.map(({ command }) => {
+      // Inside MULTI the server answers QUEUED; the real reply comes in EXEC's array.
+      const probe = new Command(command.name, command.args, { replyEncoding: command.replyEncoding })
+      return redis.sendCommand(probe)
+    })
+    const exec = redis.sendCommand(new Command('exec', [], { replyEncoding: this._queue.some((q) => q.command.replyEncoding === null) ? null : 'utf8' }))
+    const [multiResult, queuedResults, execResult] = await Promise.all([
+      multi.then(
+        () => null,
+        (err) => err,
+      ),
+      Promise.allSettled(queued),
+      exec.then(
+        (value) => ({ value }),
+        (error) => ({ error }),
+      ),
+    ])
+    if (multiResult) throw multiResult
+    if (execResult.error) {
+      const err = execResult.error
+      err.previousErrors = queuedResults.filter((r) => r.status === 'rejected').map((r) => r.reason)
+      for (const { command } of this._queue) command.reject(err)
+      throw err
+    }
+    const replies = execResult.value
+    if (replies === null) {
+      for (const { command } of this._queue) command.resolve(null)
+      return null
+    }
+    return this._queue.map(({ command }, i) => {
+      let reply = replies[i]
+      if (reply instanceof Error) {
+        const err = new ReplyError(reply.message)
+        err.command = { name: command.name, args: command.args }
+        command.reject(err)
+        return [err]
+      }
+      if (command.replyEncoding !== null && Buffer.isBuffer(reply)) reply = reply.toString()
+      try {
+        const value = command.transformReply(reply)
+        command.resolve(value)
+        return [null, value]
+      } catch (err) {
+        command.reject(err)
+        return [err]
+      }
+    })
+  }
+}
+
+async function loadScripts(redis, queue) {
+  const shas = new Map()
+  for (const { script } of queue) if (script) shas.set(script.sha, script.lua)
+  if (shas.size === 0) return
+  const exists = await redis.script('EXISTS', ...shas.keys())
+  let i = 0
+  for (const [, lua] of shas) {
+    if (!exists[i++]) await redis.script('LOAD', lua)
+  }
+}
+
+for (const name of commands.list) {
+  if (name in Pipeline.prototype) continue
+  Pipeline.prototype[name] = function (...args) {
+    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
+    return this._add(new Command(name, args, {}, callback))
+  }
+  Pipeline.prototype[`${name}Buffer`] = function (...args) {
+    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
+    return this._add(new Command(name, args, { replyEncoding: null }, callback))
+  }
+}
+
+/** ioredis's ScanStream: object-mode Readable of SCAN batches until the cursor is "0". */
+class ScanStream extends Readable {
+  constructor(redis, command, key, options = {}, replyEncoding) {
+    super({ objectMode: true })
+    if (options === null || typeof options !== 'object') throw new TypeError('scanStream(options): options must be an object')
+    this._redis = redis
+    this._command = command
+    this._key = key
+    this._options = options
+    this._replyEncoding = replyEncoding
+    this._cursor = '0'
+    this._started = false
+    this._stopped = false
+  }
+
+  _read() {
+    if (this._stopped) {
+      this.push(null)
+      return
+    }
+    if (this._started && this._cursor === '0') {
+      this.push(null)
+      return
+    }
+    this._started = true
+    const args = []
+    if (this._key !== undefined) args.push(this._key)
+    args.push(this._cursor)
+    const o = this._options
+    if (o.match) args.push('MATCH', o.match)
+    if (o.type) args.push('TYPE', o.type)
+    if (o.count) args.push('COUNT', String(o.count))
+    if (o.noValues) args.push('NOVALUES')
+    this._redis.sendCommand(new Command(this._command, args, { replyEncoding: this._replyEncoding })).then(
+      ([cursor, batch]) => {
+        this._cursor = String(cursor)
+        this.push(batch)
+      },
+      (err) => this.destroy(err),
+    )
+  }
+
+  /** Stops after the batch in flight. */
+  close() {
+    this._stopped = true
+  }
+}
+
+for (const command of ['sscan', 'hscan', 'zscan']) {
+  Redis.prototype[`${command}Stream`] = function (key, options) {
+    return new ScanStream(this, command, key, options, 'utf8')
+  }
+  Redis.prototype[`${command}BufferStream`] = function (key, options) {
+    return new ScanStream(this, command, key, options, null)
+  }
+}
+
+Redis.Command = Command
+Redis.Pipeline = Pipeline
+Redis.ReplyError = ReplyError
+Redis.ScanStream = ScanStream
+
+module.exports = { Redis, Pipeline, ScanStream }
