@@ -1,1 +1,2 @@
 export { nativeVersion } from '../index'
+export { Redis } from './redis'

@@ -34,8 +34,11 @@ const DEFAULTS = {
   // bulwark additions (see docs/redis-client.md)
   maxQueueLength: 100_000,
   maxQueueBytes: 256 * 1024 * 1024,
-  pingInterval: 3000,
+  pingInterval: 1000,
 }
+
+const URL_TLS = Object.freeze({})
+const NUMERIC = ['port', 'db', 'connectTimeout', 'commandTimeout', 'maxRetriesPerRequest', 'maxQueueLength', 'maxQueueBytes', 'pingInterval']
 
 function parseURL(url) {
   if (/^\d+$/.test(url)) return { port: Number(url) }
@@ -51,7 +54,7 @@ function parseURL(url) {
     throw new TypeError(`Invalid Redis URL: ${redactUrl(url)}`)
   }
   const out = {}
-  if (parsed.protocol === 'rediss:') out.tls = {}
+  if (parsed.protocol === 'rediss:') out.tls = URL_TLS
   else if (parsed.protocol !== 'redis:') throw new TypeError(`Invalid Redis URL protocol: ${parsed.protocol}`)
   if (parsed.hostname) out.host = parsed.hostname.replace(/^\[|\]$/g, '')
   if (parsed.port) out.port = Number(parsed.port)
@@ -70,7 +73,11 @@ function redactUrl(url) {
 function parseOptions(args) {
   const merged = {}
   const take = (o) => {
-    for (const [k, v] of Object.entries(o)) if (!(k in merged) && v !== undefined) merged[k] = v
+    for (const [k, v] of Object.entries(o)) {
+      if (!(k in merged) && v !== undefined) merged[k] = v
+      // `rediss://` only says "TLS on"; a tls object given alongside carries the settings.
+      else if (k === 'tls' && merged.tls === URL_TLS && v && typeof v === 'object') merged.tls = v
+    }
   }
   for (let i = 0; i < args.length; i++) {
     const arg = args[i]
@@ -90,10 +97,10 @@ function parseOptions(args) {
   }
   const o = { ...DEFAULTS }
   for (const [k, v] of Object.entries(merged)) o[k] = v
-  if (typeof o.port === 'string' && /^\d+$/.test(o.port)) o.port = Number(o.port)
-  if (typeof o.db === 'string' && /^\d+$/.test(o.db)) o.db = Number(o.db)
+  // Numeric strings (URL query parameters, `port: '6379'`) become numbers, as in ioredis.
+  for (const key of NUMERIC) if (typeof o[key] === 'string' && /^\d+$/.test(o[key])) o[key] = Number(o[key])
   if (o.connectionName === null && o.name && !o.sentinels) o.connectionName = o.name
-  if (o.tls === true) o.tls = {}
+  if (o.tls === true || o.tls === URL_TLS) o.tls = {}
   validate(o)
   return o
 }

@@ -35,6 +35,13 @@ enum Stop {
     End,
 }
 
+/// What an idle-connection PING probe found.
+enum Probe {
+    Alive,
+    Closed,
+    Silent,
+}
+
 /// What a wait for a future was interrupted by.
 enum Waited<T> {
     Done(T),
@@ -321,17 +328,24 @@ impl Dispatcher {
                         let mut conn = conn.clone();
                         let limit = probe_every.unwrap_or_default() * 2;
                         probe.set(async move {
-                            matches!(tokio::time::timeout(limit, conn.send_packed_command(&redis::cmd("PING"))).await, Ok(Ok(_)))
+                            match tokio::time::timeout(limit, conn.send_packed_command(&redis::cmd("PING"))).await {
+                                Ok(Ok(_)) => Probe::Alive,
+                                Ok(Err(_)) => Probe::Closed,
+                                Err(_) => Probe::Silent,
+                            }
                         }.fuse());
                     }
                     active_since_tick = false;
                 }
-                alive = &mut probe => {
-                    if !alive {
+                outcome = &mut probe => match outcome {
+                    Probe::Alive => {}
+                    // The server closed the socket (CLIENT KILL, restart): a plain reconnect.
+                    Probe::Closed => break Stop::Lost,
+                    Probe::Silent => {
                         self.event(Event::Error { code: "ETIMEDOUT".into(), message: "Connection is not answering PING (dead connection detected)".into() });
                         break Stop::Lost;
                     }
-                }
+                },
             }
             if !batch.is_empty() {
                 self.sink
@@ -437,7 +451,7 @@ async fn establish(options: &ClientOptions) -> Result<MultiplexedConnection, (St
     }
     let info = addr
         .into_connection_info()
-        .map_err(describe)?
+        .map_err(|e| describe(e, &options.address))?
         .set_redis_settings(settings);
     let client = match options.tls.as_ref().and_then(|tls| tls.ca.clone()) {
         Some(root_cert) => redis::Client::build_with_tls(
@@ -449,7 +463,7 @@ async fn establish(options: &ClientOptions) -> Result<MultiplexedConnection, (St
         ),
         None => redis::Client::open(info),
     }
-    .map_err(describe)?;
+    .map_err(|e| describe(e, &options.address))?;
     let config = redis::AsyncConnectionConfig::new()
         .set_connection_timeout(Some(options.connect_timeout))
         // Replies may legitimately take long (BLPOP 0); deadlines are `commandTimeout`'s job.
@@ -457,14 +471,14 @@ async fn establish(options: &ClientOptions) -> Result<MultiplexedConnection, (St
     let mut conn = client
         .get_multiplexed_async_connection_with_config(&config)
         .await
-        .map_err(describe)?;
+        .map_err(|e| describe(e, &options.address))?;
     if let Some(name) = &options.client_name {
         redis::cmd("CLIENT")
             .arg("SETNAME")
             .arg(name)
             .exec_async(&mut conn)
             .await
-            .map_err(describe)?;
+            .map_err(|e| describe(e, &options.address))?;
     }
     if options.ready_check {
         // A server still loading its dataset answers most commands with LOADING.
@@ -474,7 +488,7 @@ async fn establish(options: &ClientOptions) -> Result<MultiplexedConnection, (St
                 .query_async(&mut conn)
                 .await
                 .map_err(|e| {
-                    let (code, message) = describe(e);
+                    let (code, message) = describe(e, &options.address);
                     (code, format!("Ready check failed: {message}"))
                 })?;
             if !info.contains("loading:1") {
@@ -486,38 +500,44 @@ async fn establish(options: &ClientOptions) -> Result<MultiplexedConnection, (St
     Ok(conn)
 }
 
-/// An error as (node-style code, message). I/O errors get the codes Node's `net` uses;
-/// server errors keep their first word (`WRONGPASS`, `NOAUTH`…).
-fn describe(err: RedisError) -> (String, String) {
+/// An error as (node-style code, message). I/O errors get the codes and wording of
+/// Node's `net` (`connect ECONNREFUSED 127.0.0.1:6379`); server errors keep their first
+/// word (`WRONGPASS`, `NOAUTH`…). Credentials never appear: redis-rs does not echo them.
+fn describe(err: RedisError, address: &super::Address) -> (String, String) {
     if let Some(text) = server_error_text(&err) {
         let code = text.split(' ').next().unwrap_or_default().to_owned();
         return (code, text);
     }
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
-    while let Some(e) = source {
-        if let Some(io) = e.downcast_ref::<std::io::Error>() {
-            use std::io::ErrorKind::*;
-            let code = match io.kind() {
-                ConnectionRefused => "ECONNREFUSED",
-                ConnectionReset => "ECONNRESET",
-                TimedOut => "ETIMEDOUT",
-                BrokenPipe => "EPIPE",
-                NotFound => "ENOENT",
-                _ => "",
-            };
-            let message = if code.is_empty() {
-                io.to_string()
-            } else {
-                format!("connect {code}: {io}")
-            };
-            return (code.to_owned(), message);
+    let target = match address {
+        super::Address::Tcp { host, port } => format!("{host}:{port}"),
+        super::Address::Unix(path) => path.clone(),
+    };
+    let text = err.to_string();
+    let code = if err.is_connection_refusal() || text.contains("Connection refused") {
+        "ECONNREFUSED"
+    } else if err.is_timeout() || text.contains("timed out") {
+        "ETIMEDOUT"
+    } else if text.contains("Connection reset") {
+        "ECONNRESET"
+    } else if text.contains("No such file or directory") {
+        "ENOENT"
+    } else if err.kind() == redis::ErrorKind::AuthenticationFailed {
+        "WRONGPASS"
+    } else {
+        ""
+    };
+    match code {
+        "ECONNREFUSED" | "ETIMEDOUT" | "ENOENT" => {
+            (code.into(), format!("connect {code} {target}"))
         }
-        source = e.source();
+        // redis-rs folds the server's WRONGPASS/AUTH errors into one kind.
+        "WRONGPASS" => (
+            code.into(),
+            "WRONGPASS authentication failed: invalid username-password pair or user is disabled"
+                .into(),
+        ),
+        _ => (code.into(), text),
     }
-    if err.is_timeout() {
-        return ("ETIMEDOUT".into(), "connect ETIMEDOUT".into());
-    }
-    (String::new(), err.to_string())
 }
 
 /// The full text of a server error reply (`WRONGTYPE Operation against…`), or `None`

@@ -1,0 +1,50 @@
+// bulwark Redis vs ioredis (default, and enableAutoPipelining) on the same redis-server:
+// GET, SET EX, INCR and a 70/20/10 GET/SET/INCR mix at concurrency 1, 16 and 256.
+import IORedis from 'ioredis'
+import { Redis } from '../lib/index.js'
+import { load, printTable } from './harness.mjs'
+
+const CONCURRENCY = [1, 16, 256]
+
+function workloads(client) {
+  return {
+    GET: (i) => client.get(`bench:k${i & 1023}`),
+    'SET EX': (i) => client.set(`bench:k${i & 1023}`, 'value-0123456789', 'EX', 60),
+    INCR: (i) => client.incr(`bench:n${i & 63}`),
+    'mix 70/20/10': (i) => {
+      const r = (i * 7919) % 10
+      if (r < 7) return client.get(`bench:k${i & 1023}`)
+      if (r < 9) return client.set(`bench:k${i & 1023}`, 'value-0123456789', 'EX', 60)
+      return client.incr(`bench:n${i & 63}`)
+    },
+  }
+}
+
+export default async function ({ redis }) {
+  const clients = {
+    bulwark: new Redis(redis.port, '127.0.0.1'),
+    ioredis: new IORedis(redis.port, '127.0.0.1'),
+    'ioredis+autopipelining': new IORedis(redis.port, '127.0.0.1', { enableAutoPipelining: true }),
+  }
+  for (const c of Object.values(clients)) await c.ping()
+  const ops = Number(process.env.BENCH_OPS || 20000)
+  try {
+    for (const anchor of ['ioredis', 'ioredis+autopipelining']) {
+      const rows = []
+      for (const concurrency of CONCURRENCY) {
+        const bw = workloads(clients.bulwark)
+        const an = workloads(clients[anchor])
+        for (const name of Object.keys(bw)) {
+          const n = concurrency === 1 ? ops >> 2 : ops
+          const a = await load(bw[name], { ops: n, concurrency, repeats: 5 })
+          const b = await load(an[name], { ops: n, concurrency, repeats: 5 })
+          rows.push({ case: `${name} c=${concurrency}`, unit: 'ops/s', bulwark: a.opsPerSec, anchor: b.opsPerSec, higherIsBetter: true })
+          rows.push({ case: `${name} c=${concurrency}`, unit: 'p50 µs', bulwark: a.p50Us, anchor: b.p50Us, higherIsBetter: false })
+        }
+      }
+      printTable(`Redis client: bulwark vs ${anchor}`, anchor, rows)
+    }
+  } finally {
+    for (const c of Object.values(clients)) await c.quit()
+  }
+}
