@@ -69,6 +69,8 @@ export interface ConnectionOptions {
   pingInterval: number
   /** Integer replies as strings. */
   stringNumbers: boolean
+  /** A pub/sub connection (RESP3, messages delivered as `[-2, kind, …parts]`). */
+  subscriber: boolean
 }
 
 /**

@@ -28,22 +28,23 @@ export default async function ({ redis }) {
   }
   for (const c of Object.values(clients)) await c.ping()
   const ops = Number(process.env.BENCH_OPS || 20000)
+  const results = { ioredis: [], 'ioredis+autopipelining': [] }
   try {
-    for (const anchor of ['ioredis', 'ioredis+autopipelining']) {
-      const rows = []
-      for (const concurrency of CONCURRENCY) {
-        const bw = workloads(clients.bulwark)
-        const an = workloads(clients[anchor])
-        for (const name of Object.keys(bw)) {
-          const n = concurrency === 1 ? ops >> 2 : ops
-          const a = await load(bw[name], { ops: n, concurrency, repeats: 5 })
-          const b = await load(an[name], { ops: n, concurrency, repeats: 5 })
-          rows.push({ case: `${name} c=${concurrency}`, unit: 'ops/s', bulwark: a.opsPerSec, anchor: b.opsPerSec, higherIsBetter: true })
-          rows.push({ case: `${name} c=${concurrency}`, unit: 'p50 µs', bulwark: a.p50Us, anchor: b.p50Us, higherIsBetter: false })
+    for (const concurrency of CONCURRENCY) {
+      const runs = Object.fromEntries(Object.entries(clients).map(([name, c]) => [name, workloads(c)]))
+      for (const name of Object.keys(runs.bulwark)) {
+        const n = concurrency === 1 ? ops >> 2 : ops
+        const measured = {}
+        for (const client of Object.keys(clients)) measured[client] = await load(runs[client][name], { ops: n, concurrency, repeats: 5 })
+        for (const anchor of Object.keys(results)) {
+          const a = measured.bulwark
+          const b = measured[anchor]
+          results[anchor].push({ case: `${name} c=${concurrency}`, unit: 'ops/s', bulwark: a.opsPerSec, anchor: b.opsPerSec, higherIsBetter: true })
+          results[anchor].push({ case: `${name} c=${concurrency}`, unit: 'p50 µs', bulwark: a.p50Us, anchor: b.p50Us, higherIsBetter: false })
         }
       }
-      printTable(`Redis client: bulwark vs ${anchor}`, anchor, rows)
     }
+    for (const [anchor, rows] of Object.entries(results)) printTable(`Redis client: bulwark vs ${anchor}`, anchor, rows)
   } finally {
     for (const c of Object.values(clients)) await c.quit()
   }

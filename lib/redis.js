@@ -97,6 +97,16 @@ function failureError(text) {
 // Commands allowed while subscribed (ioredis's subscriber mode rule).
 const SUBSCRIBER_COMMANDS = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'ping', 'quit', 'reset'])
 
+/** Which subscription set each pub/sub command changes. */
+const SUBSCRIPTION_SET = {
+  subscribe: 'subscribe',
+  unsubscribe: 'subscribe',
+  psubscribe: 'psubscribe',
+  punsubscribe: 'psubscribe',
+  ssubscribe: 'ssubscribe',
+  sunsubscribe: 'ssubscribe',
+}
+
 let lastUnhandledLog = 0
 
 class Redis extends EventEmitter {
@@ -112,6 +122,9 @@ class Redis extends EventEmitter {
     this._nextId = 1
     this._manuallyClosing = false
     this._scripts = new Map()
+    this._sub = null
+    this._subReady = false
+    this._subscriptions = { subscribe: new Set(), psubscribe: new Set(), ssubscribe: new Set() }
     this.condition = null
     for (const [name, def] of Object.entries(this.options.scripts || {})) this.defineCommand(name, def)
     if (!this.options.lazyConnect) this.connect().catch(() => {})
@@ -150,32 +163,8 @@ class Redis extends EventEmitter {
         return
       }
       this._manuallyClosing = false
-      const o = this.options
       this._setStatus('connecting')
-      this._link = new native.RedisConnection(
-        {
-          host: o.host,
-          port: o.port,
-          path: o.path || undefined,
-          tls: Boolean(o.tls),
-          tlsInsecure: Boolean(o.tls && o.tls.rejectUnauthorized === false),
-          tlsCa: o.tls && o.tls.ca ? Buffer.from([].concat(o.tls.ca).join('\n')) : undefined,
-          username: o.username || undefined,
-          password: o.password || undefined,
-          db: o.db,
-          connectionName: o.connectionName || undefined,
-          connectTimeout: o.connectTimeout,
-          commandTimeout: o.commandTimeout,
-          offlineQueue: o.enableOfflineQueue,
-          maxRetriesPerRequest: o.maxRetriesPerRequest === null ? undefined : o.maxRetriesPerRequest,
-          maxQueueLength: o.maxQueueLength,
-          maxQueueBytes: o.maxQueueBytes,
-          readyCheck: o.enableReadyCheck,
-          pingInterval: o.pingInterval,
-          stringNumbers: o.stringNumbers,
-        },
-        (batch) => this._onDelivery(batch),
-      )
+      this._link = new native.RedisConnection(nativeOptions(this.options, false), (batch) => this._onDelivery(batch))
       const cleanup = () => {
         this.removeListener('_ready', onReady)
         this.removeListener('_connectError', onError)
@@ -335,6 +324,7 @@ class Redis extends EventEmitter {
   quit(callback) {
     const command = new Command('quit', [], {}, callback)
     this._manuallyClosing = true
+    this._closeSubscriber()
     if (this._link === null) {
       if (this.status !== 'end') this._setStatus('end')
       command.resolve('OK')
@@ -355,9 +345,18 @@ class Redis extends EventEmitter {
 
   /** Closes now (pending replies fail); `disconnect(true)` reconnects. Idempotent. */
   disconnect(reconnect = false) {
-    if (!reconnect) this._manuallyClosing = true
+    if (!reconnect) {
+      this._manuallyClosing = true
+      this._closeSubscriber()
+    }
     if (this._link !== null) this._link.disconnect(Boolean(reconnect))
     else if (this.status === 'wait') this._setStatus('end')
+  }
+
+  _closeSubscriber() {
+    if (this._sub !== null) this._sub.disconnect(false)
+    this.mode = 'normal'
+    for (const set of Object.values(this._subscriptions)) set.clear()
   }
 
   /** Deprecated ioredis alias of `disconnect()`. */
@@ -405,12 +404,158 @@ class Redis extends EventEmitter {
     this[`${name}Buffer`] = make(null)
   }
 
+  // ---- pub/sub: a dedicated RESP3 connection carries subscriptions and messages ----
+
+  _subscriber() {
+    if (this._sub === null) {
+      this._subReady = false
+      this._sub = new native.RedisConnection(nativeOptions(this.options, true), (batch) => this._onSubDelivery(batch))
+    }
+    return this._sub
+  }
+
+  _onSubDelivery(batch) {
+    if (batch[0] === -2) {
+      this._onMessage(batch)
+      return
+    }
+    if (batch[0] !== -1) {
+      this._onDelivery(batch)
+      return
+    }
+    const [, name, code, detail] = batch
+    if (name === 'ready') {
+      // After a reconnect the new connection has no subscriptions: restore them.
+      if (this._subReady && this.options.autoResubscribe) this._resubscribe()
+      this._subReady = true
+    } else if (name === 'error') {
+      const err = new Error(detail)
+      if (code) err.code = code
+      this.silentEmit('error', err)
+    } else if (name === 'close' && code === 'retry') {
+      let delay
+      try {
+        delay = this._manuallyClosing || !this.options.retryStrategy ? undefined : this.options.retryStrategy(Number(detail))
+      } catch (err) {
+        this.silentEmit('error', err)
+      }
+      this._sub.retry(typeof delay === 'number' && Number.isFinite(delay) && delay >= 0 ? delay : -1)
+    } else if (name === 'end') {
+      this._sub = null
+    }
+  }
+
+  _onMessage(batch) {
+    const kind = batch[1]
+    if (kind === 'pmessage') {
+      const [, , pattern, channel, message] = batch
+      this.emit('pmessageBuffer', pattern, channel, message)
+      if (this.listenerCount('pmessage') > 0) this.emit('pmessage', pattern.toString(), channel.toString(), message.toString())
+    } else {
+      const [, , channel, message] = batch
+      this.emit(`${kind}Buffer`, channel, message)
+      if (this.listenerCount(kind) > 0) this.emit(kind, channel.toString(), message.toString())
+    }
+  }
+
+  _resubscribe() {
+    for (const [command, set] of Object.entries(this._subscriptions)) {
+      for (const channel of set) {
+        this._sendSub(command, channel).catch((err) => this.silentEmit('error', err))
+      }
+    }
+  }
+
+  _sendSub(command, channel) {
+    const cmd = new Command(command, [channel])
+    const link = this._subscriber()
+    const id = this._nextId
+    this._nextId = id >= 0x7fffffff ? 1 : id + 1
+    let len
+    try {
+      len = encode(command, [channel])
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    this._pending.set(id, cmd)
+    try {
+      link.submit(id, 0, slab, len)
+    } catch (err) {
+      this._pending.delete(id)
+      cmd.reject(failureError(String(err.message)))
+    }
+    return cmd.promise
+  }
+
+  /** Runs (p|s)subscribe / (p|s)unsubscribe one channel at a time; resolves the final count. */
+  async _subscription(command, args) {
+    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
+    const run = async () => {
+      const channels = args.flat()
+      for (const ch of channels) {
+        if (typeof ch !== 'string' && !Buffer.isBuffer(ch)) throw new TypeError(`${command}: channels must be strings or Buffers`)
+      }
+      const setName = SUBSCRIPTION_SET[command]
+      const set = this._subscriptions[setName]
+      const subscribing = !command.includes('unsub')
+      if (subscribing && channels.length === 0) throw new Error(`ERR wrong number of arguments for '${command}' command`)
+      const targets = channels.length > 0 ? channels.map((c) => c.toString()) : [...set]
+      if (this.status === 'end' && this._manuallyClosing) throw closedError()
+      let count = this._subscriptionCount()
+      if (targets.length === 0) return count
+      if (subscribing) this.mode = 'subscriber'
+      for (const channel of targets) {
+        const reply = await this._sendSub(command, channel)
+        if (subscribing) set.add(channel)
+        else set.delete(channel)
+        // RESP3 confirmations arrive as push frames without the kind: [channel, count].
+        count = Number(reply[reply.length - 1])
+      }
+      if (this._subscriptionCount() === 0) this.mode = 'normal'
+      return this.options.stringNumbers ? String(count) : count
+    }
+    const promise = run()
+    if (callback) promise.then((v) => callback(null, v), callback)
+    return promise
+  }
+
+  _subscriptionCount() {
+    const s = this._subscriptions
+    return s.subscribe.size + s.psubscribe.size + s.ssubscribe.size
+  }
+
   scanStream(options) {
     return new ScanStream(this, 'scan', undefined, options, 'utf8')
   }
 
   scanBufferStream(options) {
     return new ScanStream(this, 'scan', undefined, options, null)
+  }
+}
+
+/** The options object the native RedisConnection takes. */
+function nativeOptions(o, subscriber) {
+  return {
+    host: o.host,
+    port: o.port,
+    path: o.path || undefined,
+    tls: Boolean(o.tls),
+    tlsInsecure: Boolean(o.tls && o.tls.rejectUnauthorized === false),
+    tlsCa: o.tls && o.tls.ca ? Buffer.from([].concat(o.tls.ca).join('\n')) : undefined,
+    username: o.username || undefined,
+    password: o.password || undefined,
+    db: o.db,
+    connectionName: o.connectionName || undefined,
+    connectTimeout: o.connectTimeout,
+    commandTimeout: o.commandTimeout,
+    offlineQueue: o.enableOfflineQueue,
+    maxRetriesPerRequest: o.maxRetriesPerRequest === null ? undefined : o.maxRetriesPerRequest,
+    maxQueueLength: o.maxQueueLength,
+    maxQueueBytes: o.maxQueueBytes,
+    readyCheck: o.enableReadyCheck,
+    pingInterval: o.pingInterval,
+    stringNumbers: o.stringNumbers,
+    subscriber,
   }
 }
 
@@ -458,6 +603,12 @@ for (const name of commands.list) {
   Redis.prototype[`${name}Buffer`] = function (...args) {
     const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
     return this.sendCommand(new Command(name, args, { replyEncoding: null }, callback))
+  }
+}
+
+for (const command of ['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe']) {
+  Redis.prototype[command] = function (...args) {
+    return this._subscription(command, args)
   }
 }
 

@@ -4,7 +4,8 @@
 //! arguments, length-prefixed, written by JS into a reused slab). Replies come back
 //! through ONE long-lived threadsafe function per connection, a batch per call, as a
 //! flat array `[id, kind, value, id, kind, value, …]` built directly with N-API calls.
-//! Events use the same function with a leading `-1`: `[-1, name, code, message]`.
+//! Events use the same function with a leading `-1`: `[-1, name, code, message]`;
+//! published messages a leading `-2`: `[-2, kind, ...Buffer parts]`.
 //!
 //! The threadsafe function is held by the core's dispatcher task only; the task drops it
 //! when the client ends, so nothing keeps Node alive after `quit()`/`disconnect()`.
@@ -14,8 +15,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bulwark_core::client::{
-    Address, Backend, ClientOptions, Completion, Delivery, Event, Failure, FailureKind, RedisLink,
-    Sink, TlsOptions,
+    Address, Backend, ClientOptions, Completion, Delivery, Event, Failure, FailureKind,
+    MessageKind, RedisLink, Sink, TlsOptions,
 };
 use bulwark_core::Reply;
 use napi::bindgen_prelude::*;
@@ -67,6 +68,8 @@ pub struct ConnectionOptions {
     pub ping_interval: u32,
     /// Integer replies as strings.
     pub string_numbers: bool,
+    /// A pub/sub connection (RESP3, messages delivered as `[-2, kind, …parts]`).
+    pub subscriber: bool,
 }
 
 impl From<ConnectionOptions> for ClientOptions {
@@ -99,6 +102,7 @@ impl From<ConnectionOptions> for ClientOptions {
             ready_check: o.ready_check,
             ping_interval: (o.ping_interval > 0)
                 .then(|| Duration::from_millis(u64::from(o.ping_interval))),
+            subscriber: o.subscriber,
         }
     }
 }
@@ -385,11 +389,46 @@ unsafe fn js_event(env: sys::napi_env, event: &Event) -> Result<sys::napi_value>
     Ok(out)
 }
 
+unsafe fn js_message(
+    env: sys::napi_env,
+    kind: MessageKind,
+    parts: &[Vec<u8>],
+) -> Result<sys::napi_value> {
+    let name = match kind {
+        MessageKind::Message => "message",
+        MessageKind::PMessage => "pmessage",
+        MessageKind::SMessage => "smessage",
+    };
+    let mut out = ptr::null_mut();
+    check(sys::napi_create_array_with_length(
+        env,
+        parts.len() + 2,
+        &mut out,
+    ))?;
+    check(sys::napi_set_element(env, out, 0, js_number(env, -2.0)?))?;
+    check(sys::napi_set_element(
+        env,
+        out,
+        1,
+        js_string(env, name.as_bytes())?,
+    ))?;
+    for (i, part) in parts.iter().enumerate() {
+        check(sys::napi_set_element(
+            env,
+            out,
+            i as u32 + 2,
+            js_buffer(env, part)?,
+        ))?;
+    }
+    Ok(out)
+}
+
 impl ToNapiValue for JsDelivery {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
         match &val.delivery {
             Delivery::Completions(batch) => js_completions(env, batch, val.string_numbers),
             Delivery::Event(event) => js_event(env, event),
+            Delivery::Message { kind, parts } => js_message(env, *kind, parts),
         }
     }
 }

@@ -13,9 +13,10 @@ use futures_util::future::FusedFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 use futures_util::FutureExt;
 use redis::aio::MultiplexedConnection;
-use redis::{RedisError, Value};
-use tokio::sync::mpsc::UnboundedReceiver;
+use redis::{PushInfo, PushKind, RedisError, Value};
+use tokio::sync::mpsc::{self, UnboundedReceiver};
 
+use super::MessageKind;
 use super::{
     Budget, ClientOptions, Completion, Delivery, Event, Failure, FailureKind, Msg, Pending, Sink,
 };
@@ -56,6 +57,7 @@ pub(super) struct Dispatcher {
     offline: VecDeque<Pending>,
 }
 
+type Conn = (MultiplexedConnection, UnboundedReceiver<PushInfo>);
 type CommandResult = Result<redis::RedisResult<Value>, tokio::time::error::Elapsed>;
 
 /// `submit` flag: the command blocks server-side (BLPOP, XREAD BLOCK…), so an idle
@@ -232,7 +234,7 @@ impl Dispatcher {
     }
 
     /// Sends commands over a live connection until it stops.
-    async fn serve(&mut self, conn: MultiplexedConnection, quit: &mut Option<(u32, u8)>) -> Stop {
+    async fn serve(&mut self, (conn, mut pushes): Conn, quit: &mut Option<(u32, u8)>) -> Stop {
         let command_timeout = self.options.command_timeout;
         // Flipped when serving stops, so every in-flight future finishes (as aborted) and
         // hands its command back instead of being dropped with its id.
@@ -320,6 +322,22 @@ impl Dispatcher {
                         let _ = tokio::time::timeout(Duration::from_secs(1), conn.send_packed_command(&redis::cmd("QUIT"))).await;
                     }
                     if let Some(stop) = control { break stop; }
+                }
+                Some(push) = pushes.recv() => {
+                    let kind = match push.kind {
+                        PushKind::Disconnection => break Stop::Lost,
+                        PushKind::Message => MessageKind::Message,
+                        PushKind::PMessage => MessageKind::PMessage,
+                        PushKind::SMessage => MessageKind::SMessage,
+                        // Subscribe confirmations also arrive as command replies.
+                        _ => continue,
+                    };
+                    let parts = push.data.into_iter().map(|v| match v {
+                        Value::BulkString(b) => b,
+                        Value::SimpleString(s) => s.into_bytes(),
+                        other => format!("{other:?}").into_bytes(),
+                    }).collect();
+                    self.sink.deliver(Delivery::Message { kind, parts });
                 }
                 _ = ticker.tick(), if probe_every.is_some() && probe.is_terminated() => {
                     // A blocking command legitimately holds the connection; a PING would
@@ -430,7 +448,7 @@ impl Dispatcher {
 
 /// Connects, authenticates, selects the db, names the client and runs the ready check.
 /// Errors come back as (code, message) without credentials.
-async fn establish(options: &ClientOptions) -> Result<MultiplexedConnection, (String, String)> {
+async fn establish(options: &ClientOptions) -> Result<Conn, (String, String)> {
     use redis::{ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo};
     let addr = match (&options.address, &options.tls) {
         (super::Address::Unix(path), _) => ConnectionAddr::Unix(path.into()),
@@ -443,6 +461,9 @@ async fn establish(options: &ClientOptions) -> Result<MultiplexedConnection, (St
         },
     };
     let mut settings = RedisConnectionInfo::default().set_db(i64::from(options.db));
+    if options.subscriber {
+        settings = settings.set_protocol(redis::ProtocolVersion::RESP3);
+    }
     if let Some(user) = &options.username {
         settings = settings.set_username(user);
     }
@@ -464,10 +485,15 @@ async fn establish(options: &ClientOptions) -> Result<MultiplexedConnection, (St
         None => redis::Client::open(info),
     }
     .map_err(|e| describe(e, &options.address))?;
-    let config = redis::AsyncConnectionConfig::new()
+    let mut config = redis::AsyncConnectionConfig::new()
         .set_connection_timeout(Some(options.connect_timeout))
         // Replies may legitimately take long (BLPOP 0); deadlines are `commandTimeout`'s job.
         .set_response_timeout(None);
+    // Push frames (RESP3 only) carry published messages and prompt disconnect notices.
+    let (push_tx, push_rx) = mpsc::unbounded_channel();
+    if options.subscriber {
+        config = config.set_push_sender(push_tx);
+    }
     let mut conn = client
         .get_multiplexed_async_connection_with_config(&config)
         .await
@@ -497,7 +523,7 @@ async fn establish(options: &ClientOptions) -> Result<MultiplexedConnection, (St
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-    Ok(conn)
+    Ok((conn, push_rx))
 }
 
 /// An error as (node-style code, message). I/O errors get the codes and wording of

@@ -98,6 +98,17 @@ pub enum Event {
     End,
 }
 
+/// The kind of a published message on a subscriber connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// `SUBSCRIBE` delivery: parts are `[channel, message]`.
+    Message,
+    /// `PSUBSCRIBE` delivery: parts are `[pattern, channel, message]`.
+    PMessage,
+    /// `SSUBSCRIBE` delivery: parts are `[channel, message]`.
+    SMessage,
+}
+
 /// What the dispatcher hands to its owner.
 #[derive(Debug)]
 pub enum Delivery {
@@ -105,6 +116,13 @@ pub enum Delivery {
     Completions(Vec<Completion>),
     /// A lifecycle event.
     Event(Event),
+    /// A published message (subscriber connections only).
+    Message {
+        /// Which subscription delivered it.
+        kind: MessageKind,
+        /// Pattern (pmessage only), channel and payload, binary-safe.
+        parts: Vec<Vec<u8>>,
+    },
 }
 
 /// Receives batches from the dispatcher task (on a tokio worker thread).

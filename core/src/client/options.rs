@@ -59,6 +59,10 @@ pub struct ClientOptions {
     /// An idle connection is probed with PING this often; a probe that gets no reply
     /// within the same period marks the connection dead. `None` disables probing.
     pub ping_interval: Option<Duration>,
+    /// A pub/sub connection: speaks RESP3 so published messages arrive as push frames
+    /// next to ordinary replies ([`super::Delivery::Message`]). Only subscribe-family
+    /// commands and PING are sent on it.
+    pub subscriber: bool,
 }
 
 impl Default for ClientOptions {
@@ -80,7 +84,8 @@ impl Default for ClientOptions {
             max_queue_len: 100_000,
             max_queue_bytes: 256 << 20,
             ready_check: true,
-            ping_interval: Some(Duration::from_secs(3)),
+            ping_interval: Some(Duration::from_secs(1)),
+            subscriber: false,
         }
     }
 }
