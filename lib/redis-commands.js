@@ -71,10 +71,11 @@ function keyIndexes(name, args) {
   return [...out].sort((a, b) => a - b)
 }
 
+const blocking = new Set(commands.filter(([, , flags]) => flags.includes('blocking')).map(([name]) => name))
+
 /** Whether the command may block the connection server-side (BLPOP, XREAD BLOCK…). */
 function isBlocking(name) {
-  const entry = byName.get(name)
-  return entry !== undefined && entry.flags.includes('blocking')
+  return blocking.has(name)
 }
 
 module.exports = { list, keyIndexes, isBlocking, lookup }

@@ -151,10 +151,7 @@ impl RedisConnection {
                     string_numbers,
                 })
             })?;
-        let runtime = napi::bindgen_prelude::within_runtime_if_available(
-            napi::tokio::runtime::Handle::current,
-        );
-        let link = RedisLink::start(options.into(), Arc::new(TsfnSink(tsfn)), &runtime);
+        let link = RedisLink::start(options.into(), Arc::new(TsfnSink(tsfn)));
         Ok(Self {
             backend: Backend::Redis(link),
         })

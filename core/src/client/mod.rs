@@ -12,7 +12,7 @@ mod link;
 pub mod options;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -185,13 +185,30 @@ pub struct RedisLink {
     budget: Arc<Budget>,
 }
 
+/// The runtime every connection runs on: ONE thread with a current-thread tokio runtime.
+/// The dispatcher task and redis-rs's connection driver then hand commands and replies
+/// to each other without crossing threads; only `submit` (JS → this thread) and the
+/// reply batch (this thread → JS) do. On a multi-thread runtime the two tasks land on
+/// different workers and every command pays extra cross-thread wake-ups.
+fn runtime() -> &'static tokio::runtime::Handle {
+    static RUNTIME: OnceLock<tokio::runtime::Handle> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("building the Redis client runtime (a tokio current-thread runtime) failed");
+        let handle = runtime.handle().clone();
+        std::thread::Builder::new()
+            .name("bulwark-redis".into())
+            .spawn(move || runtime.block_on(std::future::pending::<()>()))
+            .expect("spawning the Redis client thread failed");
+        handle
+    })
+}
+
 impl RedisLink {
-    /// Starts the dispatcher task on `runtime`; it begins connecting at once.
-    pub fn start(
-        options: ClientOptions,
-        sink: Arc<dyn Sink>,
-        runtime: &tokio::runtime::Handle,
-    ) -> Self {
+    /// Starts the dispatcher task on the client runtime; it begins connecting at once.
+    pub fn start(options: ClientOptions, sink: Arc<dyn Sink>) -> Self {
         let budget = Arc::new(Budget {
             len: AtomicUsize::new(0),
             bytes: AtomicUsize::new(0),
@@ -199,7 +216,7 @@ impl RedisLink {
             max_bytes: options.max_queue_bytes,
         });
         let (tx, rx) = mpsc::unbounded_channel();
-        runtime.spawn(link::Dispatcher::new(options, sink, rx, budget.clone()).run());
+        runtime().spawn(link::Dispatcher::new(options, sink, rx, budget.clone()).run());
         Self { tx, budget }
     }
 
