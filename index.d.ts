@@ -18,6 +18,12 @@ export declare class RedisConnection {
    * (with `code` = the failure kind) when it cannot be queued.
    */
   submit(id: number, flags: number, args: Uint8Array, len: number): void
+  /**
+   * Queues every command in `batch[..len]` (entries: id, flags, length as u32 LE, then
+   * the length-prefixed arguments). Returns `null`, or for commands that could not be
+   * queued one line each: `"<id>\t<Kind>\t<message>"`.
+   */
+  submitBatch(batch: Uint8Array, len: number): string | null
   /** QUIT after every queued reply; completion `id` resolves `OK`. */
   quit(id: number): void
   /** Close now; reconnect when asked to. */

@@ -460,3 +460,25 @@ test('duplicate() copies options', async () => {
   await d.set('x', 1)
   assert.equal(await client().get('dup:x'), '1')
 })
+
+test('reconnectOnError: 2 reconnects and resends the failing command once more', async () => {
+  const seen = []
+  const r = client({
+    port: server.port,
+    host: '127.0.0.1',
+    retryStrategy: () => 10,
+    reconnectOnError: (err) => {
+      seen.push(err.message.split(' ')[0])
+      return seen.length === 1 ? 2 : false
+    },
+  })
+  await r.del('roe')
+  await r.lpush('roe', 'x')
+  const reconnecting = onceEvent(r, 'reconnecting')
+  const outcome = r.get('roe').then(() => null, (e) => e)
+  await reconnecting
+  // The resend hits the same WRONGTYPE on the new connection; the second decision is no.
+  assert.ok((await outcome) instanceof ReplyError)
+  assert.deepEqual(seen, ['WRONGTYPE', 'WRONGTYPE'])
+  assert.equal(await r.llen('roe'), 1)
+})

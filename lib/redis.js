@@ -17,52 +17,68 @@ const FLAG_BLOCKING = 0b100
 /** Redis refuses bulk strings of 512 MiB and more (proto-max-bulk-len). */
 const MAX_ARG_BYTES = 512 * 1024 * 1024
 
-// One slab for encoding arguments (u32 LE length + bytes per argument); JS is
-// single-threaded and `submit` copies synchronously, so it is reused by every client.
-let slab = Buffer.allocUnsafe(64 * 1024)
+/**
+ * A growable byte buffer commands are encoded into (u32 LE length + bytes per argument).
+ * Each client owns one for its batch of commands waiting for the next flush; `scratch`
+ * serves single submissions. JS is single-threaded and the native side copies
+ * synchronously, so a buffer is reused as soon as it was handed over.
+ */
+class Writer {
+  constructor(size) {
+    this.buf = Buffer.allocUnsafe(size)
+    this.pos = 0
+  }
 
-function ensure(needed) {
-  if (needed <= slab.length) return
-  let size = slab.length
-  while (size < needed) size *= 2
-  const bigger = Buffer.allocUnsafe(size)
-  slab.copy(bigger)
-  slab = bigger
-}
+  ensure(extra) {
+    const needed = this.pos + extra
+    if (needed <= this.buf.length) return
+    let size = this.buf.length
+    while (size < needed) size *= 2
+    const bigger = Buffer.allocUnsafe(size)
+    this.buf.copy(bigger, 0, 0, this.pos)
+    this.buf = bigger
+  }
 
-/** Writes `args` into the slab; returns the encoded length. */
-function encode(name, args) {
-  let pos = 0
-  const put = (arg) => {
+  u32(n) {
+    this.ensure(4)
+    this.buf.writeUInt32LE(n, this.pos)
+    this.pos += 4
+  }
+
+  /** Appends one argument; throws RangeError for 512 MiB and more. */
+  arg(name, arg) {
     if (typeof arg === 'string') {
-      if (arg.length * 3 + pos + 4 > slab.length) {
+      if (arg.length * 3 + this.pos + 4 > this.buf.length) {
         const bytes = Buffer.byteLength(arg)
         if (bytes >= MAX_ARG_BYTES) throw tooBig(name, bytes)
-        ensure(pos + 4 + bytes)
+        this.ensure(4 + bytes)
       }
-      const written = slab.write(arg, pos + 4, 'utf8')
-      slab.writeUInt32LE(written, pos)
-      pos += 4 + written
+      const written = this.buf.write(arg, this.pos + 4, 'utf8')
+      this.buf.writeUInt32LE(written, this.pos)
+      this.pos += 4 + written
     } else if (Buffer.isBuffer(arg) || arg instanceof Uint8Array) {
       if (arg.length >= MAX_ARG_BYTES) throw tooBig(name, arg.length)
-      ensure(pos + 4 + arg.length)
-      slab.writeUInt32LE(arg.length, pos)
-      slab.set(arg, pos + 4)
-      pos += 4 + arg.length
+      this.u32(arg.length)
+      this.ensure(arg.length)
+      this.buf.set(arg, this.pos)
+      this.pos += arg.length
     } else if (arg === null || arg === undefined) {
-      ensure(pos + 4)
-      slab.writeUInt32LE(0, pos)
-      pos += 4
-    } else if (typeof arg === 'bigint') {
-      put(arg.toString())
+      this.u32(0)
     } else {
-      put(String(arg))
+      this.arg(name, typeof arg === 'bigint' ? arg.toString() : String(arg))
     }
   }
-  put(name)
-  for (let i = 0; i < args.length; i++) put(args[i])
-  return pos
+
+  /** Appends the command name and its arguments. */
+  command(name, args) {
+    this.arg(name, name)
+    for (let i = 0; i < args.length; i++) this.arg(name, args[i])
+  }
 }
+
+const scratch = new Writer(16 * 1024)
+/** Batches that grew past this are replaced after a flush so one burst does not pin memory. */
+const BATCH_KEEP_BYTES = 1024 * 1024
 
 function tooBig(name, bytes) {
   return new RangeError(`Argument of ${name} is ${bytes} bytes; Redis refuses arguments of 512 MiB or more`)
@@ -120,6 +136,9 @@ class Redis extends EventEmitter {
     this._link = null
     this._pending = new Map()
     this._nextId = 1
+    this._batch = new Writer(16 * 1024)
+    this._flushScheduled = false
+    this._flush = () => this._flushBatch()
     this._manuallyClosing = false
     this._scripts = new Map()
     this._sub = null
@@ -203,9 +222,32 @@ class Redis extends EventEmitter {
       pending.delete(id)
       const kind = batch[i + 1]
       if (kind === 0) command.settle(batch[i + 2])
-      else if (kind === 1) command.replyError(batch[i + 2])
+      else if (kind === 1) this._onReplyError(command, batch[i + 2])
       else command.reject(failureError(batch[i + 2]))
     }
+  }
+
+  /** ioredis `reconnectOnError`: true/1 reconnects, 2 also resends the failed command. */
+  _onReplyError(command, message) {
+    const decide = this.options.reconnectOnError
+    if (typeof decide !== 'function') {
+      command.replyError(message)
+      return
+    }
+    let decision
+    try {
+      decision = decide(Object.assign(new ReplyError(message), { command: { name: command.name, args: command.args } }))
+    } catch (err) {
+      this.silentEmit('error', err)
+    }
+    if (!decision || this._link === null) {
+      command.replyError(message)
+      return
+    }
+    this._link.disconnect(true)
+    // Queued behind the reconnect, so it runs on the new connection.
+    if (decision === 2) this.sendCommand(command)
+    else command.replyError(message)
   }
 
   _onEvent(name, code, detail) {
@@ -287,25 +329,75 @@ class Redis extends EventEmitter {
     let args = command.args
     const prefix = this.options.keyPrefix
     if (prefix) args = applyPrefix(prefix, command.name, args)
-    let len
-    try {
-      len = encode(command.name, args)
-    } catch (err) {
-      command.reject(err)
-      return command.promise
-    }
     const id = this._nextId
     this._nextId = id >= 0x7fffffff ? 1 : id + 1
     let flags = command.replyEncoding === null ? FLAG_BUFFERS : 0
     if (commands.isBlocking(name)) flags |= FLAG_BLOCKING
-    this._pending.set(id, command)
+    // Appended to this client's batch; every command issued in the same tick goes to the
+    // native side in one call (one wake-up of the connection thread), like ioredis's
+    // autopipelining but always on.
+    const w = this._batch
+    const start = w.pos
     try {
-      this._link.submit(id, flags, slab, len)
+      w.u32(id)
+      w.u32(flags)
+      w.u32(0)
+      w.command(command.name, args)
     } catch (err) {
-      this._pending.delete(id)
-      command.reject(failureError(String(err.message)))
+      w.pos = start
+      command.reject(err)
+      return command.promise
+    }
+    w.buf.writeUInt32LE(w.pos - start - 12, start + 8)
+    this._pending.set(id, command)
+    if (!this._flushScheduled) {
+      this._flushScheduled = true
+      queueMicrotask(this._flush)
     }
     return command.promise
+  }
+
+  /** Hands the batch of commands issued since the last flush to the native side. */
+  _flushBatch() {
+    this._flushScheduled = false
+    const w = this._batch
+    if (w.pos === 0) return
+    const len = w.pos
+    w.pos = 0
+    let failed = null
+    if (this._link === null) {
+      failed = undefined
+    } else {
+      try {
+        failed = this._link.submitBatch(w.buf, len)
+      } catch (err) {
+        failed = undefined
+      }
+    }
+    if (failed === undefined) {
+      // No link (ended meanwhile): fail every command of the batch.
+      for (let at = 0; at < len; ) {
+        const id = w.buf.readUInt32LE(at)
+        const size = w.buf.readUInt32LE(at + 8)
+        at += 12 + size
+        const command = this._pending.get(id)
+        if (command !== undefined) {
+          this._pending.delete(id)
+          command.reject(closedError())
+        }
+      }
+    } else if (failed !== null) {
+      for (const line of failed.split('\n')) {
+        const tab = line.indexOf('\t')
+        const id = Number(line.slice(0, tab))
+        const command = this._pending.get(id)
+        if (command !== undefined) {
+          this._pending.delete(id)
+          command.reject(failureError(line.slice(tab + 1)))
+        }
+      }
+    }
+    if (w.buf.length > BATCH_KEEP_BYTES) this._batch = new Writer(16 * 1024)
   }
 
   /** Runs any command: `call('SET', 'k', 'v')`; node-style callback as last argument. */
@@ -325,6 +417,7 @@ class Redis extends EventEmitter {
     const command = new Command('quit', [], {}, callback)
     this._manuallyClosing = true
     this._closeSubscriber()
+    this._flushBatch()
     if (this._link === null) {
       if (this.status !== 'end') this._setStatus('end')
       command.resolve('OK')
@@ -345,6 +438,7 @@ class Redis extends EventEmitter {
 
   /** Closes now (pending replies fail); `disconnect(true)` reconnects. Idempotent. */
   disconnect(reconnect = false) {
+    this._flushBatch()
     if (!reconnect) {
       this._manuallyClosing = true
       this._closeSubscriber()
@@ -471,15 +565,15 @@ class Redis extends EventEmitter {
     const link = this._subscriber()
     const id = this._nextId
     this._nextId = id >= 0x7fffffff ? 1 : id + 1
-    let len
+    scratch.pos = 0
     try {
-      len = encode(command, [channel])
+      scratch.command(command, [channel])
     } catch (err) {
       return Promise.reject(err)
     }
     this._pending.set(id, cmd)
     try {
-      link.submit(id, 0, slab, len)
+      link.submit(id, 0, scratch.buf, scratch.pos)
     } catch (err) {
       this._pending.delete(id)
       cmd.reject(failureError(String(err.message)))

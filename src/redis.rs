@@ -170,6 +170,25 @@ impl RedisConnection {
         }
     }
 
+    /// Queues every command in `batch[..len]` (entries: id, flags, length as u32 LE, then
+    /// the length-prefixed arguments). Returns `null`, or for commands that could not be
+    /// queued one line each: `"<id>\t<Kind>\t<message>"`.
+    #[napi(catch_unwind)]
+    pub fn submit_batch(&self, batch: &[u8], len: u32) -> Result<Option<String>> {
+        let encoded = batch
+            .get(..len as usize)
+            .ok_or_else(|| Error::new(Status::InvalidArg, "len exceeds the batch buffer"))?;
+        let failed = self.backend.submit_batch(encoded);
+        if failed.is_empty() {
+            return Ok(None);
+        }
+        let lines: Vec<String> = failed
+            .into_iter()
+            .map(|(id, f)| format!("{id}\t{}\t{}", failure_name(f.kind), f.message))
+            .collect();
+        Ok(Some(lines.join("\n")))
+    }
+
     /// QUIT after every queued reply; completion `id` resolves `OK`.
     #[napi(catch_unwind)]
     pub fn quit(&self, id: u32) -> Result<()> {

@@ -111,13 +111,13 @@ impl Dispatcher {
             tokio::select! {
                 out = &mut fut => return Waited::Done(out),
                 msg = self.rx.recv() => match msg {
-                    Some(Msg::Command(p)) => {
+                    Some(Msg::Commands(batch)) => {
                         if self.options.offline_queue {
-                            self.offline.push_back(p);
+                            self.offline.extend(batch);
                         } else {
-                            let c = self.fail(p, FailureKind::OfflineQueueDisabled,
-                                "Stream isn't writeable and enableOfflineQueue options is false");
-                            self.sink.deliver(Delivery::Completions(vec![c]));
+                            let failed = batch.into_iter().map(|p| self.fail(p, FailureKind::OfflineQueueDisabled,
+                                "Stream isn't writeable and enableOfflineQueue options is false")).collect();
+                            self.sink.deliver(Delivery::Completions(failed));
                         }
                     }
                     Some(control) => return Waited::Control(control),
@@ -214,8 +214,8 @@ impl Dispatcher {
         // Refuse new submissions, then fail whatever raced in before the refusal.
         self.rx.close();
         while let Ok(msg) = self.rx.try_recv() {
-            if let Msg::Command(p) = msg {
-                self.offline.push_back(p);
+            if let Msg::Commands(batch) = msg {
+                self.offline.extend(batch);
             }
         }
         self.fail_offline(FailureKind::Closed, "Connection is closed.");
@@ -293,9 +293,11 @@ impl Dispatcher {
                     let mut control = None;
                     while let Some(msg) = next.take() {
                         match msg {
-                            Msg::Command(p) => {
-                                blocking += usize::from(p.flags & FLAG_BLOCKING != 0);
-                                inflight.push(send(p));
+                            Msg::Commands(batch) => {
+                                for p in batch {
+                                    blocking += usize::from(p.flags & FLAG_BLOCKING != 0);
+                                    inflight.push(send(p));
+                                }
                             }
                             Msg::Quit { id, flags } => {
                                 *quit = Some((id, flags));

@@ -11,8 +11,11 @@ pub mod args;
 mod link;
 pub mod options;
 
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
+
+use futures_util::FutureExt;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
@@ -133,9 +136,15 @@ pub trait Sink: Send + Sync + 'static {
 
 /// Control messages from the owner to the dispatcher task.
 enum Msg {
-    Command(Pending),
-    Quit { id: u32, flags: u8 },
-    Disconnect { reconnect: bool },
+    /// Commands submitted together (one wake-up of the dispatcher for the lot).
+    Commands(Vec<Pending>),
+    Quit {
+        id: u32,
+        flags: u8,
+    },
+    Disconnect {
+        reconnect: bool,
+    },
     Retry(Option<Duration>),
 }
 
@@ -216,14 +225,55 @@ impl RedisLink {
             max_bytes: options.max_queue_bytes,
         });
         let (tx, rx) = mpsc::unbounded_channel();
-        runtime().spawn(link::Dispatcher::new(options, sink, rx, budget.clone()).run());
+        let dispatcher = link::Dispatcher::new(options, sink.clone(), rx, budget.clone());
+        runtime().spawn(async move {
+            // A bug must not strand the caller's pending commands: report it and end, so
+            // the owner fails whatever is still waiting.
+            if AssertUnwindSafe(dispatcher.run())
+                .catch_unwind()
+                .await
+                .is_err()
+            {
+                sink.deliver(Delivery::Event(Event::Error {
+                    code: "ERR_BULWARK_PANIC".into(),
+                    message:
+                        "internal error in the Redis client (a Rust panic); the client has ended"
+                            .into(),
+                }));
+                sink.deliver(Delivery::Event(Event::End));
+            }
+        });
         Self { tx, budget }
     }
 
+    /// Decodes, checks and budgets one command.
+    fn prepare(&self, id: u32, flags: u8, encoded: &[u8]) -> Result<Pending, Failure> {
+        let args = args::decode(encoded)
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| Failure::new(FailureKind::BadArguments, "malformed argument buffer"))?;
+        let mut cmd = redis::Cmd::new();
+        for arg in args {
+            cmd.arg(arg);
+        }
+        let bytes = encoded.len();
+        self.budget.reserve(bytes)?;
+        Ok(Pending {
+            id,
+            flags,
+            bytes,
+            cmd,
+        })
+    }
+
     fn send(&self, msg: Msg) -> Result<(), Failure> {
-        self.tx
-            .send(msg)
-            .map_err(|_| Failure::new(FailureKind::Closed, "Connection is closed."))
+        self.tx.send(msg).map_err(|mpsc::error::SendError(msg)| {
+            if let Msg::Commands(batch) = msg {
+                for pending in batch {
+                    self.budget.release(pending.bytes);
+                }
+            }
+            Failure::new(FailureKind::Closed, "Connection is closed.")
+        })
     }
 }
 
@@ -242,29 +292,54 @@ impl Backend {
     pub fn submit(&self, id: u32, flags: u8, encoded: &[u8]) -> Result<Option<Reply>, Failure> {
         match self {
             Backend::Redis(link) => {
-                let args = args::decode(encoded)
-                    .filter(|a| !a.is_empty())
-                    .ok_or_else(|| {
-                        Failure::new(FailureKind::BadArguments, "malformed argument buffer")
-                    })?;
-                let mut cmd = redis::Cmd::new();
-                for arg in args {
-                    cmd.arg(arg);
-                }
-                let bytes = encoded.len();
-                link.budget.reserve(bytes)?;
-                link.send(Msg::Command(Pending {
-                    id,
-                    flags,
-                    bytes,
-                    cmd,
-                }))
-                .inspect_err(|_| {
-                    link.budget.release(bytes);
-                })?;
+                let pending = link.prepare(id, flags, encoded)?;
+                link.send(Msg::Commands(vec![pending]))?;
                 Ok(None)
             }
         }
+    }
+
+    /// Queues a batch of commands in one call: each entry is `id: u32 LE`,
+    /// `flags: u32 LE`, `len: u32 LE`, then `len` bytes of [`args`] encoding. Returns
+    /// the commands that could not be queued, with why; all others complete through
+    /// the sink. One batch costs one wake-up of the dispatcher however many it holds.
+    pub fn submit_batch(&self, mut encoded: &[u8]) -> Vec<(u32, Failure)> {
+        let mut failed = Vec::new();
+        match self {
+            Backend::Redis(link) => {
+                let mut batch = Vec::new();
+                while encoded.len() >= 12 {
+                    let word = |at: usize| {
+                        u32::from_le_bytes([
+                            encoded[at],
+                            encoded[at + 1],
+                            encoded[at + 2],
+                            encoded[at + 3],
+                        ])
+                    };
+                    let (id, flags, len) = (word(0), word(4) as u8, word(8) as usize);
+                    let Some(args) = encoded.get(12..12 + len) else {
+                        failed.push((
+                            id,
+                            Failure::new(FailureKind::BadArguments, "malformed command batch"),
+                        ));
+                        break;
+                    };
+                    match link.prepare(id, flags, args) {
+                        Ok(pending) => batch.push(pending),
+                        Err(failure) => failed.push((id, failure)),
+                    }
+                    encoded = &encoded[12 + len..];
+                }
+                if !batch.is_empty() {
+                    let ids: Vec<u32> = batch.iter().map(|p| p.id).collect();
+                    if let Err(failure) = link.send(Msg::Commands(batch)) {
+                        failed.extend(ids.into_iter().map(|id| (id, failure.clone())));
+                    }
+                }
+            }
+        }
+        failed
     }
 
     /// `QUIT`: replies already queued are delivered first, then the client ends; the
