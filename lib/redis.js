@@ -253,6 +253,8 @@ class Redis extends EventEmitter {
   _onEvent(name, code, detail) {
     switch (name) {
       case 'connecting':
+        // disconnect(true) / reconnectOnError: the core reconnects at once after `close`.
+        if (this.status === 'close') this._setStatus('reconnecting', 0)
         if (this.status !== 'connecting') this._setStatus('connecting')
         break
       case 'connect':

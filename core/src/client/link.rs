@@ -58,7 +58,7 @@ pub(super) struct Dispatcher {
 }
 
 type Conn = (MultiplexedConnection, UnboundedReceiver<PushInfo>);
-type CommandResult = Result<redis::RedisResult<Value>, tokio::time::error::Elapsed>;
+type GroupResult = Result<redis::RedisResult<Vec<Value>>, tokio::time::error::Elapsed>;
 
 /// `submit` flag: the command blocks server-side (BLPOP, XREAD BLOCK…), so an idle
 /// connection probe must not be queued behind it.
@@ -131,7 +131,10 @@ impl Dispatcher {
     pub(super) async fn run(mut self) {
         let mut attempts: u32 = 0;
         let mut quit: Option<(u32, u8)> = None;
+        // Whether the last event was a `close` (so ending does not announce a second one).
+        let mut close_announced;
         'connect: loop {
+            close_announced = false;
             self.event(Event::Connecting);
             let timeout = self.options.connect_timeout;
             let options = self.options.clone();
@@ -182,6 +185,7 @@ impl Dispatcher {
             self.event(Event::Close {
                 retry_attempt: Some(attempts),
             });
+            close_announced = true;
             // Wait for the JS retryStrategy decision, then for the delay it chose.
             let delay = loop {
                 match self.wait_for(std::future::pending::<()>()).await {
@@ -219,9 +223,11 @@ impl Dispatcher {
             }
         }
         self.fail_offline(FailureKind::Closed, "Connection is closed.");
-        self.event(Event::Close {
-            retry_attempt: None,
-        });
+        if !close_announced {
+            self.event(Event::Close {
+                retry_attempt: None,
+            });
+        }
         if let Some((id, flags)) = quit {
             let ok = Completion {
                 id,
@@ -239,32 +245,61 @@ impl Dispatcher {
         // Flipped when serving stops, so every in-flight future finishes (as aborted) and
         // hands its command back instead of being dropped with its id.
         let (abort_tx, abort_rx) = tokio::sync::watch::channel(false);
-        let send = |pending: Pending| {
+        // One future per group: a single command, or consecutive commands of one intake
+        // sent as one redis-rs pipeline (one channel message, one write, one wake-up).
+        let send = |group: Vec<Pending>| {
             let mut conn = conn.clone();
             let mut abort = abort_rx.clone();
             async move {
                 let request = async {
-                    match command_timeout {
-                        None => Ok(conn.send_packed_command(&pending.cmd).await),
-                        Some(limit) => {
-                            tokio::time::timeout(limit, conn.send_packed_command(&pending.cmd))
-                                .await
+                    let sent = async {
+                        if let [single] = group.as_slice() {
+                            conn.send_packed_command(&single.cmd).await.map(|v| vec![v])
+                        } else {
+                            let mut pipe = redis::pipe();
+                            for pending in &group {
+                                pipe.add_command(pending.cmd.clone());
+                            }
+                            conn.send_packed_commands(&pipe, 0, group.len()).await
                         }
+                    };
+                    match command_timeout {
+                        None => Ok(sent.await),
+                        Some(limit) => tokio::time::timeout(limit, sent).await,
                     }
                 };
                 let result = tokio::select! {
                     result = request => Some(result),
                     _ = abort.changed() => None,
                 };
-                (pending, result)
+                (group, result)
             }
         };
         let mut inflight = FuturesUnordered::new();
         let mut blocking = 0usize;
-        for pending in std::mem::take(&mut self.offline) {
-            blocking += usize::from(pending.flags & FLAG_BLOCKING != 0);
-            inflight.push(send(pending));
-        }
+        let subscriber = self.options.subscriber;
+        // Splits commands into groups; blocking commands (and everything on a subscriber
+        // connection) go alone so a BLPOP does not hold back replies sent before it.
+        let enqueue =
+            |inflight: &mut FuturesUnordered<_>, blocking: &mut usize, commands: Vec<Pending>| {
+                let mut group = Vec::new();
+                for pending in commands {
+                    if subscriber || pending.flags & FLAG_BLOCKING != 0 {
+                        *blocking += usize::from(pending.flags & FLAG_BLOCKING != 0);
+                        if !group.is_empty() {
+                            inflight.push(send(std::mem::take(&mut group)));
+                        }
+                        inflight.push(send(vec![pending]));
+                    } else {
+                        group.push(pending);
+                    }
+                }
+                if !group.is_empty() {
+                    inflight.push(send(group));
+                }
+            };
+        let offline: Vec<Pending> = std::mem::take(&mut self.offline).into();
+        enqueue(&mut inflight, &mut blocking, offline);
         let probe_every = self.options.ping_interval;
         let mut ticker = tokio::time::interval(probe_every.unwrap_or(Duration::from_secs(3600)));
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -293,12 +328,7 @@ impl Dispatcher {
                     let mut control = None;
                     while let Some(msg) = next.take() {
                         match msg {
-                            Msg::Commands(batch) => {
-                                for p in batch {
-                                    blocking += usize::from(p.flags & FLAG_BLOCKING != 0);
-                                    inflight.push(send(p));
-                                }
-                            }
+                            Msg::Commands(batch) => enqueue(&mut inflight, &mut blocking, batch),
                             Msg::Quit { id, flags } => {
                                 *quit = Some((id, flags));
                                 control = Some(Stop::End);
@@ -374,17 +404,8 @@ impl Dispatcher {
         };
         // Whatever is still in flight cannot be answered on this connection any more.
         let _ = abort_tx.send(true);
-        while let Some((pending, result)) = inflight.next().await {
-            match result {
-                Some(result) => {
-                    self.complete(pending, result, &mut batch);
-                }
-                None => batch.push(self.fail(
-                    pending,
-                    FailureKind::Aborted,
-                    "Command aborted due to connection close",
-                )),
-            }
+        while let Some((group, result)) = inflight.next().await {
+            self.settle(group, result, &mut batch, &mut blocking);
         }
         if !batch.is_empty() {
             self.sink.deliver(Delivery::Completions(batch));
@@ -395,55 +416,72 @@ impl Dispatcher {
     /// Completes a command whose future finished while serving (never aborted here).
     fn settle(
         &self,
-        pending: Pending,
-        result: Option<CommandResult>,
+        group: Vec<Pending>,
+        result: Option<GroupResult>,
         batch: &mut Vec<Completion>,
         blocking: &mut usize,
     ) -> bool {
-        *blocking -= usize::from(pending.flags & FLAG_BLOCKING != 0);
+        for pending in &group {
+            *blocking -= usize::from(pending.flags & FLAG_BLOCKING != 0);
+        }
         match result {
-            Some(result) => self.complete(pending, result, batch),
+            Some(result) => self.complete(group, result, batch),
             None => {
-                batch.push(self.fail(
-                    pending,
-                    FailureKind::Aborted,
-                    "Command aborted due to connection close",
-                ));
+                for pending in group {
+                    batch.push(self.fail(
+                        pending,
+                        FailureKind::Aborted,
+                        "Command aborted due to connection close",
+                    ));
+                }
                 false
             }
         }
     }
 
-    /// Turns one command result into a completion; true when it proves the connection dead.
+    /// Turns a group's result into completions; true when it proves the connection dead.
     fn complete(
         &self,
-        pending: Pending,
-        result: CommandResult,
+        group: Vec<Pending>,
+        result: GroupResult,
         batch: &mut Vec<Completion>,
     ) -> bool {
-        self.budget.release(pending.bytes);
-        let (outcome, lost) = match result {
+        let (mut values, failure, lost) = match result {
             Err(_) => (
-                Err(Failure::new(FailureKind::Timeout, "Command timed out")),
+                Vec::new(),
+                Some(Err(Failure::new(FailureKind::Timeout, "Command timed out"))),
                 false,
             ),
-            Ok(Ok(value)) => (Ok(to_reply(value)), false),
+            Ok(Ok(values)) => (values, None, false),
             Ok(Err(err)) => match server_error_text(&err) {
-                Some(text) => (Ok(Reply::Error(text)), false),
+                Some(text) => (Vec::new(), Some(Ok(Reply::Error(text))), false),
                 None => (
-                    Err(Failure::new(
+                    Vec::new(),
+                    Some(Err(Failure::new(
                         FailureKind::Aborted,
                         "Command aborted due to connection close",
-                    )),
+                    ))),
                     true,
                 ),
             },
         };
-        batch.push(Completion {
-            id: pending.id,
-            flags: pending.flags,
-            outcome,
-        });
+        values.reverse();
+        for pending in group {
+            self.budget.release(pending.bytes);
+            let outcome = match (&failure, values.pop()) {
+                (Some(failure), _) => failure.clone(),
+                (None, Some(value)) => Ok(to_reply(value)),
+                (None, None) => Err(Failure::new(
+                    FailureKind::Aborted,
+                    "Command aborted: no reply in the pipeline",
+                )),
+            };
+            batch.push(Completion {
+                id: pending.id,
+                flags: pending.flags,
+                outcome,
+            });
+        }
         lost
     }
 }
