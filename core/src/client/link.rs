@@ -175,7 +175,7 @@ impl Dispatcher {
             }
             attempts += 1;
             if let Some(max) = self.options.max_retries_per_request {
-                if attempts % (max + 1) == 0 {
+                if attempts.is_multiple_of(max + 1) {
                     let message = format!(
                         "Reached the max retries per request limit (which is {max}). Refer to \"maxRetriesPerRequest\" option for details."
                     );
@@ -187,19 +187,15 @@ impl Dispatcher {
             });
             close_announced = true;
             // Wait for the JS retryStrategy decision, then for the delay it chose.
-            let delay = loop {
-                match self.wait_for(std::future::pending::<()>()).await {
-                    Waited::Control(Msg::Retry(delay)) => break delay,
-                    Waited::Control(Msg::Quit { id, flags }) => {
-                        quit = Some((id, flags));
-                        break None;
-                    }
-                    Waited::Control(Msg::Disconnect { reconnect: true }) => {
-                        break Some(Duration::ZERO)
-                    }
-                    Waited::Control(_) => break None,
-                    Waited::Done(()) => unreachable!("pending() never completes"),
+            let delay = match self.wait_for(std::future::pending::<()>()).await {
+                Waited::Control(Msg::Retry(delay)) => delay,
+                Waited::Control(Msg::Quit { id, flags }) => {
+                    quit = Some((id, flags));
+                    None
                 }
+                Waited::Control(Msg::Disconnect { reconnect: true }) => Some(Duration::ZERO),
+                Waited::Control(_) => None,
+                Waited::Done(()) => unreachable!("pending() never completes"),
             };
             let Some(delay) = delay else { break 'connect };
             if !delay.is_zero() {

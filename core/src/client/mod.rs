@@ -367,3 +367,144 @@ impl Backend {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::{Child, Command, Stdio};
+    use std::sync::mpsc as std_mpsc;
+
+    /// A real redis-server on a free loopback port, killed on drop.
+    struct Server(Child, u16);
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn start_server() -> Option<Server> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let server = Server(child, port);
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(server);
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        None
+    }
+
+    struct ChannelSink(parking_lot::Mutex<std_mpsc::Sender<Delivery>>);
+
+    impl Sink for ChannelSink {
+        fn deliver(&self, delivery: Delivery) {
+            let _ = self.0.lock().send(delivery);
+        }
+    }
+
+    fn next_completions(rx: &std_mpsc::Receiver<Delivery>, want: usize) -> Vec<Completion> {
+        let mut out = Vec::new();
+        while out.len() < want {
+            match rx
+                .recv_timeout(Duration::from_secs(10))
+                .expect("delivery within 10 s")
+            {
+                Delivery::Completions(batch) => out.extend(batch),
+                Delivery::Event(_) | Delivery::Message { .. } => {}
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn dispatches_batches_and_quits_against_a_real_server() {
+        let Some(server) = start_server() else {
+            eprintln!("redis-server not available; skipping");
+            return;
+        };
+        let (tx, rx) = std_mpsc::channel();
+        let options = ClientOptions {
+            address: Address::Tcp {
+                host: "127.0.0.1".into(),
+                port: server.1,
+            },
+            ..ClientOptions::default()
+        };
+        let backend = Backend::Redis(RedisLink::start(
+            options,
+            Arc::new(ChannelSink(parking_lot::Mutex::new(tx))),
+        ));
+        let mut batch = Vec::new();
+        for (id, cmd) in [
+            (1u32, vec!["SET", "k", "v"]),
+            (2, vec!["GET", "k"]),
+            (3, vec!["LPUSH", "k", "x"]),
+            (4, vec!["INCR", "n"]),
+        ] {
+            let args = args::encode(&cmd);
+            batch.extend_from_slice(&id.to_le_bytes());
+            batch.extend_from_slice(&0u32.to_le_bytes());
+            batch.extend_from_slice(&(args.len() as u32).to_le_bytes());
+            batch.extend_from_slice(&args);
+        }
+        assert!(backend.submit_batch(&batch).is_empty());
+        let mut done = next_completions(&rx, 4);
+        done.sort_by_key(|c| c.id);
+        assert_eq!(done[0].outcome, Ok(Reply::Status("OK".into())));
+        assert_eq!(done[1].outcome, Ok(Reply::Bulk(b"v".to_vec())));
+        assert!(
+            matches!(&done[2].outcome, Ok(Reply::Error(text)) if text.starts_with("WRONGTYPE"))
+        );
+        assert_eq!(done[3].outcome, Ok(Reply::Int(1)));
+        assert_eq!(
+            backend.submit(9, 0, &[1, 0]).unwrap_err().kind,
+            FailureKind::BadArguments,
+            "a truncated argument buffer is refused"
+        );
+        backend.quit(5, 0).unwrap();
+        let quit = next_completions(&rx, 1);
+        assert_eq!(quit[0].outcome, Ok(Reply::Status("OK".into())));
+        // After the end every submission fails at once.
+        let late = backend.submit(6, 0, &args::encode(&["PING"]));
+        std::thread::sleep(Duration::from_millis(100));
+        let after = backend.submit(7, 0, &args::encode(&["PING"]));
+        assert!(late.is_err() || after.is_err());
+    }
+
+    #[test]
+    fn budget_refuses_beyond_its_bounds() {
+        let budget = Budget {
+            len: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
+            max_len: 2,
+            max_bytes: 100,
+        };
+        assert!(budget.reserve(10).is_ok());
+        assert!(budget.reserve(95).is_err(), "bytes bound");
+        assert!(budget.reserve(10).is_ok());
+        assert_eq!(budget.reserve(1).unwrap_err().kind, FailureKind::QueueFull);
+        budget.release(10);
+        assert!(budget.reserve(1).is_ok());
+    }
+}
