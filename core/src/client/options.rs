@@ -27,7 +27,7 @@ pub struct TlsOptions {
 }
 
 /// Everything a connection needs; see docs/redis-client.md for the JS names.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientOptions {
     /// Server address.
     pub address: Address,
@@ -87,5 +87,43 @@ impl Default for ClientOptions {
             ping_interval: Some(Duration::from_secs(1)),
             subscriber: false,
         }
+    }
+}
+
+impl std::fmt::Debug for ClientOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientOptions")
+            .field("address", &self.address)
+            .field("tls", &self.tls.is_some())
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("db", &self.db)
+            .field("client_name", &self.client_name)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("command_timeout", &self.command_timeout)
+            .field("offline_queue", &self.offline_queue)
+            .field("max_retries_per_request", &self.max_retries_per_request)
+            .field("max_queue_len", &self.max_queue_len)
+            .field("max_queue_bytes", &self.max_queue_bytes)
+            .field("ready_check", &self.ready_check)
+            .field("ping_interval", &self.ping_interval)
+            .field("subscriber", &self.subscriber)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_the_password() {
+        let options = ClientOptions {
+            password: Some("hunter2-secret".into()),
+            ..ClientOptions::default()
+        };
+        let text = format!("{options:?}");
+        assert!(!text.contains("hunter2-secret"), "{text}");
+        assert!(text.contains("<redacted>"));
     }
 }
