@@ -508,3 +508,15 @@ test('bad input on lifecycle, pipeline, multi, scan and script methods', async (
   r.disconnect(true)
   assert.equal(await r.ping(), 'PONG')
 })
+
+test('multi({ pipeline: false }) then exec() wraps results like ioredis', async () => {
+  const r = client()
+  await r.del('np')
+  assert.equal(await r.multi({ pipeline: false }), 'OK')
+  assert.equal(await r.set('np', 'a'), 'QUEUED')
+  assert.equal(await r.lpush('np', 'x'), 'QUEUED')
+  const res = await r.exec()
+  assert.deepEqual(res[0], [null, 'OK'])
+  assert.equal(res[1].length, 1)
+  assert.ok(res[1][0] instanceof ReplyError)
+})

@@ -123,6 +123,9 @@ const SUBSCRIPTION_SET = {
   sunsubscribe: 'ssubscribe',
 }
 
+/** Commands whose raw form would break the connection's state (they have own methods). */
+const NO_BUFFER_TWIN = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'quit', 'monitor'])
+
 let lastUnhandledLog = 0
 
 class Redis extends EventEmitter {
@@ -142,6 +145,7 @@ class Redis extends EventEmitter {
     this._manuallyClosing = false
     this._scripts = new Map()
     this._sub = null
+    this._execWraps = false
     this._subReady = false
     this._subscriptions = { subscribe: new Set(), psubscribe: new Set(), ssubscribe: new Set() }
     this.condition = null
@@ -455,6 +459,15 @@ class Redis extends EventEmitter {
     for (const set of Object.values(this._subscriptions)) set.clear()
   }
 
+  /** Not supported yet: MONITOR would turn the shared pipelined connection into a stream. */
+  monitor(callback) {
+    const err = new Error('monitor() is not supported by bulwark yet')
+    err.code = 'ERR_BULWARK_NOT_IMPLEMENTED'
+    const promise = Promise.reject(err)
+    if (typeof callback === 'function') promise.catch(callback)
+    return promise
+  }
+
   /** Deprecated ioredis alias of `disconnect()`. */
   end() {
     this.disconnect()
@@ -474,8 +487,25 @@ class Redis extends EventEmitter {
       options = commandList
       commandList = undefined
     }
-    if (options && options.pipeline === false) return this.call('multi')
+    if (options && options.pipeline === false) {
+      this._execWraps = true
+      return this.call('multi')
+    }
     return new Pipeline(this, true, commandList)
+  }
+
+  /**
+   * EXEC. After `multi({ pipeline: false })` the results come wrapped as ioredis does:
+   * `[[null, result] | [ReplyError], …]` (or `null` after a WATCH conflict).
+   */
+  exec(callback) {
+    const wrap = this._execWraps === true
+    this._execWraps = false
+    const promise = this.sendCommand(new Command('exec', [])).then((replies) =>
+      wrap && Array.isArray(replies) ? replies.map((reply) => (reply instanceof Error ? [toReplyError(reply)] : [null, reply])) : replies,
+    )
+    if (typeof callback === 'function') promise.then((v) => callback(null, v), callback)
+    return promise
   }
 
   /**
@@ -655,6 +685,11 @@ function nativeOptions(o, subscriber) {
   }
 }
 
+/** A nested error from the native side (an EXEC entry) as a ReplyError. */
+function toReplyError(err) {
+  return err instanceof ReplyError ? err : new ReplyError(err.message)
+}
+
 function checkName(name) {
   if (typeof name !== 'string' || name.length === 0) throw new TypeError('Command name must be a non-empty string')
   return name
@@ -691,11 +726,15 @@ function runScript(client, script, args, replyEncoding, callback) {
 
 // One prototype method (plus a …Buffer twin) per Redis 7 command.
 for (const name of commands.list) {
-  if (name in Redis.prototype) continue
-  Redis.prototype[name] = function (...args) {
-    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
-    return this.sendCommand(new Command(name, args, {}, callback))
+  // Methods with their own behaviour (quit, multi, exec, subscribe…) keep it; every
+  // command still gets a raw …Buffer twin.
+  if (!(name in Redis.prototype)) {
+    Redis.prototype[name] = function (...args) {
+      const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
+      return this.sendCommand(new Command(name, args, {}, callback))
+    }
   }
+  if (`${name}Buffer` in Redis.prototype || NO_BUFFER_TWIN.has(name)) continue
   Redis.prototype[`${name}Buffer`] = function (...args) {
     const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
     return this.sendCommand(new Command(name, args, { replyEncoding: null }, callback))
@@ -804,7 +843,7 @@ class Pipeline {
     return this._queue.map(({ command }, i) => {
       let reply = replies[i]
       if (reply instanceof Error) {
-        const err = new ReplyError(reply.message)
+        const err = toReplyError(reply)
         err.command = { name: command.name, args: command.args }
         command.reject(err)
         return [err]
