@@ -47,6 +47,8 @@ test('module shape: default export, named Redis, ReplyError, Command; main entry
   assert.equal(typeof Redis.prototype.get, 'function')
   assert.equal(typeof Redis.prototype.hgetallBuffer, 'function')
   assert.equal(typeof Redis.prototype.xreadgroup, 'function')
+  assert.throws(() => new Redis.Cluster([]), (err) => err.code === 'ERR_BULWARK_NOT_IMPLEMENTED')
+  assert.equal(Redis.createClient({ lazyConnect: true }).status, 'wait')
 })
 
 test('reply shapes of common commands', async () => {

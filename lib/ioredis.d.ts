@@ -7,6 +7,10 @@ declare namespace Redis {
   const Command: typeof RedisCommand
   const Pipeline: typeof RedisPipeline
   const ScanStream: typeof RedisScanStream
+  /** Not implemented: constructing it throws `ERR_BULWARK_NOT_IMPLEMENTED`. */
+  class Cluster {
+    constructor(...args: unknown[])
+  }
   type RedisOptions = Options
   class RedisError extends Error {}
   class ReplyError extends RedisError {

@@ -3,11 +3,17 @@
 const { Redis, Pipeline, ScanStream } = require('./redis')
 const { Command } = require('./redis-command')
 const { ReplyError, AbortError, RedisError, MaxRetriesPerRequestError } = require('./redis-errors')
+const { notImplemented } = require('./not-implemented')
+
+// Cluster mode is out of scope for this version: constructing it fails loudly.
+const Cluster = notImplemented('Redis.Cluster', 'bulwark/ioredis')
+Redis.Cluster = Cluster
 
 module.exports = Redis
 module.exports.default = Redis
 module.exports.Redis = Redis
 module.exports.Command = Command
+module.exports.Cluster = Cluster
 module.exports.Pipeline = Pipeline
 module.exports.ScanStream = ScanStream
 module.exports.ReplyError = ReplyError
