@@ -522,3 +522,46 @@ test('multi({ pipeline: false }) then exec() wraps results like ioredis', async 
   assert.equal(res[1].length, 1)
   assert.ok(res[1][0] instanceof ReplyError)
 })
+
+test('dead connection detection: a frozen server is detected by the idle PING probe, then reconnected', async () => {
+  const frozen = await startRedis()
+  const r = new Redis(frozen.port, '127.0.0.1', { pingInterval: 200, retryStrategy: () => 50 })
+  const errors = []
+  r.on('error', (e) => errors.push(e))
+  try {
+    await r.ping()
+    const reconnecting = onceEvent(r, 'reconnecting')
+    frozen.pause()
+    await reconnecting
+    assert.ok(errors.some((e) => e.code === 'ETIMEDOUT' && /PING/.test(e.message)))
+    const ready = onceEvent(r, 'ready')
+    frozen.resume()
+    await ready
+    assert.equal(await r.ping(), 'PONG')
+  } finally {
+    frozen.resume()
+    r.disconnect()
+    await frozen.stop()
+  }
+})
+
+test('offline queue: commands issued while the server is down run after it comes back', async () => {
+  const flaky = await startRedis()
+  const r = new Redis(flaky.port, '127.0.0.1', { retryStrategy: () => 50, maxRetriesPerRequest: null })
+  r.on('error', () => {})
+  try {
+    await r.set('q', 'before')
+    const closed = onceEvent(r, 'close')
+    await flaky.kill()
+    await closed
+    const queued = r.get('q') // the new server starts empty
+    const set = r.set('q', 'after')
+    await flaky.restart()
+    assert.equal(await queued, null)
+    assert.equal(await set, 'OK')
+    assert.equal(await r.get('q'), 'after')
+  } finally {
+    r.disconnect()
+    await flaky.stop()
+  }
+})
