@@ -243,20 +243,26 @@ impl Dispatcher {
         let (abort_tx, abort_rx) = tokio::sync::watch::channel(false);
         // One future per group: a single command, or consecutive commands of one intake
         // sent as one redis-rs pipeline (one channel message, one write, one wake-up).
-        let send = |group: Vec<Pending>| {
+        let send = |mut group: Vec<Pending>| {
             let mut conn = conn.clone();
             let mut abort = abort_rx.clone();
+            // Commands move into the pipeline (the group keeps ids and budgets).
+            let pipe = (group.len() > 1).then(|| {
+                let mut pipe = redis::pipe();
+                for pending in &mut group {
+                    pipe.add_command(std::mem::replace(&mut pending.cmd, redis::Cmd::new()));
+                }
+                pipe
+            });
             async move {
                 let request = async {
                     let sent = async {
-                        if let [single] = group.as_slice() {
-                            conn.send_packed_command(&single.cmd).await.map(|v| vec![v])
-                        } else {
-                            let mut pipe = redis::pipe();
-                            for pending in &group {
-                                pipe.add_command(pending.cmd.clone());
-                            }
-                            conn.send_packed_commands(&pipe, 0, group.len()).await
+                        match &pipe {
+                            Some(pipe) => conn.send_packed_commands(pipe, 0, group.len()).await,
+                            None => conn
+                                .send_packed_command(&group[0].cmd)
+                                .await
+                                .map(|v| vec![v]),
                         }
                     };
                     match command_timeout {
