@@ -565,3 +565,19 @@ test('offline queue: commands issued while the server is down run after it comes
     await flaky.stop()
   }
 })
+
+test('blocking commands are not mistaken for a dead connection by the PING probe', async () => {
+  const r = client({ port: server.port, host: '127.0.0.1', pingInterval: 100 })
+  const errors = []
+  r.on('error', (e) => errors.push(e))
+  let reconnects = 0
+  r.on('reconnecting', () => reconnects++)
+  await r.del('blk')
+  assert.equal(await r.blpop('blk', 1), null)
+  const waiting = r.brpop('blk', 5)
+  await sleep(300)
+  await client().lpush('blk', 'v')
+  assert.deepEqual(await waiting, ['blk', 'v'])
+  assert.deepEqual(errors, [])
+  assert.equal(reconnects, 0)
+})
