@@ -9,6 +9,32 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** The native half of a `Redis` client: a handle to the core's dispatcher. */
+export declare class RedisConnection {
+  /** Starts connecting at once. `onDelivery(batch)` receives every reply batch and event. */
+  constructor(options: ConnectionOptions, onDelivery: (batch: unknown[]) => void)
+  /**
+   * Queues one command: `args[..len]` holds the length-prefixed arguments. Throws
+   * (with `code` = the failure kind) when it cannot be queued.
+   */
+  submit(id: number, flags: number, args: Uint8Array, len: number): void
+  /**
+   * Queues every command in `batch[..len]` (entries: id, flags, length as u32 LE, then
+   * the length-prefixed arguments). Returns `null`, or for commands that could not be
+   * queued one line each: `"<id>\t<Kind>\t<message>"`.
+   */
+  submitBatch(batch: Uint8Array, len: number): string | null
+  /** QUIT after every queued reply; completion `id` resolves `OK`. */
+  quit(id: number): void
+  /** Close now; reconnect when asked to. */
+  disconnect(reconnect: boolean): void
+  /**
+   * The retryStrategy decision after a `close` event: a delay in ms, or a negative
+   * number to end the client.
+   */
+  retry(delayMs: number): void
+}
+
 /**
  * Bucket `index` (0 = current) at `now`: 11 counters, the open marker (−1 unset,
  * 0 closed, 1 open), then its latency samples in arrival order.
@@ -94,6 +120,50 @@ export declare function breakerSuccess(handle: number, latency: number, now: num
 
 /** Takes a half-open trial slot if one is free. */
 export declare function breakerTryTrial(handle: number): boolean
+
+/** Connection options as the JS facade passes them (already validated there). */
+export interface ConnectionOptions {
+  /** Host name (ignored when `path` is set). */
+  host: string
+  /** TCP port. */
+  port: number
+  /** Unix socket path. */
+  path?: string
+  /** Enable TLS. */
+  tls: boolean
+  /** Skip certificate and host name verification (`rejectUnauthorized: false`). */
+  tlsInsecure: boolean
+  /** PEM CA certificate(s) to trust instead of the system store. */
+  tlsCa?: Buffer
+  /** ACL user. */
+  username?: string
+  /** Password (never echoed back in errors). */
+  password?: string
+  /** Database index. */
+  db: number
+  /** `CLIENT SETNAME` value. */
+  connectionName?: string
+  /** Connect deadline in ms. */
+  connectTimeout: number
+  /** Per-command deadline in ms (absent = none). */
+  commandTimeout?: number
+  /** Queue commands while disconnected. */
+  offlineQueue: boolean
+  /** `maxRetriesPerRequest`; absent = unlimited. */
+  maxRetriesPerRequest?: number
+  /** Most queued or in-flight commands. */
+  maxQueueLength: number
+  /** Most queued or in-flight argument bytes. */
+  maxQueueBytes: number
+  /** INFO loading check before ready. */
+  readyCheck: boolean
+  /** Idle-connection PING probe period in ms; 0 disables. */
+  pingInterval: number
+  /** Integer replies as strings. */
+  stringNumbers: boolean
+  /** A pub/sub connection (RESP3, messages delivered as `[-2, kind, …parts]`). */
+  subscriber: boolean
+}
 
 /**
  * The version of the native core, e.g. `"0.1.0"`. Used by the packaging check to

@@ -1,3 +1,4 @@
 export { nativeVersion } from '../index'
 import CircuitBreakerClass = require('./circuit-breaker')
 export { CircuitBreakerClass as CircuitBreaker }
+export { Redis } from './redis'

@@ -4,4 +4,7 @@ const native = require('./native')
 
 /** Version of the loaded native core; proves the platform binary is present. */
 exports.nativeVersion = native.nativeVersion
+/** opossum-compatible circuit breaker (also `bulwark/opossum`). */
 exports.CircuitBreaker = require('./circuit-breaker')
+/** ioredis-compatible Redis client (also `bulwark/ioredis`). */
+exports.Redis = require('./redis').Redis

@@ -7,6 +7,8 @@ mod breaker;
 
 use napi_derive::napi;
 
+mod redis;
+
 /// The version of the native core, e.g. `"0.1.0"`. Used by the packaging check to
 /// prove that the platform binary loaded.
 #[napi(catch_unwind)]

@@ -4,6 +4,7 @@
 //! converts its types to JavaScript. Each concern gets one module.
 
 pub mod breaker;
+pub mod client;
 pub mod memory;
 pub mod ratelimit;
 pub mod reply;

@@ -1,0 +1,583 @@
+// bulwark's ioredis-compatible client against real redis-server processes.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync, spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { createRequire } from 'node:module'
+import { startRedis, freePort } from './helpers/redis-server.mjs'
+
+const require = createRequire(import.meta.url)
+const Redis = require('../lib/ioredis.js')
+const { ReplyError } = Redis
+
+let server
+const clients = []
+function client(...args) {
+  const c = new Redis(...(args.length ? args : [server.port, '127.0.0.1']))
+  clients.push(c)
+  return c
+}
+
+before(async () => {
+  server = await startRedis()
+})
+after(async () => {
+  for (const c of clients) c.disconnect()
+  await server.stop()
+})
+
+/** Like events.once, but does not reject on 'error' (these tests expect errors). */
+const onceEvent = (emitter, name) => new Promise((resolve) => emitter.once(name, resolve))
+
+async function waitFor(pred, ms = 10000) {
+  const deadline = Date.now() + ms
+  while (!pred()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time')
+    await sleep(20)
+  }
+}
+
+test('module shape: default export, named Redis, ReplyError, Command; main entry', () => {
+  assert.equal(typeof Redis, 'function')
+  assert.equal(Redis.Redis, Redis)
+  assert.equal(Redis.default, Redis)
+  assert.equal(typeof Redis.Command, 'function')
+  assert.equal(require('../lib/index.js').Redis, Redis)
+  assert.equal(typeof Redis.prototype.get, 'function')
+  assert.equal(typeof Redis.prototype.hgetallBuffer, 'function')
+  assert.equal(typeof Redis.prototype.xreadgroup, 'function')
+  assert.throws(() => new Redis.Cluster([]), (err) => err.code === 'ERR_BULWARK_NOT_IMPLEMENTED')
+  assert.equal(Redis.createClient({ lazyConnect: true }).status, 'wait')
+})
+
+test('reply shapes of common commands', async () => {
+  const r = client()
+  await r.flushdb()
+  assert.equal(await r.set('s', 'v'), 'OK')
+  assert.equal(await r.get('s'), 'v')
+  assert.equal(await r.get('missing'), null)
+  assert.equal(await r.set('s', 'w', 'NX'), null)
+  assert.equal(await r.set('s', 'w', 'GET'), 'v')
+  assert.equal(await r.incr('n'), 1)
+  assert.equal(await r.incrby('n', 41), 42)
+  assert.equal(await r.incrbyfloat('f', 1.5), '1.5')
+  assert.equal(await r.exists('s', 'n', 'nope'), 2)
+  assert.equal(await r.del(['s', 'n']), 2)
+  assert.equal(await r.ttl('nope'), -2)
+  assert.equal(await r.type('nope'), 'none')
+  assert.equal(await r.mset({ a: '1', b: '2' }), 'OK')
+  assert.deepEqual(await r.mget('a', 'b', 'c'), ['1', '2', null])
+  assert.equal(await r.hset('h', { f1: 'v1', f2: 2 }), 2)
+  assert.deepEqual(await r.hgetall('h'), { f1: 'v1', f2: '2' })
+  assert.deepEqual(await r.hgetall('nohash'), {})
+  assert.equal(await r.hmset('h', new Map([['f3', 'x']])), 'OK')
+  assert.deepEqual(await r.hmget('h', 'f1', 'zz'), ['v1', null])
+  assert.equal(await r.lpush('l', 'a', 'b'), 2)
+  assert.deepEqual(await r.lrange('l', 0, -1), ['b', 'a'])
+  assert.equal(await r.sadd('set', 'x'), 1)
+  assert.deepEqual(await r.smembers('set'), ['x'])
+  assert.equal(await r.zadd('z', 1, 'one', 2.5, 'two'), 2)
+  assert.deepEqual(await r.zrange('z', 0, -1, 'WITHSCORES'), ['one', '1', 'two', '2.5'])
+  assert.equal(await r.zscore('z', 'two'), '2.5')
+  assert.equal(await r.zrank('z', 'nobody'), null)
+  assert.equal(await r.ping(), 'PONG')
+  assert.equal(await r.ping('hi'), 'hi')
+  const [cursor, keys] = await r.scan('0', 'COUNT', 100)
+  assert.equal(typeof cursor, 'string')
+  assert.ok(keys.includes('h'))
+  const time = await r.time()
+  assert.equal(time.length, 2)
+  assert.equal(typeof time[0], 'string')
+  assert.deepEqual(await r.config('GET', 'maxmemory'), ['maxmemory', '0'])
+  const id = await r.xadd('st', '*', 'f', 'v')
+  const entries = await r.xrange('st', '-', '+')
+  assert.deepEqual(entries, [[id, ['f', 'v']]])
+  assert.equal(await r.publish('nobody-listens', 'x'), 0)
+})
+
+test('errors reject with ReplyError carrying the command; node callbacks work', async () => {
+  const r = client()
+  await r.set('str', 'x')
+  await assert.rejects(r.lpush('str', 'a'), (err) => {
+    assert.ok(err instanceof ReplyError)
+    assert.equal(err.name, 'ReplyError')
+    assert.match(err.message, /^WRONGTYPE /)
+    assert.deepEqual(err.command, { name: 'lpush', args: ['str', 'a'] })
+    return true
+  })
+  await assert.rejects(r.call('NOSUCHCOMMAND'), /ERR unknown command/)
+  const viaCallback = await new Promise((resolve, reject) => r.get('str', (err, v) => (err ? reject(err) : resolve(v))))
+  assert.equal(viaCallback, 'x')
+  const errViaCallback = await new Promise((resolve) => r.lpush('str', 'a', (err) => resolve(err)))
+  assert.ok(errViaCallback instanceof ReplyError)
+})
+
+test('call/callBuffer/sendCommand with Command, stringNumbers', async () => {
+  const r = client()
+  assert.equal(await r.call('set', 'c1', 'v'), 'OK')
+  assert.deepEqual(await r.callBuffer('GET', 'c1'), Buffer.from('v'))
+  const cmd = new Redis.Command('get', ['c1'])
+  assert.equal(await r.sendCommand(cmd), 'v')
+  assert.equal(await cmd.promise, 'v')
+  const s = client({ port: server.port, host: '127.0.0.1', stringNumbers: true })
+  assert.equal(await s.incr('sn'), '1')
+})
+
+test('binary safety: Buffer keys and values, invalid UTF-8, empty strings, big values', async () => {
+  const r = client()
+  const bin = Buffer.from([0, 255, 13, 10, 128, 0])
+  await r.set(bin, bin)
+  assert.deepEqual(await r.getBuffer(bin), bin)
+  assert.equal(await r.get(bin), bin.toString())
+  await r.set('empty', '')
+  assert.equal(await r.get('empty'), '')
+  const big = 'x'.repeat(5 * 1024 * 1024)
+  await r.set('big', big)
+  assert.equal((await r.get('big')).length, big.length)
+  const unicode = 'héllo ☃ 😀'
+  await r.set('u', unicode)
+  assert.equal(await r.get('u'), unicode)
+  assert.equal(await r.strlen('u'), Buffer.byteLength(unicode))
+  await r.hset('hb', 'f', bin)
+  const all = await r.hgetallBuffer('hb')
+  assert.deepEqual(all.f, bin)
+  assert.deepEqual(await r.pingBuffer(), Buffer.from('PONG'))
+})
+
+test('pipeline(): [[null, r] | [err]] shapes, length, callbacks, command arrays', async () => {
+  const r = client()
+  const p = r.pipeline().set('p1', 'a').get('p1').lpush('p1', 'x').hgetall('nohash')
+  assert.equal(p.length, 4)
+  const res = await p.exec()
+  assert.equal(res.length, 4)
+  assert.deepEqual(res[0], [null, 'OK'])
+  assert.deepEqual(res[1], [null, 'a'])
+  assert.equal(res[2].length, 1)
+  assert.ok(res[2][0] instanceof ReplyError)
+  assert.deepEqual(res[3], [null, {}])
+  assert.deepEqual(await r.pipeline().exec(), [])
+  const fromArray = await r.pipeline([['set', 'p2', '1'], ['incr', 'p2']]).exec()
+  assert.deepEqual(fromArray, [[null, 'OK'], [null, 2]])
+  assert.throws(() => r.pipeline('nope'), TypeError)
+})
+
+test('multi(): results, runtime errors as entries, EXECABORT with previousErrors, WATCH conflict → null', async () => {
+  const r = client()
+  await r.del('t1')
+  const res = await r.multi().set('t1', '5').incr('t1').lpush('t1', 'x').hgetall('nohash').exec()
+  assert.deepEqual(res[0], [null, 'OK'])
+  assert.deepEqual(res[1], [null, 6])
+  assert.ok(res[2][0] instanceof ReplyError)
+  assert.deepEqual(res[3], [null, {}])
+  await assert.rejects(r.multi().set('t1', '1').call('NOSUCHCMD').exec(), (err) => {
+    assert.ok(err instanceof ReplyError)
+    assert.match(err.message, /^EXECABORT/)
+    assert.equal(err.previousErrors.length, 1)
+    return true
+  })
+  const other = client()
+  await r.watch('t1')
+  await other.set('t1', 'changed')
+  assert.equal(await r.multi().set('t1', 'mine').exec(), null)
+  assert.equal(await r.get('t1'), 'changed')
+  assert.equal(await r.unwatch(), 'OK')
+})
+
+test('keyPrefix at key positions of every command and in call(), not in patterns', async () => {
+  const raw = client()
+  const r = client({ port: server.port, host: '127.0.0.1', keyPrefix: 'app:' })
+  await r.set('k', 'v')
+  assert.equal(await raw.get('app:k'), 'v')
+  await r.mset('m1', '1', 'm2', '2')
+  assert.deepEqual(await raw.mget('app:m1', 'app:m2'), ['1', '2'])
+  await r.call('SET', 'viacall', 'x')
+  assert.equal(await raw.get('app:viacall'), 'x')
+  assert.equal(await r.eval("return redis.call('GET', KEYS[1])", 1, 'k'), 'v')
+  await r.del('s1', 's2')
+  await r.xadd('s1', '*', 'a', '1')
+  const read = await r.xread('COUNT', 1, 'STREAMS', 's1', '0')
+  assert.equal(read[0][0], 'app:s1')
+  await r.zadd('za', 1, 'a')
+  await r.zunionstore('zdest', 1, 'za')
+  assert.equal(await raw.zcard('app:zdest'), 1)
+  assert.deepEqual(await r.keys('app:k'), ['app:k'])
+  assert.equal(await r.object('ENCODING', 'k'), 'embstr')
+  const bufPrefix = client({ port: server.port, host: '127.0.0.1', keyPrefix: 'b:' })
+  await bufPrefix.set(Buffer.from('bk'), 'bv')
+  assert.equal(await raw.get('b:bk'), 'bv')
+})
+
+test('scripting: eval, evalsha, script, defineCommand with NOSCRIPT fallback and in pipelines', async () => {
+  const r = client()
+  assert.equal(await r.eval('return 1 + 1', 0), 2)
+  assert.deepEqual(await r.eval("return {1, 'a', false, true}", 0), [1, 'a', null, 1])
+  await assert.rejects(r.eval("return redis.error_reply('MYERR boom')", 0), /MYERR boom/)
+  const sha = await r.script('LOAD', 'return ARGV[1]')
+  assert.equal(await r.evalsha(sha, 0, 'x'), 'x')
+  await r.script('FLUSH')
+  r.defineCommand('echoKey', { numberOfKeys: 1, lua: "return {KEYS[1], ARGV[1]}" })
+  assert.deepEqual(await r.echoKey('k', 'a'), ['k', 'a'])
+  assert.deepEqual(await r.echoKeyBuffer('k', 'a'), [Buffer.from('k'), Buffer.from('a')])
+  r.defineCommand('dyn', { lua: 'return #KEYS' })
+  assert.equal(await r.dyn(2, 'a', 'b'), 2)
+  await r.script('FLUSH')
+  const res = await r.pipeline().echoKey('k1', 'v1').exec()
+  assert.deepEqual(res, [[null, ['k1', 'v1']]])
+  assert.throws(() => r.defineCommand('', { lua: 'x' }), TypeError)
+  assert.throws(() => r.defineCommand('x', {}), TypeError)
+  assert.throws(() => r.defineCommand('x', { lua: 'return 1', numberOfKeys: -1 }), TypeError)
+})
+
+test('scanStream / hscanStream deliver every element', async () => {
+  const r = client()
+  for (let i = 0; i < 120; i++) await r.set(`scan:${i}`, i)
+  const seen = new Set()
+  for await (const batch of r.scanStream({ match: 'scan:*', count: 25 })) for (const k of batch) seen.add(k)
+  assert.equal(seen.size, 120)
+  await r.hset('hs', { a: 1, b: 2 })
+  const flat = []
+  for await (const batch of r.hscanStream('hs')) flat.push(...batch)
+  assert.equal(flat.length, 4)
+})
+
+test('constructor forms, URL parsing and option validation', async () => {
+  const forms = [
+    () => new Redis(server.port, '127.0.0.1', { lazyConnect: true }),
+    () => new Redis(`redis://127.0.0.1:${server.port}/2`, { lazyConnect: true }),
+    () => new Redis({ port: server.port, host: '127.0.0.1', lazyConnect: true }),
+    () => new Redis(String(server.port), { host: '127.0.0.1', lazyConnect: true }),
+  ]
+  for (const make of forms) {
+    const c = make()
+    assert.equal(c.status, 'wait')
+    assert.equal(c.options.port, server.port)
+    c.disconnect()
+  }
+  const url = new Redis(`redis://u%40x:p%3Ass@127.0.0.1:${server.port}/3?connectTimeout=500`, { lazyConnect: true })
+  assert.equal(url.options.username, 'u@x')
+  assert.equal(url.options.password, 'p:ss')
+  assert.equal(url.options.db, 3)
+  assert.equal(new Redis('rediss://h:1', { lazyConnect: true }).options.tls !== undefined, true)
+  assert.equal(new Redis({ lazyConnect: true, someUnknownOption: 1 }).options.port, 6379)
+  const bad = [
+    [{ port: -1 }], [{ port: 70000 }], [{ port: NaN }], [{ port: Infinity }], [{ db: -1 }], [{ db: 1.5 }],
+    [{ connectTimeout: 0 }], [{ commandTimeout: -5 }], [{ maxRetriesPerRequest: -1 }], [{ retryStrategy: 5 }],
+    [{ keyPrefix: 5 }], [{ lazyConnect: 'yes' }], [{ host: '' }], [{ tls: 'on' }], [{ password: 123 }],
+    [() => {}], [1, 2], ['redis://h:1', 'extra'], ['http://x'], [[1]], [{ maxQueueLength: 0 }],
+  ]
+  for (const args of bad) assert.throws(() => new Redis(...args), TypeError, JSON.stringify(args))
+})
+
+test('bad input on command methods: wrong types, empty, huge, non-finite', async () => {
+  const r = client()
+  assert.throws(() => r.call(), TypeError)
+  assert.throws(() => r.call(''), TypeError)
+  assert.throws(() => r.call(42), TypeError)
+  assert.throws(() => new Redis.Command('', []), TypeError)
+  assert.throws(() => new Redis.Command('get', 'k'), TypeError)
+  // Non-string arguments are stringified as ioredis does; null/undefined become "".
+  await r.set('nf', Infinity)
+  assert.equal(await r.get('nf'), 'Infinity')
+  await r.set('nn', null)
+  assert.equal(await r.get('nn'), '')
+  await r.set('obj', { a: 1 })
+  assert.equal(await r.get('obj'), '[object Object]')
+  await assert.rejects(r.expire('nf', NaN), /ERR value is not an integer/)
+  await assert.rejects(r.get(), /wrong number of arguments/)
+  await assert.rejects(r.lrange('l', -1.5, 'x'), /ERR value is not an integer/)
+  const huge = Buffer.allocUnsafe(512 * 1024 * 1024)
+  await assert.rejects(r.set('huge', huge), RangeError)
+  assert.equal(await r.ping(), 'PONG')
+})
+
+test('bounded queue: a full queue fails fast with a clear error', async () => {
+  const r = client({ port: server.port, host: '127.0.0.1', maxQueueLength: 10 })
+  await r.ping()
+  // Hold replies server-side so the queue really fills up.
+  await client().client('PAUSE', 300)
+  const results = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => r.set(`q${i}`, i)))
+  const rejected = results.filter((x) => x.status === 'rejected')
+  assert.ok(rejected.length > 0)
+  assert.equal(rejected[0].reason.code, 'ERR_BULWARK_QUEUE_FULL')
+  assert.ok(results.some((x) => x.status === 'fulfilled'))
+  assert.equal(await r.ping(), 'PONG')
+})
+
+test('lifecycle events in ioredis order; quit drains pending commands; disconnect is idempotent', async () => {
+  const r = new Redis(server.port, '127.0.0.1', { lazyConnect: true })
+  const events = []
+  for (const e of ['connecting', 'connect', 'ready', 'close', 'end']) r.on(e, () => events.push(e))
+  assert.equal(r.status, 'wait')
+  await r.connect()
+  assert.equal(r.status, 'ready')
+  await assert.rejects(r.connect(), /already connecting\/connected/)
+  const pending = Array.from({ length: 200 }, (_, i) => r.set(`d${i}`, i))
+  assert.equal(await r.quit(), 'OK')
+  const settled = await Promise.allSettled(pending)
+  assert.ok(settled.every((s) => s.status === 'fulfilled'))
+  await once(r, 'end')
+  assert.deepEqual(events, ['connecting', 'connect', 'ready', 'close', 'end'])
+  await assert.rejects(r.get('x'), /Connection is closed\./)
+  assert.equal(await r.quit(), 'OK')
+  r.disconnect()
+  r.disconnect()
+  const lazy = new Redis({ lazyConnect: true })
+  lazy.disconnect()
+  assert.equal(lazy.status, 'end')
+})
+
+test('disconnect() with commands in flight rejects them, never hangs', async () => {
+  const r = client()
+  await r.ping()
+  const blocked = r.blpop('never-filled', 0)
+  await sleep(50)
+  r.disconnect()
+  await assert.rejects(blocked, /aborted|closed/i)
+  await once(r, 'end')
+})
+
+test('reconnects after CLIENT KILL and after a server restart; db is re-selected', async () => {
+  const r = client({ port: server.port, host: '127.0.0.1', db: 4, retryStrategy: () => 50 })
+  await r.set('sel', 'db4')
+  const admin = client()
+  const errors = []
+  r.on('error', (e) => errors.push(e))
+  admin.on('error', () => {})
+  const reconnecting = onceEvent(r, 'reconnecting')
+  await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes')
+  await reconnecting
+  await onceEvent(r, 'ready')
+  assert.equal(await r.get('sel'), 'db4')
+  const readyAgain = onceEvent(r, 'ready')
+  await server.restart()
+  await readyAgain
+  assert.equal(await r.set('after', 'restart'), 'OK')
+  assert.equal(await r.get('after'), 'restart')
+  assert.equal(r.retryAttempts, 0)
+  assert.ok(errors.every((e) => typeof e.message === 'string'))
+})
+
+test('refused port: error events with ECONNREFUSED, MaxRetriesPerRequestError, no listener → no crash', async () => {
+  const port = await freePort()
+  const r = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1, retryStrategy: () => 10 })
+  const errors = []
+  r.on('error', (e) => errors.push(e))
+  await assert.rejects(r.get('x'), (err) => err.name === 'MaxRetriesPerRequestError')
+  assert.equal(errors[0].code, 'ECONNREFUSED')
+  r.disconnect()
+  const quiet = new Redis(port, '127.0.0.1', { enableOfflineQueue: false, retryStrategy: () => null })
+  await assert.rejects(quiet.get('x'), /enableOfflineQueue options is false|Connection is closed/)
+  await onceEvent(quiet, 'end')
+})
+
+test('commandTimeout rejects "Command timed out" against a frozen server', async () => {
+  const frozen = await startRedis()
+  const r = new Redis(frozen.port, '127.0.0.1', { commandTimeout: 200, retryStrategy: () => null })
+  r.on('error', () => {})
+  await r.ping()
+  frozen.pause()
+  try {
+    await assert.rejects(r.get('x'), /Command timed out/)
+  } finally {
+    frozen.resume()
+    r.disconnect()
+    await frozen.stop()
+  }
+})
+
+test('AUTH with an ACL user and password; wrong password never leaks into errors', async () => {
+  const admin = client()
+  await admin.acl('SETUSER', 'alice', 'on', '>s3cret-pw', '~*', '+@all')
+  const ok = client({ port: server.port, host: '127.0.0.1', username: 'alice', password: 's3cret-pw' })
+  assert.equal(await ok.acl('WHOAMI'), 'alice')
+  const bad = new Redis({ port: server.port, host: '127.0.0.1', username: 'alice', password: 'wrong-pw-xyz', retryStrategy: () => null })
+  const errors = []
+  bad.on('error', (e) => errors.push(e))
+  await onceEvent(bad, 'end')
+  assert.ok(errors.length > 0)
+  for (const e of errors) {
+    assert.doesNotMatch(`${e.message} ${e.stack}`, /wrong-pw-xyz/)
+  }
+  assert.match(errors[0].message, /WRONGPASS|invalid/i)
+})
+
+test('TLS with a self-signed certificate (rediss:// + tls.ca, and rejectUnauthorized: false)', async (t) => {
+  const openssl = spawnSync('openssl', ['version'])
+  if (openssl.status !== 0) {
+    t.skip('openssl CLI not available to make a certificate')
+    return
+  }
+  const dir = (await import('node:fs')).mkdtempSync('/tmp/bulwark-tls-')
+  // A CA and a server certificate signed by it (webpki refuses a CA used as end entity).
+  const steps = [
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/ca.key`, '-out', `${dir}/ca.pem`, '-days', '1', '-subj', '/CN=bulwark test CA'],
+    ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/key.pem`, '-out', `${dir}/server.csr`, '-subj', '/CN=localhost'],
+    ['x509', '-req', '-in', `${dir}/server.csr`, '-CA', `${dir}/ca.pem`, '-CAkey', `${dir}/ca.key`, '-CAcreateserial', '-out', `${dir}/cert.pem`, '-days', '1', '-extfile', `${dir}/ext.cnf`],
+  ]
+  ;(await import('node:fs')).writeFileSync(`${dir}/ext.cnf`, 'subjectAltName=DNS:localhost,IP:127.0.0.1\n')
+  for (const step of steps) {
+    const gen = spawnSync('openssl', step)
+    assert.equal(gen.status, 0, String(gen.stderr))
+  }
+  const tlsPort = await freePort()
+  const tlsServer = await startRedis({ args: ['--tls-port', String(tlsPort), '--tls-cert-file', `${dir}/cert.pem`, '--tls-key-file', `${dir}/key.pem`, '--tls-auth-clients', 'no'] })
+  try {
+    const ca = (await import('node:fs')).readFileSync(`${dir}/ca.pem`)
+    const verified = new Redis(`rediss://localhost:${tlsPort}`, { tls: { ca } })
+    assert.equal(await verified.ping(), 'PONG')
+    await verified.quit()
+    const insecure = new Redis({ host: '127.0.0.1', port: tlsPort, tls: { rejectUnauthorized: false } })
+    assert.equal(await insecure.set('tls', 'yes'), 'OK')
+    await insecure.quit()
+  } finally {
+    await tlsServer.stop()
+  }
+})
+
+test('nothing keeps the process alive after quit() or disconnect() (child process exits)', async () => {
+  for (const close of ['await r.quit()', 'r.disconnect()']) {
+    const code = `
+      const Redis = require(${JSON.stringify(require.resolve('../lib/ioredis.js'))})
+      const r = new Redis(${server.port}, '127.0.0.1')
+      ;(async () => { await r.set('exit', 1); await r.get('exit'); ${close}; console.log('closed') })()
+    `
+    const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10000)
+    const [exitCode, signal] = await once(child, 'exit')
+    clearTimeout(timer)
+    assert.equal(signal, null, `process did not exit on its own after ${close}`)
+    assert.equal(exitCode, 0)
+    assert.match(out, /closed/)
+  }
+})
+
+test('duplicate() copies options', async () => {
+  const r = client({ port: server.port, host: '127.0.0.1', keyPrefix: 'dup:', lazyConnect: true })
+  const d = r.duplicate({ lazyConnect: false })
+  clients.push(d)
+  assert.equal(d.options.keyPrefix, 'dup:')
+  await d.set('x', 1)
+  assert.equal(await client().get('dup:x'), '1')
+})
+
+test('reconnectOnError: 2 reconnects and resends the failing command once more', async () => {
+  const seen = []
+  const r = client({
+    port: server.port,
+    host: '127.0.0.1',
+    retryStrategy: () => 10,
+    reconnectOnError: (err) => {
+      seen.push(err.message.split(' ')[0])
+      return seen.length === 1 ? 2 : false
+    },
+  })
+  await r.del('roe')
+  await r.lpush('roe', 'x')
+  const reconnecting = onceEvent(r, 'reconnecting')
+  const outcome = r.get('roe').then(() => null, (e) => e)
+  await reconnecting
+  // The resend hits the same WRONGTYPE on the new connection; the second decision is no.
+  assert.ok((await outcome) instanceof ReplyError)
+  assert.deepEqual(seen, ['WRONGTYPE', 'WRONGTYPE'])
+  assert.equal(await r.llen('roe'), 1)
+})
+
+test('bad input on lifecycle, pipeline, multi, scan and script methods', async () => {
+  const r = client()
+  assert.throws(() => r.pipeline([['get']]).call(''), TypeError)
+  assert.throws(() => r.pipeline([[42]]), TypeError)
+  assert.throws(() => r.multi([null]), TypeError)
+  const res = await r.pipeline().call('NOSUCH').get().exec()
+  assert.equal(res.length, 2)
+  assert.ok(res.every((entry) => entry.length === 1 && entry[0] instanceof ReplyError))
+  assert.throws(() => r.scanStream(null), TypeError)
+  assert.throws(() => r.scanStream('x'), TypeError)
+  assert.throws(() => r.defineCommand(undefined, { lua: 'return 1' }), TypeError)
+  assert.throws(() => r.defineCommand('s', { lua: 'return 1', numberOfKeys: Infinity }), TypeError)
+  assert.throws(() => r.defineCommand('s', { lua: 'return 1', numberOfKeys: 1.5 }), TypeError)
+  await assert.rejects(r.eval('return 1', -1), /ERR/)
+  await assert.rejects(r.eval('return 1', 2 ** 40), /ERR/)
+  // Empty key and empty value are valid Redis arguments.
+  assert.equal(await r.set('', ''), 'OK')
+  assert.equal(await r.get(''), '')
+  // Many arguments in one command.
+  const many = Array.from({ length: 100_000 }, (_, i) => `m${i}`)
+  assert.equal(await r.sadd('many', many), 100_000)
+  assert.equal(await r.scard('many'), 100_000)
+  r.disconnect(true)
+  assert.equal(await r.ping(), 'PONG')
+})
+
+test('multi({ pipeline: false }) then exec() wraps results like ioredis', async () => {
+  const r = client()
+  await r.del('np')
+  assert.equal(await r.multi({ pipeline: false }), 'OK')
+  assert.equal(await r.set('np', 'a'), 'QUEUED')
+  assert.equal(await r.lpush('np', 'x'), 'QUEUED')
+  const res = await r.exec()
+  assert.deepEqual(res[0], [null, 'OK'])
+  assert.equal(res[1].length, 1)
+  assert.ok(res[1][0] instanceof ReplyError)
+})
+
+test('dead connection detection: a frozen server is detected by the idle PING probe, then reconnected', async () => {
+  const frozen = await startRedis()
+  const r = new Redis(frozen.port, '127.0.0.1', { pingInterval: 200, retryStrategy: () => 50 })
+  const errors = []
+  r.on('error', (e) => errors.push(e))
+  try {
+    await r.ping()
+    const reconnecting = onceEvent(r, 'reconnecting')
+    frozen.pause()
+    await reconnecting
+    assert.ok(errors.some((e) => e.code === 'ETIMEDOUT' && /PING/.test(e.message)))
+    const ready = onceEvent(r, 'ready')
+    frozen.resume()
+    await ready
+    assert.equal(await r.ping(), 'PONG')
+  } finally {
+    frozen.resume()
+    r.disconnect()
+    await frozen.stop()
+  }
+})
+
+test('offline queue: commands issued while the server is down run after it comes back', async () => {
+  const flaky = await startRedis()
+  const r = new Redis(flaky.port, '127.0.0.1', { retryStrategy: () => 50, maxRetriesPerRequest: null })
+  r.on('error', () => {})
+  try {
+    await r.set('q', 'before')
+    const closed = onceEvent(r, 'close')
+    await flaky.kill()
+    await closed
+    const queued = r.get('q') // the new server starts empty
+    const set = r.set('q', 'after')
+    await flaky.restart()
+    assert.equal(await queued, null)
+    assert.equal(await set, 'OK')
+    assert.equal(await r.get('q'), 'after')
+  } finally {
+    r.disconnect()
+    await flaky.stop()
+  }
+})
+
+test('blocking commands are not mistaken for a dead connection by the PING probe', async () => {
+  const r = client({ port: server.port, host: '127.0.0.1', pingInterval: 100 })
+  const errors = []
+  r.on('error', (e) => errors.push(e))
+  let reconnects = 0
+  r.on('reconnecting', () => reconnects++)
+  await r.del('blk')
+  assert.equal(await r.blpop('blk', 1), null)
+  const waiting = r.brpop('blk', 5)
+  await sleep(300)
+  await client().lpush('blk', 'v')
+  assert.deepEqual(await waiting, ['blk', 'v'])
+  assert.deepEqual(errors, [])
+  assert.equal(reconnects, 0)
+})

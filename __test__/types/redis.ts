@@ -1,0 +1,21 @@
+// Typed usage of bulwark's ioredis drop-in.
+import Redis = require('bulwark/ioredis')
+import { Redis as MainRedis } from 'bulwark'
+
+async function usage(): Promise<void> {
+  const a = new Redis(6379, 'localhost', { lazyConnect: true, keyPrefix: 'x:' })
+  const b = new MainRedis('redis://localhost:6379/0', { commandTimeout: 500 })
+  const c = new Redis.Redis({ port: 6379, maxRetriesPerRequest: null })
+  const v: string | null = await a.get('k')
+  const buf: Buffer | null = await a.getBuffer('k')
+  const n: number = await a.incr('n')
+  const h: Record<string, string> = await a.hgetall('h')
+  const res = await a.pipeline().set('k', 'v').get('k').exec()
+  const anyCmd: unknown = await b.call('PING')
+  a.on('error', (err: Error) => console.error(err.message))
+  const err: Error = new Redis.ReplyError('ERR x')
+  c.disconnect()
+  console.log(v, buf, n, h, res, anyCmd, err, a.status)
+  await a.quit()
+}
+export { usage }

@@ -1,0 +1,48 @@
+//! The argument encoding that crosses the N-API boundary: one byte buffer holding every
+//! argument as a little-endian `u32` length followed by its bytes. The JS facade writes
+//! it into a reused slab, so a command costs one borrowed `&[u8]` on the way in.
+
+/// Splits an encoded argument list into borrowed arguments. `None` when the buffer is
+/// truncated (a length that runs past the end), which only a caller bug can produce.
+pub fn decode(mut buf: &[u8]) -> Option<Vec<&[u8]>> {
+    let mut args = Vec::with_capacity(4);
+    while !buf.is_empty() {
+        let len_bytes: [u8; 4] = buf.get(..4)?.try_into().ok()?;
+        let len = u32::from_le_bytes(len_bytes) as usize;
+        let arg = buf.get(4..4 + len)?;
+        args.push(arg);
+        buf = &buf[4 + len..];
+    }
+    Some(args)
+}
+
+/// Encodes arguments the way the JS facade does (used by tests and Rust callers).
+pub fn encode<A: AsRef<[u8]>>(args: &[A]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for arg in args {
+        let arg = arg.as_ref();
+        out.extend_from_slice(&(arg.len() as u32).to_le_bytes());
+        out.extend_from_slice(arg);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_binary_and_empty_args() {
+        let args: Vec<&[u8]> = vec![b"SET", b"", b"\x00\xff\r\n"];
+        assert_eq!(decode(&encode(&args)).unwrap(), args);
+        assert_eq!(decode(&[]).unwrap(), Vec::<&[u8]>::new());
+    }
+
+    #[test]
+    fn rejects_truncated_input() {
+        let mut buf = encode(&[b"GET"]);
+        buf.pop();
+        assert!(decode(&buf).is_none());
+        assert!(decode(&[1, 0]).is_none());
+    }
+}

@@ -1,0 +1,673 @@
+//! The dispatcher task: owns the redis-rs connection, the offline queue and the
+//! reconnect state machine. One task per client; every in-flight command is a future in
+//! one `FuturesUnordered`, so there is no task spawn per command, and replies that are
+//! ready together leave in one [`Delivery::Completions`] batch.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::future::FusedFuture;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::FutureExt;
+use redis::aio::MultiplexedConnection;
+use redis::{PushInfo, PushKind, RedisError, Value};
+use tokio::sync::mpsc::{self, UnboundedReceiver};
+
+use super::MessageKind;
+use super::{
+    Budget, ClientOptions, Completion, Delivery, Event, Failure, FailureKind, Msg, Pending, Sink,
+};
+use crate::Reply;
+
+/// Most commands taken from the channel before the dispatcher polls replies again, so
+/// a flood of submissions cannot starve reply delivery.
+const INTAKE_BATCH: usize = 512;
+
+/// Why `serve` returned.
+enum Stop {
+    /// The connection died (reset, killed, failed probe); reconnect per strategy.
+    Lost,
+    /// `disconnect(reconnect)`.
+    Disconnect { reconnect: bool },
+    /// `quit()` finished or every handle was dropped: end for good.
+    End,
+}
+
+/// What an idle-connection PING probe found.
+enum Probe {
+    Alive,
+    Closed,
+    Silent,
+}
+
+/// What a wait for a future was interrupted by.
+enum Waited<T> {
+    Done(T),
+    Control(Msg),
+}
+
+pub(super) struct Dispatcher {
+    options: ClientOptions,
+    sink: Arc<dyn Sink>,
+    rx: UnboundedReceiver<Msg>,
+    budget: Arc<Budget>,
+    offline: VecDeque<Pending>,
+}
+
+type Conn = (MultiplexedConnection, UnboundedReceiver<PushInfo>);
+type GroupResult = Result<redis::RedisResult<Vec<Value>>, tokio::time::error::Elapsed>;
+
+/// `submit` flag: the command blocks server-side (BLPOP, XREAD BLOCK…), so an idle
+/// connection probe must not be queued behind it.
+pub const FLAG_BLOCKING: u8 = 0b100;
+
+impl Dispatcher {
+    pub(super) fn new(
+        options: ClientOptions,
+        sink: Arc<dyn Sink>,
+        rx: UnboundedReceiver<Msg>,
+        budget: Arc<Budget>,
+    ) -> Self {
+        Self {
+            options,
+            sink,
+            rx,
+            budget,
+            offline: VecDeque::new(),
+        }
+    }
+
+    fn event(&self, event: Event) {
+        self.sink.deliver(Delivery::Event(event));
+    }
+
+    fn fail(&self, pending: Pending, kind: FailureKind, message: &str) -> Completion {
+        self.budget.release(pending.bytes);
+        Completion {
+            id: pending.id,
+            flags: pending.flags,
+            outcome: Err(Failure::new(kind, message)),
+        }
+    }
+
+    fn fail_offline(&mut self, kind: FailureKind, message: &str) {
+        let failed: Vec<Completion> = std::mem::take(&mut self.offline)
+            .into_iter()
+            .map(|p| self.fail(p, kind, message))
+            .collect();
+        if !failed.is_empty() {
+            self.sink.deliver(Delivery::Completions(failed));
+        }
+    }
+
+    /// While not connected: commands go to the offline queue (or fail at once when it
+    /// is disabled); control messages interrupt the wait.
+    async fn wait_for<F: Future>(&mut self, fut: F) -> Waited<F::Output> {
+        let mut fut = pin!(fut);
+        loop {
+            tokio::select! {
+                out = &mut fut => return Waited::Done(out),
+                msg = self.rx.recv() => match msg {
+                    Some(Msg::Commands(batch)) => {
+                        if self.options.offline_queue {
+                            self.offline.extend(batch);
+                        } else {
+                            let failed = batch.into_iter().map(|p| self.fail(p, FailureKind::OfflineQueueDisabled,
+                                "Stream isn't writeable and enableOfflineQueue options is false")).collect();
+                            self.sink.deliver(Delivery::Completions(failed));
+                        }
+                    }
+                    Some(control) => return Waited::Control(control),
+                    None => return Waited::Control(Msg::Disconnect { reconnect: false }),
+                },
+            }
+        }
+    }
+
+    /// Runs the connection state machine until the client ends.
+    pub(super) async fn run(mut self) {
+        let mut attempts: u32 = 0;
+        let mut quit: Option<(u32, u8)> = None;
+        // Whether the last event was a `close` (so ending does not announce a second one).
+        let mut close_announced;
+        'connect: loop {
+            close_announced = false;
+            self.event(Event::Connecting);
+            let timeout = self.options.connect_timeout;
+            let options = self.options.clone();
+            let attempt = async move { establish(&options).await };
+            let connected = match self.wait_for(tokio::time::timeout(timeout, attempt)).await {
+                Waited::Done(Ok(result)) => result,
+                Waited::Done(Err(_)) => {
+                    Err(("ETIMEDOUT".to_owned(), "connect ETIMEDOUT".to_owned()))
+                }
+                Waited::Control(Msg::Quit { id, flags }) => {
+                    quit = Some((id, flags));
+                    break 'connect;
+                }
+                Waited::Control(Msg::Disconnect { reconnect: true }) => continue 'connect,
+                Waited::Control(_) => break 'connect,
+            };
+            let stop = match connected {
+                Ok(conn) => {
+                    attempts = 0;
+                    self.event(Event::Connect);
+                    self.event(Event::Ready);
+                    self.serve(conn, &mut quit).await
+                }
+                Err((code, message)) => {
+                    self.event(Event::Error { code, message });
+                    Stop::Lost
+                }
+            };
+            match stop {
+                Stop::End | Stop::Disconnect { reconnect: false } => break 'connect,
+                Stop::Disconnect { reconnect: true } => {
+                    self.event(Event::Close {
+                        retry_attempt: None,
+                    });
+                    continue 'connect;
+                }
+                Stop::Lost => {}
+            }
+            attempts += 1;
+            if let Some(max) = self.options.max_retries_per_request {
+                if attempts.is_multiple_of(max + 1) {
+                    let message = format!(
+                        "Reached the max retries per request limit (which is {max}). Refer to \"maxRetriesPerRequest\" option for details."
+                    );
+                    self.fail_offline(FailureKind::MaxRetries, &message);
+                }
+            }
+            self.event(Event::Close {
+                retry_attempt: Some(attempts),
+            });
+            close_announced = true;
+            // Wait for the JS retryStrategy decision, then for the delay it chose.
+            let delay = match self.wait_for(std::future::pending::<()>()).await {
+                Waited::Control(Msg::Retry(delay)) => delay,
+                Waited::Control(Msg::Quit { id, flags }) => {
+                    quit = Some((id, flags));
+                    None
+                }
+                Waited::Control(Msg::Disconnect { reconnect: true }) => Some(Duration::ZERO),
+                Waited::Control(_) => None,
+                Waited::Done(()) => unreachable!("pending() never completes"),
+            };
+            let Some(delay) = delay else { break 'connect };
+            if !delay.is_zero() {
+                match self.wait_for(tokio::time::sleep(delay)).await {
+                    Waited::Done(())
+                    | Waited::Control(Msg::Disconnect { reconnect: true })
+                    | Waited::Control(Msg::Retry(_)) => {}
+                    Waited::Control(Msg::Quit { id, flags }) => {
+                        quit = Some((id, flags));
+                        break 'connect;
+                    }
+                    Waited::Control(_) => break 'connect,
+                }
+            }
+        }
+        // Refuse new submissions, then fail whatever raced in before the refusal.
+        self.rx.close();
+        while let Ok(msg) = self.rx.try_recv() {
+            if let Msg::Commands(batch) = msg {
+                self.offline.extend(batch);
+            }
+        }
+        self.fail_offline(FailureKind::Closed, "Connection is closed.");
+        if !close_announced {
+            self.event(Event::Close {
+                retry_attempt: None,
+            });
+        }
+        if let Some((id, flags)) = quit {
+            let ok = Completion {
+                id,
+                flags,
+                outcome: Ok(Reply::Status("OK".into())),
+            };
+            self.sink.deliver(Delivery::Completions(vec![ok]));
+        }
+        self.event(Event::End);
+    }
+
+    /// Sends commands over a live connection until it stops.
+    async fn serve(&mut self, (conn, mut pushes): Conn, quit: &mut Option<(u32, u8)>) -> Stop {
+        let command_timeout = self.options.command_timeout;
+        // Flipped when serving stops, so every in-flight future finishes (as aborted) and
+        // hands its command back instead of being dropped with its id.
+        let (abort_tx, abort_rx) = tokio::sync::watch::channel(false);
+        // One future per group: a single command, or consecutive commands of one intake
+        // sent as one redis-rs pipeline (one channel message, one write, one wake-up).
+        let send = |mut group: Vec<Pending>| {
+            let mut conn = conn.clone();
+            let mut abort = abort_rx.clone();
+            // Commands move into the pipeline (the group keeps ids and budgets).
+            let pipe = (group.len() > 1).then(|| {
+                let mut pipe = redis::pipe();
+                for pending in &mut group {
+                    pipe.add_command(std::mem::replace(&mut pending.cmd, redis::Cmd::new()));
+                }
+                pipe
+            });
+            async move {
+                let request = async {
+                    let sent = async {
+                        match &pipe {
+                            Some(pipe) => conn.send_packed_commands(pipe, 0, group.len()).await,
+                            None => conn
+                                .send_packed_command(&group[0].cmd)
+                                .await
+                                .map(|v| vec![v]),
+                        }
+                    };
+                    match command_timeout {
+                        None => Ok(sent.await),
+                        Some(limit) => tokio::time::timeout(limit, sent).await,
+                    }
+                };
+                let result = tokio::select! {
+                    result = request => Some(result),
+                    _ = abort.changed() => None,
+                };
+                (group, result)
+            }
+        };
+        let mut inflight = FuturesUnordered::new();
+        let mut blocking = 0usize;
+        let subscriber = self.options.subscriber;
+        // Splits commands into groups; blocking commands (and everything on a subscriber
+        // connection) go alone so a BLPOP does not hold back replies sent before it.
+        let enqueue =
+            |inflight: &mut FuturesUnordered<_>, blocking: &mut usize, commands: Vec<Pending>| {
+                let mut group = Vec::new();
+                for pending in commands {
+                    if subscriber || pending.flags & FLAG_BLOCKING != 0 {
+                        *blocking += usize::from(pending.flags & FLAG_BLOCKING != 0);
+                        if !group.is_empty() {
+                            inflight.push(send(std::mem::take(&mut group)));
+                        }
+                        inflight.push(send(vec![pending]));
+                    } else {
+                        group.push(pending);
+                    }
+                }
+                if !group.is_empty() {
+                    inflight.push(send(group));
+                }
+            };
+        let offline: Vec<Pending> = std::mem::take(&mut self.offline).into();
+        enqueue(&mut inflight, &mut blocking, offline);
+        let probe_every = self.options.ping_interval;
+        let mut ticker = tokio::time::interval(probe_every.unwrap_or(Duration::from_secs(3600)));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        ticker.reset();
+        let mut probe = pin!(futures_util::future::Fuse::terminated());
+        let mut active_since_tick = false;
+        let mut batch = Vec::new();
+        let stop = loop {
+            tokio::select! {
+                biased;
+                Some((pending, result)) = inflight.next(), if !inflight.is_empty() => {
+                    let mut lost = self.settle(pending, result, &mut batch, &mut blocking);
+                    while let Some(Some((pending, result))) = inflight.next().now_or_never() {
+                        lost |= self.settle(pending, result, &mut batch, &mut blocking);
+                    }
+                    active_since_tick = true;
+                    if lost { break Stop::Lost; }
+                }
+                msg = self.rx.recv() => {
+                    let Some(first) = msg else {
+                        // Every handle was dropped: nobody can read replies any more.
+                        break Stop::End;
+                    };
+                    let mut next = Some(first);
+                    let mut taken = 0;
+                    let mut control = None;
+                    while let Some(msg) = next.take() {
+                        match msg {
+                            Msg::Commands(batch) => enqueue(&mut inflight, &mut blocking, batch),
+                            Msg::Quit { id, flags } => {
+                                *quit = Some((id, flags));
+                                control = Some(Stop::End);
+                                break;
+                            }
+                            Msg::Disconnect { reconnect } => {
+                                control = Some(Stop::Disconnect { reconnect });
+                                break;
+                            }
+                            Msg::Retry(_) => {}
+                        }
+                        taken += 1;
+                        if taken < INTAKE_BATCH {
+                            next = self.rx.try_recv().ok();
+                        }
+                    }
+                    if let Some(Stop::End) = control {
+                        // QUIT: deliver every reply still owed, then say goodbye.
+                        while let Some((pending, result)) = inflight.next().await {
+                            self.settle(pending, result, &mut batch, &mut blocking);
+                        }
+                        let mut conn = conn.clone();
+                        let _ = tokio::time::timeout(Duration::from_secs(1), conn.send_packed_command(&redis::cmd("QUIT"))).await;
+                    }
+                    if let Some(stop) = control { break stop; }
+                }
+                Some(push) = pushes.recv() => {
+                    let kind = match push.kind {
+                        PushKind::Disconnection => break Stop::Lost,
+                        PushKind::Message => MessageKind::Message,
+                        PushKind::PMessage => MessageKind::PMessage,
+                        PushKind::SMessage => MessageKind::SMessage,
+                        // Subscribe confirmations also arrive as command replies.
+                        _ => continue,
+                    };
+                    let parts = push.data.into_iter().map(|v| match v {
+                        Value::BulkString(b) => b,
+                        Value::SimpleString(s) => s.into_bytes(),
+                        other => format!("{other:?}").into_bytes(),
+                    }).collect();
+                    self.sink.deliver(Delivery::Message { kind, parts });
+                }
+                _ = ticker.tick(), if probe_every.is_some() && probe.is_terminated() => {
+                    // A blocking command legitimately holds the connection; a PING would
+                    // queue behind it, so probe only when nothing blocks.
+                    if !active_since_tick && blocking == 0 {
+                        let mut conn = conn.clone();
+                        let limit = probe_every.unwrap_or_default() * 2;
+                        probe.set(async move {
+                            match tokio::time::timeout(limit, conn.send_packed_command(&redis::cmd("PING"))).await {
+                                Ok(Ok(_)) => Probe::Alive,
+                                Ok(Err(_)) => Probe::Closed,
+                                Err(_) => Probe::Silent,
+                            }
+                        }.fuse());
+                    }
+                    active_since_tick = false;
+                }
+                outcome = &mut probe => match outcome {
+                    Probe::Alive => {}
+                    // The server closed the socket (CLIENT KILL, restart): a plain reconnect.
+                    Probe::Closed => break Stop::Lost,
+                    Probe::Silent => {
+                        self.event(Event::Error { code: "ETIMEDOUT".into(), message: "Connection is not answering PING (dead connection detected)".into() });
+                        break Stop::Lost;
+                    }
+                },
+            }
+            if !batch.is_empty() {
+                self.sink
+                    .deliver(Delivery::Completions(std::mem::take(&mut batch)));
+            }
+        };
+        // Whatever is still in flight cannot be answered on this connection any more.
+        let _ = abort_tx.send(true);
+        while let Some((group, result)) = inflight.next().await {
+            self.settle(group, result, &mut batch, &mut blocking);
+        }
+        if !batch.is_empty() {
+            self.sink.deliver(Delivery::Completions(batch));
+        }
+        stop
+    }
+
+    /// Completes a command whose future finished while serving (never aborted here).
+    fn settle(
+        &self,
+        group: Vec<Pending>,
+        result: Option<GroupResult>,
+        batch: &mut Vec<Completion>,
+        blocking: &mut usize,
+    ) -> bool {
+        for pending in &group {
+            *blocking -= usize::from(pending.flags & FLAG_BLOCKING != 0);
+        }
+        match result {
+            Some(result) => self.complete(group, result, batch),
+            None => {
+                for pending in group {
+                    batch.push(self.fail(
+                        pending,
+                        FailureKind::Aborted,
+                        "Command aborted due to connection close",
+                    ));
+                }
+                false
+            }
+        }
+    }
+
+    /// Turns a group's result into completions; true when it proves the connection dead.
+    fn complete(
+        &self,
+        group: Vec<Pending>,
+        result: GroupResult,
+        batch: &mut Vec<Completion>,
+    ) -> bool {
+        let (mut values, failure, lost) = match result {
+            Err(_) => (
+                Vec::new(),
+                Some(Err(Failure::new(FailureKind::Timeout, "Command timed out"))),
+                false,
+            ),
+            Ok(Ok(values)) => (values, None, false),
+            Ok(Err(err)) => match server_error_text(&err) {
+                Some(text) => (Vec::new(), Some(Ok(Reply::Error(text))), false),
+                None => (
+                    Vec::new(),
+                    Some(Err(Failure::new(
+                        FailureKind::Aborted,
+                        "Command aborted due to connection close",
+                    ))),
+                    true,
+                ),
+            },
+        };
+        values.reverse();
+        for pending in group {
+            self.budget.release(pending.bytes);
+            let outcome = match (&failure, values.pop()) {
+                (Some(failure), _) => failure.clone(),
+                (None, Some(value)) => Ok(to_reply(value)),
+                (None, None) => Err(Failure::new(
+                    FailureKind::Aborted,
+                    "Command aborted: no reply in the pipeline",
+                )),
+            };
+            batch.push(Completion {
+                id: pending.id,
+                flags: pending.flags,
+                outcome,
+            });
+        }
+        lost
+    }
+}
+
+/// Connects, authenticates, selects the db, names the client and runs the ready check.
+/// Errors come back as (code, message) without credentials.
+async fn establish(options: &ClientOptions) -> Result<Conn, (String, String)> {
+    use redis::{ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo};
+    let addr = match (&options.address, &options.tls) {
+        (super::Address::Unix(path), _) => ConnectionAddr::Unix(path.into()),
+        (super::Address::Tcp { host, port }, None) => ConnectionAddr::Tcp(host.clone(), *port),
+        (super::Address::Tcp { host, port }, Some(tls)) => ConnectionAddr::TcpTls {
+            host: host.clone(),
+            port: *port,
+            insecure: tls.insecure,
+            tls_params: None,
+        },
+    };
+    let mut settings = RedisConnectionInfo::default().set_db(i64::from(options.db));
+    if options.subscriber {
+        settings = settings.set_protocol(redis::ProtocolVersion::RESP3);
+    }
+    if let Some(user) = &options.username {
+        settings = settings.set_username(user);
+    }
+    if let Some(password) = &options.password {
+        settings = settings.set_password(password);
+    }
+    let info = addr
+        .into_connection_info()
+        .map_err(|e| describe(e, &options.address))?
+        .set_redis_settings(settings);
+    let client = match options.tls.as_ref().and_then(|tls| tls.ca.clone()) {
+        Some(root_cert) => redis::Client::build_with_tls(
+            info,
+            redis::TlsCertificates {
+                client_tls: None,
+                root_cert: Some(root_cert),
+            },
+        ),
+        None => redis::Client::open(info),
+    }
+    .map_err(|e| describe(e, &options.address))?;
+    let mut config = redis::AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(options.connect_timeout))
+        // Replies may legitimately take long (BLPOP 0); deadlines are `commandTimeout`'s job.
+        .set_response_timeout(None);
+    // Push frames (RESP3 only) carry published messages and prompt disconnect notices.
+    let (push_tx, push_rx) = mpsc::unbounded_channel();
+    if options.subscriber {
+        config = config.set_push_sender(push_tx);
+    }
+    let mut conn = client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+        .map_err(|e| describe(e, &options.address))?;
+    if let Some(name) = &options.client_name {
+        redis::cmd("CLIENT")
+            .arg("SETNAME")
+            .arg(name)
+            .exec_async(&mut conn)
+            .await
+            .map_err(|e| describe(e, &options.address))?;
+    }
+    if options.ready_check {
+        // A server still loading its dataset answers most commands with LOADING.
+        loop {
+            let info: String = redis::cmd("INFO")
+                .arg("persistence")
+                .query_async(&mut conn)
+                .await
+                .map_err(|e| {
+                    let (code, message) = describe(e, &options.address);
+                    (code, format!("Ready check failed: {message}"))
+                })?;
+            if !info.contains("loading:1") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    Ok((conn, push_rx))
+}
+
+/// An error as (node-style code, message). I/O errors get the codes and wording of
+/// Node's `net` (`connect ECONNREFUSED 127.0.0.1:6379`); server errors keep their first
+/// word (`WRONGPASS`, `NOAUTH`…). Credentials never appear: redis-rs does not echo them.
+fn describe(err: RedisError, address: &super::Address) -> (String, String) {
+    if let Some(text) = server_error_text(&err) {
+        let code = text.split(' ').next().unwrap_or_default().to_owned();
+        return (code, text);
+    }
+    let target = match address {
+        super::Address::Tcp { host, port } => format!("{host}:{port}"),
+        super::Address::Unix(path) => path.clone(),
+    };
+    let text = err.to_string();
+    let code = if err.is_connection_refusal() || text.contains("Connection refused") {
+        "ECONNREFUSED"
+    } else if err.is_timeout() || text.contains("timed out") {
+        "ETIMEDOUT"
+    } else if text.contains("Connection reset") {
+        "ECONNRESET"
+    } else if text.contains("No such file or directory") {
+        "ENOENT"
+    } else if err.kind() == redis::ErrorKind::AuthenticationFailed {
+        "WRONGPASS"
+    } else {
+        ""
+    };
+    match code {
+        "ECONNREFUSED" | "ETIMEDOUT" | "ENOENT" => {
+            (code.into(), format!("connect {code} {target}"))
+        }
+        // redis-rs folds the server's WRONGPASS/AUTH errors into one kind.
+        "WRONGPASS" => (
+            code.into(),
+            "WRONGPASS authentication failed: invalid username-password pair or user is disabled"
+                .into(),
+        ),
+        _ => (code.into(), text),
+    }
+}
+
+/// The full text of a server error reply (`WRONGTYPE Operation against…`), or `None`
+/// when the error did not come from the server.
+fn server_error_text(err: &RedisError) -> Option<String> {
+    if err.is_io_error() || err.is_connection_dropped() || err.is_unrecoverable_error() {
+        return None;
+    }
+    let code = err.code()?;
+    Some(match err.detail() {
+        Some(detail) => format!("{code} {detail}"),
+        None => code.to_owned(),
+    })
+}
+
+/// Maps a redis-rs value (RESP2 on this connection) to the common reply type.
+fn to_reply(value: Value) -> Reply {
+    match value {
+        Value::Nil => Reply::Nil,
+        Value::Int(n) => Reply::Int(n),
+        Value::BulkString(bytes) => Reply::Bulk(bytes),
+        Value::Array(items) | Value::Set(items) => {
+            Reply::Array(items.into_iter().map(to_reply).collect())
+        }
+        Value::SimpleString(s) => Reply::Status(s),
+        Value::Okay => Reply::Status("OK".into()),
+        Value::Map(pairs) => Reply::Array(
+            pairs
+                .into_iter()
+                .flat_map(|(k, v)| [to_reply(k), to_reply(v)])
+                .collect(),
+        ),
+        Value::Attribute { data, .. } => to_reply(*data),
+        Value::Double(d) => Reply::Bulk(d.to_string().into_bytes()),
+        Value::Boolean(b) => Reply::Int(i64::from(b)),
+        Value::VerbatimString { text, .. } => Reply::Bulk(text.into_bytes()),
+        Value::BigNumber(digits) => Reply::Bulk(digits),
+        Value::Push { data, .. } => Reply::Array(data.into_iter().map(to_reply).collect()),
+        Value::ServerError(err) => Reply::Error(match err.details() {
+            Some(detail) => format!("{} {detail}", err.code()),
+            None => err.code().to_owned(),
+        }),
+        // Value is non-exhaustive; any future RESP3 type is reported, not dropped.
+        other => Reply::Error(format!("ERR unsupported reply type: {other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_resp_values() {
+        assert_eq!(to_reply(Value::Okay), Reply::Status("OK".into()));
+        assert_eq!(
+            to_reply(Value::Array(vec![
+                Value::Nil,
+                Value::Int(3),
+                Value::BulkString(b"x".to_vec())
+            ])),
+            Reply::Array(vec![Reply::Nil, Reply::Int(3), Reply::Bulk(b"x".to_vec())])
+        );
+        assert_eq!(to_reply(Value::Boolean(true)), Reply::Int(1));
+    }
+}

@@ -1,0 +1,510 @@
+//! The Redis client core: one multiplexed, pipelined redis-rs connection per client,
+//! driven by a single tokio task (the dispatcher, see `link`), plus the reconnect state
+//! machine and bounded queues.
+//!
+//! Callers (the N-API binding) submit commands synchronously through [`Backend::submit`];
+//! replies and connection events come back in batches through one [`Sink`]. A backend
+//! that can answer on the caller's thread (the in-process memory engine) returns the
+//! reply from `submit` directly and never touches the sink.
+
+pub mod args;
+mod link;
+pub mod options;
+
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use futures_util::FutureExt;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+
+use crate::Reply;
+pub use link::FLAG_BLOCKING;
+pub use options::{Address, ClientOptions, TlsOptions};
+
+/// Why a command failed without a server reply. The JS facade maps each kind to the
+/// error class and message ioredis uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailureKind {
+    /// The client ended (`quit`, `disconnect`, retry strategy gave up): `Connection is closed.`
+    Closed,
+    /// The connection dropped while the command was in flight; it may have run.
+    Aborted,
+    /// `commandTimeout` elapsed; the command may still run on the server.
+    Timeout,
+    /// Not connected and `enableOfflineQueue` is false.
+    OfflineQueueDisabled,
+    /// `maxRetriesPerRequest` reconnect attempts failed while the command waited.
+    MaxRetries,
+    /// The queue count or byte bound was reached.
+    QueueFull,
+    /// The arguments could not be decoded (a caller bug).
+    BadArguments,
+}
+
+/// A failure that is not a server reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// What went wrong.
+    pub kind: FailureKind,
+    /// Human-readable detail (never contains credentials).
+    pub message: String,
+}
+
+impl Failure {
+    fn new(kind: FailureKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// The outcome of one submitted command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    /// The caller's id from `submit`.
+    pub id: u32,
+    /// The caller's flags from `submit`, handed back so the binding knows how to
+    /// convert the reply (e.g. Buffer vs string).
+    pub flags: u8,
+    /// The server reply (which may be `Reply::Error`) or a client-side failure.
+    pub outcome: Result<Reply, Failure>,
+}
+
+/// A connection lifecycle event, in the order ioredis emits them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// A connection attempt starts.
+    Connecting,
+    /// The socket (and TLS, AUTH, SELECT) is up.
+    Connect,
+    /// The ready check passed; queued commands are being sent.
+    Ready,
+    /// A connection-level error (refused, timed out, reset, auth failed…).
+    Error {
+        /// Node-style code such as `ECONNREFUSED`, `ETIMEDOUT`, `WRONGPASS`, or empty.
+        code: String,
+        /// Message without credentials.
+        message: String,
+    },
+    /// The connection closed. When `retry_attempt` is `Some(n)` the dispatcher waits for
+    /// [`Backend::retry`] (the JS `retryStrategy(n)` decision); `None` means the client
+    /// is closing for good and [`Event::End`] follows.
+    Close {
+        /// The failed-attempt counter since the last `ready`, when a decision is needed.
+        retry_attempt: Option<u32>,
+    },
+    /// The client is finished; the dispatcher task has exited and dropped the sink.
+    End,
+}
+
+/// The kind of a published message on a subscriber connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    /// `SUBSCRIBE` delivery: parts are `[channel, message]`.
+    Message,
+    /// `PSUBSCRIBE` delivery: parts are `[pattern, channel, message]`.
+    PMessage,
+    /// `SSUBSCRIBE` delivery: parts are `[channel, message]`.
+    SMessage,
+}
+
+/// What the dispatcher hands to its owner.
+#[derive(Debug)]
+pub enum Delivery {
+    /// Replies that became ready together, in completion order.
+    Completions(Vec<Completion>),
+    /// A lifecycle event.
+    Event(Event),
+    /// A published message (subscriber connections only).
+    Message {
+        /// Which subscription delivered it.
+        kind: MessageKind,
+        /// Pattern (pmessage only), channel and payload, binary-safe.
+        parts: Vec<Vec<u8>>,
+    },
+}
+
+/// Receives batches from the dispatcher task (on a tokio worker thread).
+pub trait Sink: Send + Sync + 'static {
+    /// Called once per batch; must not block.
+    fn deliver(&self, delivery: Delivery);
+}
+
+/// Control messages from the owner to the dispatcher task.
+enum Msg {
+    /// Commands submitted together (one wake-up of the dispatcher for the lot).
+    Commands(Vec<Pending>),
+    Quit {
+        id: u32,
+        flags: u8,
+    },
+    Disconnect {
+        reconnect: bool,
+    },
+    Retry(Option<Duration>),
+}
+
+/// A command on its way to the server.
+struct Pending {
+    id: u32,
+    flags: u8,
+    bytes: usize,
+    cmd: redis::Cmd,
+}
+
+/// Count and byte budget shared by `submit` (which reserves) and the dispatcher (which
+/// releases on completion), so a full queue is refused synchronously.
+struct Budget {
+    len: AtomicUsize,
+    bytes: AtomicUsize,
+    max_len: usize,
+    max_bytes: usize,
+}
+
+impl Budget {
+    fn reserve(&self, bytes: usize) -> Result<(), Failure> {
+        let len = self.len.fetch_add(1, Ordering::AcqRel);
+        let used = self.bytes.fetch_add(bytes, Ordering::AcqRel);
+        if len >= self.max_len || used + bytes > self.max_bytes {
+            self.release(bytes);
+            return Err(Failure::new(
+                FailureKind::QueueFull,
+                format!(
+                    "Command queue is full ({} commands / {} bytes queued or in flight; limits {} / {})",
+                    len, used, self.max_len, self.max_bytes
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn release(&self, bytes: usize) {
+        self.len.fetch_sub(1, Ordering::AcqRel);
+        self.bytes.fetch_sub(bytes, Ordering::AcqRel);
+    }
+}
+
+/// A Redis server connection: a handle to its dispatcher task.
+pub struct RedisLink {
+    tx: mpsc::UnboundedSender<Msg>,
+    budget: Arc<Budget>,
+}
+
+/// The runtime every connection runs on: ONE thread with a current-thread tokio runtime.
+/// The dispatcher task and redis-rs's connection driver then hand commands and replies
+/// to each other without crossing threads; only `submit` (JS → this thread) and the
+/// reply batch (this thread → JS) do. On a multi-thread runtime the two tasks land on
+/// different workers and every command pays extra cross-thread wake-ups.
+fn runtime() -> &'static tokio::runtime::Handle {
+    static RUNTIME: OnceLock<tokio::runtime::Handle> = OnceLock::new();
+    RUNTIME.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("building the Redis client runtime (a tokio current-thread runtime) failed");
+        let handle = runtime.handle().clone();
+        std::thread::Builder::new()
+            .name("bulwark-redis".into())
+            .spawn(move || runtime.block_on(std::future::pending::<()>()))
+            .expect("spawning the Redis client thread failed");
+        handle
+    })
+}
+
+impl RedisLink {
+    /// Starts the dispatcher task on the client runtime; it begins connecting at once.
+    pub fn start(options: ClientOptions, sink: Arc<dyn Sink>) -> Self {
+        let budget = Arc::new(Budget {
+            len: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
+            max_len: options.max_queue_len,
+            max_bytes: options.max_queue_bytes,
+        });
+        let (tx, rx) = mpsc::unbounded_channel();
+        let dispatcher = link::Dispatcher::new(options, sink.clone(), rx, budget.clone());
+        runtime().spawn(async move {
+            // A bug must not strand the caller's pending commands: report it and end, so
+            // the owner fails whatever is still waiting.
+            if AssertUnwindSafe(dispatcher.run())
+                .catch_unwind()
+                .await
+                .is_err()
+            {
+                sink.deliver(Delivery::Event(Event::Error {
+                    code: "ERR_BULWARK_PANIC".into(),
+                    message:
+                        "internal error in the Redis client (a Rust panic); the client has ended"
+                            .into(),
+                }));
+                sink.deliver(Delivery::Event(Event::End));
+            }
+        });
+        Self { tx, budget }
+    }
+
+    /// Decodes, checks and budgets one command.
+    fn prepare(&self, id: u32, flags: u8, encoded: &[u8]) -> Result<Pending, Failure> {
+        let args = args::decode(encoded)
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| Failure::new(FailureKind::BadArguments, "malformed argument buffer"))?;
+        let mut cmd = redis::Cmd::new();
+        for arg in args {
+            cmd.arg(arg);
+        }
+        let bytes = encoded.len();
+        self.budget.reserve(bytes)?;
+        Ok(Pending {
+            id,
+            flags,
+            bytes,
+            cmd,
+        })
+    }
+
+    fn send(&self, msg: Msg) -> Result<(), Failure> {
+        self.tx.send(msg).map_err(|mpsc::error::SendError(msg)| {
+            if let Msg::Commands(batch) = msg {
+                for pending in batch {
+                    self.budget.release(pending.bytes);
+                }
+            }
+            Failure::new(FailureKind::Closed, "Connection is closed.")
+        })
+    }
+}
+
+/// The backends a client can dispatch to. Today: a Redis server. The in-process memory
+/// engine becomes a second variant whose `submit` answers synchronously (`Ok(Some(_))`)
+/// on the caller's thread, with no task hop and no sink delivery.
+pub enum Backend {
+    /// A Redis server behind one multiplexed connection.
+    Redis(RedisLink),
+}
+
+impl Backend {
+    /// Queues one command (arguments in the [`args`] encoding). `Ok(None)` means the
+    /// completion arrives later through the sink under `id`; `Ok(Some(reply))` is an
+    /// immediate answer; `Err` is an immediate failure (queue full, closed, bad args).
+    pub fn submit(&self, id: u32, flags: u8, encoded: &[u8]) -> Result<Option<Reply>, Failure> {
+        match self {
+            Backend::Redis(link) => {
+                let pending = link.prepare(id, flags, encoded)?;
+                link.send(Msg::Commands(vec![pending]))?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Queues a batch of commands in one call: each entry is `id: u32 LE`,
+    /// `flags: u32 LE`, `len: u32 LE`, then `len` bytes of [`args`] encoding. Returns
+    /// the commands that could not be queued, with why; all others complete through
+    /// the sink. One batch costs one wake-up of the dispatcher however many it holds.
+    pub fn submit_batch(&self, mut encoded: &[u8]) -> Vec<(u32, Failure)> {
+        let mut failed = Vec::new();
+        match self {
+            Backend::Redis(link) => {
+                let mut batch = Vec::new();
+                while encoded.len() >= 12 {
+                    let word = |at: usize| {
+                        u32::from_le_bytes([
+                            encoded[at],
+                            encoded[at + 1],
+                            encoded[at + 2],
+                            encoded[at + 3],
+                        ])
+                    };
+                    let (id, flags, len) = (word(0), word(4) as u8, word(8) as usize);
+                    let Some(args) = encoded.get(12..12 + len) else {
+                        failed.push((
+                            id,
+                            Failure::new(FailureKind::BadArguments, "malformed command batch"),
+                        ));
+                        break;
+                    };
+                    match link.prepare(id, flags, args) {
+                        Ok(pending) => batch.push(pending),
+                        Err(failure) => failed.push((id, failure)),
+                    }
+                    encoded = &encoded[12 + len..];
+                }
+                if !batch.is_empty() {
+                    let ids: Vec<u32> = batch.iter().map(|p| p.id).collect();
+                    if let Err(failure) = link.send(Msg::Commands(batch)) {
+                        failed.extend(ids.into_iter().map(|id| (id, failure.clone())));
+                    }
+                }
+            }
+        }
+        failed
+    }
+
+    /// `QUIT`: replies already queued are delivered first, then the client ends; the
+    /// completion for `id` is `OK`.
+    pub fn quit(&self, id: u32, flags: u8) -> Result<(), Failure> {
+        match self {
+            Backend::Redis(link) => link.send(Msg::Quit { id, flags }),
+        }
+    }
+
+    /// Closes the connection now (in-flight commands fail as aborted); reconnects
+    /// when `reconnect` is true, else the client ends.
+    pub fn disconnect(&self, reconnect: bool) {
+        match self {
+            // A closed channel means the task already ended: nothing left to close.
+            Backend::Redis(link) => drop(link.send(Msg::Disconnect { reconnect })),
+        }
+    }
+
+    /// Answers an [`Event::Close`] that asked for a decision: reconnect after `delay`,
+    /// or end when `None`.
+    pub fn retry(&self, delay: Option<Duration>) {
+        match self {
+            Backend::Redis(link) => drop(link.send(Msg::Retry(delay))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::{Child, Command, Stdio};
+    use std::sync::mpsc as std_mpsc;
+
+    /// A real redis-server on a free loopback port, killed on drop.
+    struct Server(Child, u16);
+
+    impl Drop for Server {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    fn start_server() -> Option<Server> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .ok()?
+            .local_addr()
+            .ok()?
+            .port();
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let server = Server(child, port);
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Some(server);
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        None
+    }
+
+    struct ChannelSink(parking_lot::Mutex<std_mpsc::Sender<Delivery>>);
+
+    impl Sink for ChannelSink {
+        fn deliver(&self, delivery: Delivery) {
+            let _ = self.0.lock().send(delivery);
+        }
+    }
+
+    fn next_completions(rx: &std_mpsc::Receiver<Delivery>, want: usize) -> Vec<Completion> {
+        let mut out = Vec::new();
+        while out.len() < want {
+            match rx
+                .recv_timeout(Duration::from_secs(10))
+                .expect("delivery within 10 s")
+            {
+                Delivery::Completions(batch) => out.extend(batch),
+                Delivery::Event(_) | Delivery::Message { .. } => {}
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn dispatches_batches_and_quits_against_a_real_server() {
+        let Some(server) = start_server() else {
+            eprintln!("redis-server not available; skipping");
+            return;
+        };
+        let (tx, rx) = std_mpsc::channel();
+        let options = ClientOptions {
+            address: Address::Tcp {
+                host: "127.0.0.1".into(),
+                port: server.1,
+            },
+            ..ClientOptions::default()
+        };
+        let backend = Backend::Redis(RedisLink::start(
+            options,
+            Arc::new(ChannelSink(parking_lot::Mutex::new(tx))),
+        ));
+        let mut batch = Vec::new();
+        for (id, cmd) in [
+            (1u32, vec!["SET", "k", "v"]),
+            (2, vec!["GET", "k"]),
+            (3, vec!["LPUSH", "k", "x"]),
+            (4, vec!["INCR", "n"]),
+        ] {
+            let args = args::encode(&cmd);
+            batch.extend_from_slice(&id.to_le_bytes());
+            batch.extend_from_slice(&0u32.to_le_bytes());
+            batch.extend_from_slice(&(args.len() as u32).to_le_bytes());
+            batch.extend_from_slice(&args);
+        }
+        assert!(backend.submit_batch(&batch).is_empty());
+        let mut done = next_completions(&rx, 4);
+        done.sort_by_key(|c| c.id);
+        assert_eq!(done[0].outcome, Ok(Reply::Status("OK".into())));
+        assert_eq!(done[1].outcome, Ok(Reply::Bulk(b"v".to_vec())));
+        assert!(
+            matches!(&done[2].outcome, Ok(Reply::Error(text)) if text.starts_with("WRONGTYPE"))
+        );
+        assert_eq!(done[3].outcome, Ok(Reply::Int(1)));
+        assert_eq!(
+            backend.submit(9, 0, &[1, 0]).unwrap_err().kind,
+            FailureKind::BadArguments,
+            "a truncated argument buffer is refused"
+        );
+        backend.quit(5, 0).unwrap();
+        let quit = next_completions(&rx, 1);
+        assert_eq!(quit[0].outcome, Ok(Reply::Status("OK".into())));
+        // After the end every submission fails at once.
+        let late = backend.submit(6, 0, &args::encode(&["PING"]));
+        std::thread::sleep(Duration::from_millis(100));
+        let after = backend.submit(7, 0, &args::encode(&["PING"]));
+        assert!(late.is_err() || after.is_err());
+    }
+
+    #[test]
+    fn budget_refuses_beyond_its_bounds() {
+        let budget = Budget {
+            len: AtomicUsize::new(0),
+            bytes: AtomicUsize::new(0),
+            max_len: 2,
+            max_bytes: 100,
+        };
+        assert!(budget.reserve(10).is_ok());
+        assert!(budget.reserve(95).is_err(), "bytes bound");
+        assert!(budget.reserve(10).is_ok());
+        assert_eq!(budget.reserve(1).unwrap_err().kind, FailureKind::QueueFull);
+        budget.release(10);
+        assert!(budget.reserve(1).is_ok());
+    }
+}

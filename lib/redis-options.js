@@ -1,0 +1,138 @@
+'use strict'
+// Constructor argument parsing for `Redis`, following ioredis: `()`, `(port)`,
+// `(port, host)`, `(port, host, opts)`, `(port, opts)`, `(url)`, `(url, opts)`,
+// `(path)`, `(opts)`; earlier arguments win, then the defaults.
+
+/** ioredis v5's default: min(times * 50, 2000) ms. */
+function defaultRetryStrategy(times) {
+  return Math.min(times * 50, 2000)
+}
+
+const DEFAULTS = {
+  host: 'localhost',
+  port: 6379,
+  path: null,
+  family: 0,
+  username: null,
+  password: null,
+  db: 0,
+  tls: undefined,
+  keyPrefix: '',
+  lazyConnect: false,
+  connectTimeout: 10000,
+  commandTimeout: undefined,
+  enableOfflineQueue: true,
+  maxRetriesPerRequest: 20,
+  retryStrategy: defaultRetryStrategy,
+  reconnectOnError: null,
+  enableReadyCheck: true,
+  autoResubscribe: true,
+  enableAutoPipelining: false,
+  connectionName: null,
+  name: null,
+  stringNumbers: false,
+  // bulwark additions (see docs/redis-client.md)
+  maxQueueLength: 100_000,
+  maxQueueBytes: 256 * 1024 * 1024,
+  pingInterval: 1000,
+}
+
+const URL_TLS = Object.freeze({})
+const NUMERIC = ['port', 'db', 'connectTimeout', 'commandTimeout', 'maxRetriesPerRequest', 'maxQueueLength', 'maxQueueBytes', 'pingInterval']
+
+function parseURL(url) {
+  if (/^\d+$/.test(url)) return { port: Number(url) }
+  if (url.startsWith('/')) {
+    const [path, query] = url.split('?')
+    return { path, ...Object.fromEntries(new URLSearchParams(query || '')) }
+  }
+  if (!url.includes('://')) url = `redis://${url}`
+  let parsed
+  try {
+    parsed = new URL(url)
+  } catch {
+    throw new TypeError(`Invalid Redis URL: ${redactUrl(url)}`)
+  }
+  const out = {}
+  if (parsed.protocol === 'rediss:') out.tls = URL_TLS
+  else if (parsed.protocol !== 'redis:') throw new TypeError(`Invalid Redis URL protocol: ${parsed.protocol}`)
+  if (parsed.hostname) out.host = parsed.hostname.replace(/^\[|\]$/g, '')
+  if (parsed.port) out.port = Number(parsed.port)
+  if (parsed.username) out.username = decodeURIComponent(parsed.username)
+  if (parsed.password) out.password = decodeURIComponent(parsed.password)
+  const db = parsed.pathname.slice(1)
+  if (db) out.db = Number(db)
+  for (const [k, v] of parsed.searchParams) out[k] = v
+  return out
+}
+
+function redactUrl(url) {
+  return url.replace(/\/\/[^@/]*@/, '//***@')
+}
+
+function parseOptions(args) {
+  const merged = {}
+  const take = (o) => {
+    for (const [k, v] of Object.entries(o)) {
+      if (!(k in merged) && v !== undefined) merged[k] = v
+      // `rediss://` only says "TLS on"; a tls object given alongside carries the settings.
+      else if (k === 'tls' && merged.tls === URL_TLS && v && typeof v === 'object') merged.tls = v
+    }
+  }
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]
+    if (arg === null || arg === undefined) continue
+    if (typeof arg === 'number') {
+      if (i === 0) take({ port: arg })
+      else throw new TypeError(`Invalid argument ${arg}`)
+    } else if (typeof arg === 'string') {
+      if (i === 0) take(parseURL(arg))
+      else if (i === 1 && typeof args[0] === 'number') take({ host: arg })
+      else throw new TypeError(`Invalid argument ${arg}`)
+    } else if (typeof arg === 'object' && !Array.isArray(arg)) {
+      take(arg)
+    } else {
+      throw new TypeError(`Invalid argument ${typeof arg === 'function' ? 'function' : String(arg)}`)
+    }
+  }
+  const o = { ...DEFAULTS }
+  for (const [k, v] of Object.entries(merged)) o[k] = v
+  // Numeric strings (URL query parameters, `port: '6379'`) become numbers, as in ioredis.
+  for (const key of NUMERIC) if (typeof o[key] === 'string' && /^\d+$/.test(o[key])) o[key] = Number(o[key])
+  if (o.connectionName === null && o.name && !o.sentinels) o.connectionName = o.name
+  if (o.tls === true || o.tls === URL_TLS) o.tls = {}
+  validate(o)
+  return o
+}
+
+function integer(o, key, min, max, nullable = false) {
+  const v = o[key]
+  if (nullable && (v === null || v === undefined)) return
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+    throw new TypeError(`Redis option "${key}" must be an integer from ${min} to ${max}${nullable ? ' (or null)' : ''}, got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`)
+  }
+}
+
+function validate(o) {
+  if (typeof o.host !== 'string' || o.host.length === 0) throw new TypeError('Redis option "host" must be a non-empty string')
+  integer(o, 'port', 0, 65535)
+  integer(o, 'db', 0, 2 ** 31 - 1)
+  integer(o, 'connectTimeout', 1, 2 ** 31 - 1)
+  integer(o, 'commandTimeout', 1, 2 ** 31 - 1, true)
+  integer(o, 'maxRetriesPerRequest', 0, 2 ** 31 - 1, true)
+  integer(o, 'maxQueueLength', 1, 2 ** 31 - 1)
+  integer(o, 'maxQueueBytes', 1, Number.MAX_SAFE_INTEGER)
+  integer(o, 'pingInterval', 0, 2 ** 31 - 1)
+  for (const key of ['path', 'username', 'password', 'connectionName']) {
+    if (o[key] !== null && o[key] !== undefined && typeof o[key] !== 'string') throw new TypeError(`Redis option "${key}" must be a string`)
+  }
+  if (typeof o.keyPrefix !== 'string' && !Buffer.isBuffer(o.keyPrefix)) throw new TypeError('Redis option "keyPrefix" must be a string or Buffer')
+  if (o.retryStrategy !== null && typeof o.retryStrategy !== 'function') throw new TypeError('Redis option "retryStrategy" must be a function or null')
+  if (o.reconnectOnError !== null && typeof o.reconnectOnError !== 'function') throw new TypeError('Redis option "reconnectOnError" must be a function or null')
+  if (o.tls !== undefined && o.tls !== null && (typeof o.tls !== 'object' || Array.isArray(o.tls))) throw new TypeError('Redis option "tls" must be an object')
+  for (const key of ['lazyConnect', 'enableOfflineQueue', 'enableReadyCheck', 'stringNumbers']) {
+    if (typeof o[key] !== 'boolean') throw new TypeError(`Redis option "${key}" must be a boolean`)
+  }
+}
+
+module.exports = { parseOptions, defaultRetryStrategy }

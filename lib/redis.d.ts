@@ -1,0 +1,109 @@
+import { EventEmitter } from 'node:events'
+import { Readable } from 'node:stream'
+
+type Callback<T> = (err: Error | null, result?: T) => void
+type Arg = string | Buffer | number | bigint | null | undefined
+type Key = string | Buffer
+
+export interface RedisOptions {
+  host?: string
+  port?: number
+  path?: string
+  username?: string
+  password?: string
+  db?: number
+  tls?: { ca?: string | Buffer | Array<string | Buffer>; rejectUnauthorized?: boolean } | true
+  keyPrefix?: string
+  lazyConnect?: boolean
+  connectTimeout?: number
+  commandTimeout?: number
+  enableOfflineQueue?: boolean
+  maxRetriesPerRequest?: number | null
+  retryStrategy?: ((times: number) => number | void | null) | null
+  reconnectOnError?: ((err: Error) => boolean | 1 | 2) | null
+  enableReadyCheck?: boolean
+  autoResubscribe?: boolean
+  enableAutoPipelining?: boolean
+  name?: string
+  connectionName?: string
+  stringNumbers?: boolean
+  scripts?: Record<string, { lua: string; numberOfKeys?: number; readOnly?: boolean }>
+  /** bulwark: most commands queued or in flight (default 100000). */
+  maxQueueLength?: number
+  /** bulwark: most argument bytes queued or in flight (default 256 MiB). */
+  maxQueueBytes?: number
+  /** bulwark: idle PING probe period in ms, 0 disables (default 1000). */
+  pingInterval?: number
+  [other: string]: unknown
+}
+
+export type RedisStatus = 'wait' | 'reconnecting' | 'connecting' | 'connect' | 'ready' | 'close' | 'end'
+
+export declare class Command {
+  constructor(name: string, args?: unknown[], options?: { replyEncoding?: string | null }, callback?: Callback<unknown>)
+  name: string
+  args: unknown[]
+  promise: Promise<unknown>
+  static setArgumentTransformer(name: string, fn: (args: unknown[]) => unknown[]): void
+  static setReplyTransformer(name: string, fn: (reply: unknown) => unknown): void
+}
+
+export declare class Pipeline {
+  readonly length: number
+  exec(callback?: Callback<Array<[Error | null, unknown]>>): Promise<Array<[Error | null, unknown]> | null>
+  call(name: string, ...args: unknown[]): this
+  [command: string]: any
+}
+
+export declare class ScanStream extends Readable {
+  close(): void
+}
+
+export interface ScanStreamOptions {
+  match?: string
+  type?: string
+  count?: number
+  noValues?: boolean
+}
+
+export declare class Redis extends EventEmitter {
+  constructor()
+  constructor(port: number, host?: string, options?: RedisOptions)
+  constructor(port: number, options: RedisOptions)
+  constructor(url: string, options?: RedisOptions)
+  constructor(options: RedisOptions)
+  static createClient(...args: unknown[]): Redis
+  static Command: typeof Command
+  options: RedisOptions & { host: string; port: number; db: number; keyPrefix: string }
+  status: RedisStatus
+  mode: 'normal' | 'subscriber' | 'monitor'
+  retryAttempts: number
+  connect(callback?: Callback<void>): Promise<void>
+  quit(callback?: Callback<'OK'>): Promise<'OK'>
+  disconnect(reconnect?: boolean): void
+  end(): void
+  duplicate(override?: RedisOptions): Redis
+  pipeline(commands?: unknown[][]): Pipeline
+  multi(commands?: unknown[][]): Pipeline
+  multi(options: { pipeline: false }): Promise<'OK'>
+  sendCommand(command: Command): Promise<unknown>
+  call(name: string, ...args: unknown[]): Promise<unknown>
+  callBuffer(name: string, ...args: unknown[]): Promise<unknown>
+  defineCommand(name: string, definition: { lua: string; numberOfKeys?: number; readOnly?: boolean }): void
+  scanStream(options?: ScanStreamOptions): ScanStream
+  sscanStream(key: Key, options?: ScanStreamOptions): ScanStream
+  hscanStream(key: Key, options?: ScanStreamOptions): ScanStream
+  zscanStream(key: Key, options?: ScanStreamOptions): ScanStream
+
+  get(key: Key, callback?: Callback<string | null>): Promise<string | null>
+  getBuffer(key: Key, callback?: Callback<Buffer | null>): Promise<Buffer | null>
+  set(key: Key, value: Arg, ...args: Array<Arg | Callback<'OK' | string | null>>): Promise<'OK' | string | null>
+  del(...keys: Array<Key | Key[] | Callback<number>>): Promise<number>
+  incr(key: Key, callback?: Callback<number>): Promise<number>
+  expire(key: Key, seconds: number | string, ...args: unknown[]): Promise<number>
+  mget(...keys: Array<Key | Key[]>): Promise<Array<string | null>>
+  hgetall(key: Key, callback?: Callback<Record<string, string>>): Promise<Record<string, string>>
+  hset(key: Key, ...args: unknown[]): Promise<number>
+  /** Every other Redis 7 command (and its `…Buffer` twin) is a method too. */
+  [command: string]: any
+}

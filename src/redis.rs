@@ -1,0 +1,450 @@
+//! Binding for the Redis client core: one `RedisConnection` per JS `Redis` instance.
+//!
+//! Hot path: `submit` is a cheap synchronous call taking one borrowed byte buffer (the
+//! arguments, length-prefixed, written by JS into a reused slab). Replies come back
+//! through ONE long-lived threadsafe function per connection, a batch per call, as a
+//! flat array `[id, kind, value, id, kind, value, …]` built directly with N-API calls.
+//! Events use the same function with a leading `-1`: `[-1, name, code, message]`;
+//! published messages a leading `-2`: `[-2, kind, ...Buffer parts]`.
+//!
+//! The threadsafe function is held by the core's dispatcher task only; the task drops it
+//! when the client ends, so nothing keeps Node alive after `quit()`/`disconnect()`.
+
+use std::ptr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bulwark_core::client::{
+    Address, Backend, ClientOptions, Completion, Delivery, Event, Failure, FailureKind,
+    MessageKind, RedisLink, Sink, TlsOptions,
+};
+use bulwark_core::Reply;
+use napi::bindgen_prelude::*;
+use napi::sys;
+use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
+use napi_derive::napi;
+
+/// Per-command flag: bulk and status replies become Buffers (the `…Buffer` methods).
+const FLAG_BUFFERS: u8 = 0b001;
+
+/// Connection options as the JS facade passes them (already validated there).
+#[napi(object)]
+pub struct ConnectionOptions {
+    /// Host name (ignored when `path` is set).
+    pub host: String,
+    /// TCP port.
+    pub port: u32,
+    /// Unix socket path.
+    pub path: Option<String>,
+    /// Enable TLS.
+    pub tls: bool,
+    /// Skip certificate and host name verification (`rejectUnauthorized: false`).
+    pub tls_insecure: bool,
+    /// PEM CA certificate(s) to trust instead of the system store.
+    pub tls_ca: Option<Buffer>,
+    /// ACL user.
+    pub username: Option<String>,
+    /// Password (never echoed back in errors).
+    pub password: Option<String>,
+    /// Database index.
+    pub db: u32,
+    /// `CLIENT SETNAME` value.
+    pub connection_name: Option<String>,
+    /// Connect deadline in ms.
+    pub connect_timeout: u32,
+    /// Per-command deadline in ms (absent = none).
+    pub command_timeout: Option<u32>,
+    /// Queue commands while disconnected.
+    pub offline_queue: bool,
+    /// `maxRetriesPerRequest`; absent = unlimited.
+    pub max_retries_per_request: Option<u32>,
+    /// Most queued or in-flight commands.
+    pub max_queue_length: u32,
+    /// Most queued or in-flight argument bytes.
+    pub max_queue_bytes: f64,
+    /// INFO loading check before ready.
+    pub ready_check: bool,
+    /// Idle-connection PING probe period in ms; 0 disables.
+    pub ping_interval: u32,
+    /// Integer replies as strings.
+    pub string_numbers: bool,
+    /// A pub/sub connection (RESP3, messages delivered as `[-2, kind, …parts]`).
+    pub subscriber: bool,
+}
+
+impl From<ConnectionOptions> for ClientOptions {
+    fn from(o: ConnectionOptions) -> Self {
+        let address = match o.path {
+            Some(path) => Address::Unix(path),
+            None => Address::Tcp {
+                host: o.host,
+                port: o.port.min(u32::from(u16::MAX)) as u16,
+            },
+        };
+        ClientOptions {
+            address,
+            tls: o.tls.then(|| TlsOptions {
+                insecure: o.tls_insecure,
+                ca: o.tls_ca.map(|b| b.to_vec()),
+            }),
+            username: o.username,
+            password: o.password,
+            db: o.db,
+            client_name: o.connection_name,
+            connect_timeout: Duration::from_millis(u64::from(o.connect_timeout)),
+            command_timeout: o
+                .command_timeout
+                .map(|ms| Duration::from_millis(u64::from(ms))),
+            offline_queue: o.offline_queue,
+            max_retries_per_request: o.max_retries_per_request,
+            max_queue_len: o.max_queue_length as usize,
+            max_queue_bytes: o.max_queue_bytes.clamp(0.0, usize::MAX as f64) as usize,
+            ready_check: o.ready_check,
+            ping_interval: (o.ping_interval > 0)
+                .then(|| Duration::from_millis(u64::from(o.ping_interval))),
+            subscriber: o.subscriber,
+        }
+    }
+}
+
+/// A batch on its way to JS, converted on the JS thread.
+struct JsDelivery {
+    delivery: Delivery,
+    string_numbers: bool,
+}
+
+type DeliveryFn = ThreadsafeFunction<Delivery, (), JsDelivery, Status, false>;
+
+struct TsfnSink(DeliveryFn);
+
+impl Sink for TsfnSink {
+    fn deliver(&self, delivery: Delivery) {
+        // NonBlocking on an unbounded queue only fails while Node is shutting down,
+        // when nobody is left to receive the batch.
+        self.0
+            .call(delivery, ThreadsafeFunctionCallMode::NonBlocking);
+    }
+}
+
+/// The native half of a `Redis` client: a handle to the core's dispatcher.
+#[napi]
+pub struct RedisConnection {
+    backend: Backend,
+}
+
+#[napi]
+impl RedisConnection {
+    /// Starts connecting at once. `onDelivery(batch)` receives every reply batch and event.
+    #[napi(
+        constructor,
+        catch_unwind,
+        ts_args_type = "options: ConnectionOptions, onDelivery: (batch: unknown[]) => void"
+    )]
+    pub fn new(options: ConnectionOptions, on_delivery: Function<'_, (), ()>) -> Result<Self> {
+        let string_numbers = options.string_numbers;
+        let tsfn: DeliveryFn = on_delivery
+            .build_threadsafe_function::<Delivery>()
+            .callee_handled::<false>()
+            .build_callback(move |ctx| {
+                Ok(JsDelivery {
+                    delivery: ctx.value,
+                    string_numbers,
+                })
+            })?;
+        let link = RedisLink::start(options.into(), Arc::new(TsfnSink(tsfn)));
+        Ok(Self {
+            backend: Backend::Redis(link),
+        })
+    }
+
+    /// Queues one command: `args[..len]` holds the length-prefixed arguments. Throws
+    /// (with `code` = the failure kind) when it cannot be queued.
+    #[napi(catch_unwind)]
+    pub fn submit(&self, id: u32, flags: u32, args: &[u8], len: u32) -> Result<()> {
+        let encoded = args
+            .get(..len as usize)
+            .ok_or_else(|| Error::new(Status::InvalidArg, "len exceeds the argument buffer"))?;
+        match self.backend.submit(id, flags as u8, encoded) {
+            Ok(_) => Ok(()),
+            Err(failure) => Err(failure_error(failure)),
+        }
+    }
+
+    /// Queues every command in `batch[..len]` (entries: id, flags, length as u32 LE, then
+    /// the length-prefixed arguments). Returns `null`, or for commands that could not be
+    /// queued one line each: `"<id>\t<Kind>\t<message>"`.
+    #[napi(catch_unwind)]
+    pub fn submit_batch(&self, batch: &[u8], len: u32) -> Result<Option<String>> {
+        let encoded = batch
+            .get(..len as usize)
+            .ok_or_else(|| Error::new(Status::InvalidArg, "len exceeds the batch buffer"))?;
+        let failed = self.backend.submit_batch(encoded);
+        if failed.is_empty() {
+            return Ok(None);
+        }
+        let lines: Vec<String> = failed
+            .into_iter()
+            .map(|(id, f)| format!("{id}\t{}\t{}", failure_name(f.kind), f.message))
+            .collect();
+        Ok(Some(lines.join("\n")))
+    }
+
+    /// QUIT after every queued reply; completion `id` resolves `OK`.
+    #[napi(catch_unwind)]
+    pub fn quit(&self, id: u32) -> Result<()> {
+        self.backend.quit(id, 0).map_err(failure_error)
+    }
+
+    /// Close now; reconnect when asked to.
+    #[napi(catch_unwind)]
+    pub fn disconnect(&self, reconnect: bool) {
+        self.backend.disconnect(reconnect);
+    }
+
+    /// The retryStrategy decision after a `close` event: a delay in ms, or a negative
+    /// number to end the client.
+    #[napi(catch_unwind)]
+    pub fn retry(&self, delay_ms: f64) {
+        let delay =
+            (delay_ms >= 0.0).then(|| Duration::from_millis(delay_ms.min(u32::MAX as f64) as u64));
+        self.backend.retry(delay);
+    }
+}
+
+fn failure_name(kind: FailureKind) -> &'static str {
+    match kind {
+        FailureKind::Closed => "Closed",
+        FailureKind::Aborted => "Aborted",
+        FailureKind::Timeout => "Timeout",
+        FailureKind::OfflineQueueDisabled => "OfflineQueueDisabled",
+        FailureKind::MaxRetries => "MaxRetries",
+        FailureKind::QueueFull => "QueueFull",
+        FailureKind::BadArguments => "BadArguments",
+    }
+}
+
+fn failure_error(failure: Failure) -> Error {
+    Error::new(
+        Status::GenericFailure,
+        format!("{}\t{}", failure_name(failure.kind), failure.message),
+    )
+}
+
+// ---- conversion to JS values (runs on the JS thread inside the TSFN callback) ----
+
+/// Reply kinds in a completion batch: 0 = value, 1 = server error (message), 2 = client
+/// failure (`"<Kind>\t<message>"`).
+const KIND_VALUE: u32 = 0;
+const KIND_REPLY_ERROR: u32 = 1;
+const KIND_FAILURE: u32 = 2;
+
+fn check(status: sys::napi_status) -> Result<()> {
+    if status == sys::Status::napi_ok {
+        Ok(())
+    } else {
+        Err(Error::new(
+            Status::from(status),
+            "N-API call failed while converting a reply",
+        ))
+    }
+}
+
+unsafe fn js_string(env: sys::napi_env, s: &[u8]) -> Result<sys::napi_value> {
+    let mut out = ptr::null_mut();
+    // V8 replaces invalid UTF-8 with U+FFFD, as ioredis's `buffer.toString()` does.
+    check(sys::napi_create_string_utf8(
+        env,
+        s.as_ptr().cast(),
+        s.len() as isize,
+        &mut out,
+    ))?;
+    Ok(out)
+}
+
+unsafe fn js_buffer(env: sys::napi_env, s: &[u8]) -> Result<sys::napi_value> {
+    let mut out = ptr::null_mut();
+    let mut data = ptr::null_mut();
+    check(sys::napi_create_buffer_copy(
+        env,
+        s.len(),
+        s.as_ptr().cast(),
+        &mut data,
+        &mut out,
+    ))?;
+    Ok(out)
+}
+
+unsafe fn js_number(env: sys::napi_env, n: f64) -> Result<sys::napi_value> {
+    let mut out = ptr::null_mut();
+    check(sys::napi_create_double(env, n, &mut out))?;
+    Ok(out)
+}
+
+unsafe fn js_uint(env: sys::napi_env, n: u32) -> Result<sys::napi_value> {
+    let mut out = ptr::null_mut();
+    check(sys::napi_create_uint32(env, n, &mut out))?;
+    Ok(out)
+}
+
+unsafe fn js_reply(
+    env: sys::napi_env,
+    reply: &Reply,
+    buffers: bool,
+    string_numbers: bool,
+) -> Result<sys::napi_value> {
+    let mut out = ptr::null_mut();
+    match reply {
+        Reply::Nil => check(sys::napi_get_null(env, &mut out))?,
+        Reply::Int(n) if string_numbers => out = js_string(env, n.to_string().as_bytes())?,
+        // ioredis parses integers to JS numbers (lossy beyond 2^53, like ioredis).
+        Reply::Int(n) => out = js_number(env, *n as f64)?,
+        Reply::Status(s) if buffers => out = js_buffer(env, s.as_bytes())?,
+        Reply::Status(s) => out = js_string(env, s.as_bytes())?,
+        Reply::Bulk(b) if buffers => out = js_buffer(env, b)?,
+        Reply::Bulk(b) => out = js_string(env, b)?,
+        Reply::Array(items) => {
+            check(sys::napi_create_array_with_length(
+                env,
+                items.len(),
+                &mut out,
+            ))?;
+            for (i, item) in items.iter().enumerate() {
+                let value = js_reply(env, item, buffers, string_numbers)?;
+                check(sys::napi_set_element(env, out, i as u32, value))?;
+            }
+        }
+        // A nested error (an EXEC entry, a Lua table): an Error object the facade turns
+        // into a ReplyError.
+        Reply::Error(text) => {
+            let message = js_string(env, text.as_bytes())?;
+            check(sys::napi_create_error(
+                env,
+                ptr::null_mut(),
+                message,
+                &mut out,
+            ))?;
+        }
+    }
+    Ok(out)
+}
+
+unsafe fn js_completions(
+    env: sys::napi_env,
+    batch: &[Completion],
+    string_numbers: bool,
+) -> Result<sys::napi_value> {
+    let mut out = ptr::null_mut();
+    check(sys::napi_create_array_with_length(
+        env,
+        batch.len() * 3,
+        &mut out,
+    ))?;
+    for (i, c) in batch.iter().enumerate() {
+        let (kind, value) = match &c.outcome {
+            Ok(Reply::Error(text)) => (KIND_REPLY_ERROR, js_string(env, text.as_bytes())?),
+            Ok(reply) => (
+                KIND_VALUE,
+                js_reply(env, reply, c.flags & FLAG_BUFFERS != 0, string_numbers)?,
+            ),
+            Err(f) => (
+                KIND_FAILURE,
+                js_string(
+                    env,
+                    format!("{}\t{}", failure_name(f.kind), f.message).as_bytes(),
+                )?,
+            ),
+        };
+        let base = (i * 3) as u32;
+        check(sys::napi_set_element(env, out, base, js_uint(env, c.id)?))?;
+        check(sys::napi_set_element(
+            env,
+            out,
+            base + 1,
+            js_uint(env, kind)?,
+        ))?;
+        check(sys::napi_set_element(env, out, base + 2, value))?;
+    }
+    Ok(out)
+}
+
+unsafe fn js_event(env: sys::napi_env, event: &Event) -> Result<sys::napi_value> {
+    let (name, code, detail): (&str, &str, String) = match event {
+        Event::Connecting => ("connecting", "", String::new()),
+        Event::Connect => ("connect", "", String::new()),
+        Event::Ready => ("ready", "", String::new()),
+        Event::Error { code, message } => ("error", code.as_str(), message.clone()),
+        Event::Close {
+            retry_attempt: Some(n),
+        } => ("close", "retry", n.to_string()),
+        Event::Close {
+            retry_attempt: None,
+        } => ("close", "", String::new()),
+        Event::End => ("end", "", String::new()),
+    };
+    let mut out = ptr::null_mut();
+    check(sys::napi_create_array_with_length(env, 4, &mut out))?;
+    check(sys::napi_set_element(env, out, 0, js_number(env, -1.0)?))?;
+    check(sys::napi_set_element(
+        env,
+        out,
+        1,
+        js_string(env, name.as_bytes())?,
+    ))?;
+    check(sys::napi_set_element(
+        env,
+        out,
+        2,
+        js_string(env, code.as_bytes())?,
+    ))?;
+    check(sys::napi_set_element(
+        env,
+        out,
+        3,
+        js_string(env, detail.as_bytes())?,
+    ))?;
+    Ok(out)
+}
+
+unsafe fn js_message(
+    env: sys::napi_env,
+    kind: MessageKind,
+    parts: &[Vec<u8>],
+) -> Result<sys::napi_value> {
+    let name = match kind {
+        MessageKind::Message => "message",
+        MessageKind::PMessage => "pmessage",
+        MessageKind::SMessage => "smessage",
+    };
+    let mut out = ptr::null_mut();
+    check(sys::napi_create_array_with_length(
+        env,
+        parts.len() + 2,
+        &mut out,
+    ))?;
+    check(sys::napi_set_element(env, out, 0, js_number(env, -2.0)?))?;
+    check(sys::napi_set_element(
+        env,
+        out,
+        1,
+        js_string(env, name.as_bytes())?,
+    ))?;
+    for (i, part) in parts.iter().enumerate() {
+        check(sys::napi_set_element(
+            env,
+            out,
+            i as u32 + 2,
+            js_buffer(env, part)?,
+        ))?;
+    }
+    Ok(out)
+}
+
+impl ToNapiValue for JsDelivery {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        match &val.delivery {
+            Delivery::Completions(batch) => js_completions(env, batch, val.string_numbers),
+            Delivery::Event(event) => js_event(env, event),
+            Delivery::Message { kind, parts } => js_message(env, *kind, parts),
+        }
+    }
+}
