@@ -322,6 +322,13 @@ impl Engine {
         lookup_command(name).is_some()
     }
 
+    /// True when `name` (any case) is an implemented command that writes
+    /// (Redis's `write`/`may-replicate` flags): read-only scripts refuse it,
+    /// and a client may route it accordingly.
+    pub fn is_write_command(name: &[u8]) -> bool {
+        lookup_command(name).is_some_and(|c| script::is_write_command(c.name))
+    }
+
     /// Size and counters.
     pub fn stats(&self) -> Stats {
         let st = self.shared.state.lock();

@@ -88,8 +88,18 @@ impl Scripts {
         let killed = Arc::new(AtomicBool::new(false));
         let deadline_us = Arc::new(AtomicU64::new(u64::MAX));
         let epoch = Instant::now();
-        let sha1hex =
-            lua.create_function(|lua, s: mlua::String| lua.create_string(sha1_hex(&s.as_bytes())))?;
+        // A Rust function, so `return redis.sha1hex()` keeps the caller's
+        // frame for the error position (a Lua wrapper would be a tail call).
+        let sha1hex = lua.create_function(|lua, args: MultiValue| match args.len() {
+            1 => {
+                let s = lua.coerce_string(args[0].clone())?;
+                let bytes = s.map_or(Vec::new(), |s| s.as_bytes().to_vec());
+                lua.create_string(sha1_hex(&bytes))
+            }
+            _ => Err(mlua::Error::external(RustError::Reply(
+                "ERR wrong number of arguments".into(),
+            ))),
+        })?;
         let k = killed.clone();
         let is_killed = lua.create_function(move |_, ()| Ok(k.load(Ordering::Relaxed)))?;
         let to_err = lua.create_function(|lua, (v, place): (Value, Option<mlua::String>)| {

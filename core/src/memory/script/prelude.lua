@@ -35,14 +35,18 @@ local function err_table(msg)
 end
 
 -- An error escaping a pcall while the script is being killed is re-raised,
--- so a script cannot catch its own time-limit kill. Errors raised by
--- redis.call (Rust errors, userdata) reach the script as {err=...} tables.
+-- so a script cannot catch its own time-limit kill. Like Redis's pcall, an
+-- error table ({err=...}, also what redis.call raises) becomes its string.
 local function check_killed(ok, ...)
   if not ok then
     if killed() then
       error(KILLED, 0)
     end
-    return ok, to_err((...)), select(2, ...)
+    local e = to_err((...))
+    if type(e) == "table" and type(rawget(e, "err")) == "string" then
+      e = rawget(e, "err")
+    end
+    return false, e
   end
   return ok, ...
 end
@@ -72,12 +76,7 @@ redis.status_reply = function(...)
   end
   return { ok = msg }
 end
-redis.sha1hex = function(...)
-  if select("#", ...) ~= 1 then
-    error(err_table("ERR wrong number of arguments"), 0)
-  end
-  return raw_sha1hex(...)
-end
+redis.sha1hex = raw_sha1hex
 redis.log = function(level)
   if type(level) ~= "number" then
     error(err_table("ERR First argument must be a number (log level)."), 0)
