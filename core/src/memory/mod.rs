@@ -212,8 +212,7 @@ impl Drop for Session {
     }
 }
 
-/// The engine with its lock held: run several commands atomically (a future
-/// script runner executes its `redis.call`s through this).
+/// The engine with its lock held: run several commands atomically.
 pub struct Locked<'a> {
     engine: &'a Engine,
     state: &'a mut State,
