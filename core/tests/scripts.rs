@@ -403,3 +403,36 @@ fn libraries_cjson_and_bit() {
         bulk("a9993e364706816aba3e25717850c26c9cd0d89d")
     );
 }
+
+/// Rough cost of EVALSHA of rate-limit-redis's `increment` script in memory
+/// (numbers in the report, not asserted):
+/// `cargo test --release -p bulwark-core --test scripts -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn evalsha_rate_limit_cost() {
+    const INCREMENT: &str = "local windowMs = tonumber(ARGV[1])\nlocal timeToExpire = redis.call(\"PTTL\", KEYS[1])\nif timeToExpire <= 0 then\nredis.call(\"SET\", KEYS[1], 1, \"PX\", windowMs)\nreturn { 1, windowMs }\nend\nlocal totalHits = redis.call(\"INCR\", KEYS[1])        \nreturn { totalHits, timeToExpire }";
+    let e = Engine::new(MemoryConfig::default());
+    let mut s = e.session();
+    let Reply::Bulk(sha) = e.execute(&mut s, &[b"SCRIPT", b"LOAD", INCREMENT.as_bytes()]) else {
+        panic!("SCRIPT LOAD")
+    };
+    let keys: Vec<Vec<u8>> = (0..10_000)
+        .map(|i| format!("rl:10.0.{}.{}", i / 256, i % 256).into_bytes())
+        .collect();
+    let n = 300_000usize;
+    for round in 0..3 {
+        let t = std::time::Instant::now();
+        for i in 0..n {
+            let r = e.execute(
+                &mut s,
+                &[b"EVALSHA", &sha, b"1", &keys[i % keys.len()], b"60000"],
+            );
+            assert!(matches!(r, Reply::Array(_)), "{r:?}");
+        }
+        let ns = t.elapsed().as_nanos() as f64 / n as f64;
+        println!(
+            "round {round}: EVALSHA rate-limit increment: {ns:.0} ns/op ({:.0} ops/s)",
+            1e9 / ns
+        );
+    }
+}

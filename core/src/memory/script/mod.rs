@@ -14,6 +14,7 @@
 
 mod bit;
 mod cjson;
+mod structlib;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -129,6 +130,7 @@ impl Scripts {
                 to_err,
                 cjson::library(&lua)?,
                 bit::library(&lua)?,
+                structlib::library(&lua)?,
             ))?;
         let (d, k) = (deadline_us.clone(), killed.clone());
         lua.set_hook(

@@ -3,7 +3,7 @@
 -- Rust-side functions passed as arguments. Returns the runner and the tables
 -- Rust needs. The chunk is named "=bulwark" so the error handler can skip
 -- its frames and report the user's script line like Redis does.
-local raw_sha1hex, killed, tick, to_err, cjson, bit = ...
+local raw_sha1hex, killed, tick, to_err, cjson, bit, struct = ...
 
 local getinfo, sethook = debug.getinfo, debug.sethook
 local type, tostring, error, rawget, rawset = type, tostring, error, rawget, rawset
@@ -178,6 +178,7 @@ for k, v in pairs({
   redis = protect(redis),
   cjson = protect(cjson),
   bit = protect(bit),
+  struct = protect(struct),
   _G = G,
 }) do
   sandbox[k] = v
