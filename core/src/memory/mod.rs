@@ -46,8 +46,8 @@ pub struct MemoryConfig {
     /// Wall-clock budget of one Lua script in milliseconds (`None`: 5000);
     /// a script running longer is killed with an error.
     pub script_time_limit_ms: Option<u64>,
-    /// Heap limit of the Lua interpreter in bytes (`None`: 64 MiB); an
-    /// allocation beyond it fails the script with an error.
+    /// How many bytes one Lua script may grow the interpreter's heap by
+    /// (`None`: 64 MiB); an allocation beyond it fails the script with an error.
     pub script_memory_limit_bytes: Option<usize>,
 }
 
