@@ -601,23 +601,23 @@ impl Scripts {
             (self.epoch.elapsed() + limit).as_micros() as u64,
             Ordering::Relaxed,
         );
-        let one = |args: &MultiValue| match call_args(args) {
-            Ok(argv) => run.borrow_mut().call(&argv),
-            Err(msg) => err(msg),
-        };
         let outcome = lua.scope(|scope| {
-            let call = scope.create_function(|lua, args: MultiValue| match one(&args) {
-                Reply::Error(e) => Err(mlua::Error::external(RustError::Reply(e))),
-                reply => reply_to_lua(lua, reply),
+            let call = scope.create_function(|lua, args: MultiValue| {
+                let reply = match call_args(&args) {
+                    Ok(argv) => run.borrow_mut().call(&argv),
+                    Err(msg) => err(msg),
+                };
+                match reply {
+                    Reply::Error(e) => Err(mlua::Error::external(RustError::Reply(e))),
+                    reply => reply_to_lua(lua, reply),
+                }
             })?;
-            let pcall =
-                scope.create_function(|lua, args: MultiValue| reply_to_lua(lua, one(&args)))?;
             // The heap limit is on only while the script runs: with a limit
             // set, mlua protects every allocation it makes (a pcall each),
             // which made preparing arguments and replies ~35% of an EVALSHA.
             // Each script may grow the heap by `memory_limit` bytes.
             lua.set_memory_limit(lua.used_memory() + self.memory_limit)?;
-            let r = self.run.call::<(bool, Value)>((f, call, pcall));
+            let r = self.run.call::<(bool, Value)>((f, call));
             lua.set_memory_limit(0)?;
             r
         });

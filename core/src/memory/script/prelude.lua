@@ -51,8 +51,8 @@ local function check_killed(ok, ...)
   return ok, ...
 end
 
--- redis.call and redis.pcall are Rust functions installed by run() for the
--- duration of each script (they borrow the engine state).
+-- redis.call is a Rust function installed by run() for the duration of
+-- each script (it borrows the engine state).
 redis.error_reply = function(...)
   local msg = ...
   if select("#", ...) ~= 1 or type(msg) ~= "string" then
@@ -222,10 +222,21 @@ local function handler(e)
   return e
 end
 
-local function run(f, call, pcall)
-  redis.call, redis.pcall = call, pcall
+-- redis.pcall catches what redis.call raises, as the {err=...} table.
+local function pcall_result(ok, r)
+  if ok then
+    return r
+  end
+  return to_err(r)
+end
+redis.pcall = function(...)
+  return pcall_result(raw_pcall(redis.call, ...))
+end
+
+local function run(f, call)
+  redis.call = call
   local ok, r = raw_xpcall(f, handler)
-  redis.call, redis.pcall = nil, nil
+  redis.call = nil
   return ok, r
 end
 
