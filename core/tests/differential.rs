@@ -7,75 +7,12 @@
 //! It talks RESP2 over a plain TcpStream rather than through a client crate so
 //! that error texts and reply shapes reach the comparison untouched.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-
 mod support;
+
+use support::Conn;
 
 use bulwark_core::memory::{Engine, MemoryConfig, Session};
 use bulwark_core::Reply;
-
-/// A minimal RESP2 connection.
-struct Conn {
-    w: TcpStream,
-    r: BufReader<TcpStream>,
-}
-
-impl Conn {
-    fn open(port: u16) -> Conn {
-        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        Conn {
-            w: s.try_clone().unwrap(),
-            r: BufReader::new(s),
-        }
-    }
-
-    fn call(&mut self, args: &[&[u8]]) -> Reply {
-        let mut buf = format!("*{}\r\n", args.len()).into_bytes();
-        for a in args {
-            buf.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
-            buf.extend_from_slice(a);
-            buf.extend_from_slice(b"\r\n");
-        }
-        self.w.write_all(&buf).unwrap();
-        self.read()
-    }
-
-    fn line(&mut self) -> String {
-        let mut l = String::new();
-        self.r.read_line(&mut l).unwrap();
-        l.truncate(l.len() - 2);
-        l
-    }
-
-    fn read(&mut self) -> Reply {
-        let l = self.line();
-        let (t, rest) = l.split_at(1);
-        match t {
-            "+" => Reply::Status(rest.to_string()),
-            "-" => Reply::Error(rest.to_string()),
-            ":" => Reply::Int(rest.parse().unwrap()),
-            "$" => {
-                let n: i64 = rest.parse().unwrap();
-                if n < 0 {
-                    return Reply::Nil;
-                }
-                let mut b = vec![0; n as usize + 2];
-                self.r.read_exact(&mut b).unwrap();
-                b.truncate(n as usize);
-                Reply::Bulk(b)
-            }
-            "*" => {
-                let n: i64 = rest.parse().unwrap();
-                if n < 0 {
-                    return Reply::Nil;
-                }
-                Reply::Array((0..n).map(|_| self.read()).collect())
-            }
-            _ => panic!("bad RESP line {l:?}"),
-        }
-    }
-}
 
 struct Rng(u64);
 

@@ -19,6 +19,7 @@ mod commands;
 mod glob;
 mod num;
 mod pubsub;
+mod script;
 mod store;
 
 use std::collections::HashSet;
@@ -42,6 +43,12 @@ pub struct MemoryConfig {
     pub max_keys: Option<usize>,
     /// Approximate memory budget for keys and values, in bytes; same eviction.
     pub max_memory_bytes: Option<usize>,
+    /// Wall-clock budget of one Lua script in milliseconds (`None`: 5000);
+    /// a script running longer is killed with an error.
+    pub script_time_limit_ms: Option<u64>,
+    /// How many bytes one Lua script may grow the interpreter's heap by
+    /// (`None`: 64 MiB); an allocation beyond it fails the script with an error.
+    pub script_memory_limit_bytes: Option<usize>,
 }
 
 /// A time source in unix milliseconds, injectable so tests control expiry.
@@ -109,6 +116,9 @@ pub struct Stats {
 struct Shared {
     state: Mutex<State>,
     clock: Arc<dyn Clock>,
+    /// The Lua state and script cache, created by the first script. Only
+    /// locked while `state` is held (a script runs under the engine lock).
+    scripts: Mutex<Option<script::Scripts>>,
 }
 
 /// The engine: 16 databases, pub/sub and transactions. Cheap to clone (a
@@ -202,8 +212,7 @@ impl Drop for Session {
     }
 }
 
-/// The engine with its lock held: run several commands atomically (a future
-/// script runner executes its `redis.call`s through this).
+/// The engine with its lock held: run several commands atomically.
 pub struct Locked<'a> {
     engine: &'a Engine,
     state: &'a mut State,
@@ -256,6 +265,7 @@ impl Engine {
             shared: Arc::new(Shared {
                 state: Mutex::new(State::new(config, now)),
                 clock,
+                scripts: Mutex::new(None),
             }),
         }
     }
@@ -309,6 +319,13 @@ impl Engine {
     /// True when the engine implements the command `name` (any case).
     pub fn supports(name: &[u8]) -> bool {
         lookup_command(name).is_some()
+    }
+
+    /// True when `name` (any case) is an implemented command that writes
+    /// (Redis's `write`/`may-replicate` flags): read-only scripts refuse it,
+    /// and a client may route it accordingly.
+    pub fn is_write_command(name: &[u8]) -> bool {
+        lookup_command(name).is_some_and(|c| script::is_write_command(c.name))
     }
 
     /// Size and counters.
@@ -476,6 +493,8 @@ impl Engine {
                 Reply::Status("RESET".into())
             }
             Kind::Subscribe(which) => self.subscribe(st, s, which, &args[1..]),
+            Kind::Eval(mode) => self.eval(st, s, args, outbox, mode),
+            Kind::Script => self.script(st, args),
         };
         if st.config.max_keys.is_some() || st.config.max_memory_bytes.is_some() {
             st.evict_if_needed();

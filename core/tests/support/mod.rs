@@ -2,10 +2,13 @@
 //! killed by pid when the guard drops (also when a test panics).
 #![allow(dead_code)] // each test binary uses its own subset
 
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::thread::sleep;
 use std::time::{Duration, Instant};
+
+use bulwark_core::Reply;
 
 /// A running redis-server; dropping it kills the process.
 pub struct RedisServer {
@@ -52,5 +55,69 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A minimal RESP2 connection.
+pub struct Conn {
+    w: TcpStream,
+    r: BufReader<TcpStream>,
+}
+
+impl Conn {
+    /// Connects to a redis-server on the loopback port.
+    pub fn open(port: u16) -> Conn {
+        let s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        Conn {
+            w: s.try_clone().unwrap(),
+            r: BufReader::new(s),
+        }
+    }
+
+    /// Sends one command and reads its reply.
+    pub fn call(&mut self, args: &[&[u8]]) -> Reply {
+        let mut buf = format!("*{}\r\n", args.len()).into_bytes();
+        for a in args {
+            buf.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            buf.extend_from_slice(a);
+            buf.extend_from_slice(b"\r\n");
+        }
+        self.w.write_all(&buf).unwrap();
+        self.read()
+    }
+
+    fn line(&mut self) -> String {
+        let mut l = String::new();
+        self.r.read_line(&mut l).unwrap();
+        l.truncate(l.len() - 2);
+        l
+    }
+
+    fn read(&mut self) -> Reply {
+        let l = self.line();
+        let (t, rest) = l.split_at(1);
+        match t {
+            "+" => Reply::Status(rest.to_string()),
+            "-" => Reply::Error(rest.to_string()),
+            ":" => Reply::Int(rest.parse().unwrap()),
+            "$" => {
+                let n: i64 = rest.parse().unwrap();
+                if n < 0 {
+                    return Reply::Nil;
+                }
+                let mut b = vec![0; n as usize + 2];
+                self.r.read_exact(&mut b).unwrap();
+                b.truncate(n as usize);
+                Reply::Bulk(b)
+            }
+            "*" => {
+                let n: i64 = rest.parse().unwrap();
+                if n < 0 {
+                    return Reply::Nil;
+                }
+                Reply::Array((0..n).map(|_| self.read()).collect())
+            }
+            _ => panic!("bad RESP line {l:?}"),
+        }
     }
 }

@@ -53,6 +53,10 @@ pub(crate) enum Kind {
     Quit,
     Reset,
     Subscribe(Sub),
+    /// EVAL, EVALSHA, EVAL_RO, EVALSHA_RO.
+    Eval(super::script::EvalMode),
+    /// SCRIPT LOAD/EXISTS/FLUSH/KILL.
+    Script,
 }
 
 /// One command table entry.
@@ -105,6 +109,19 @@ static TABLE: Lazy<HashMap<&'static str, Cmd, BuildHasherDefault<Fnv>>> = Lazy::
     add("unsubscribe", -1, Subscribe(Sub::Unsubscribe));
     add("psubscribe", -2, Subscribe(Sub::PSubscribe));
     add("punsubscribe", -1, Subscribe(Sub::PUnsubscribe));
+    for (name, by_sha, read_only) in [
+        ("eval", false, false),
+        ("evalsha", true, false),
+        ("eval_ro", false, true),
+        ("evalsha_ro", true, true),
+    ] {
+        add(
+            name,
+            -3,
+            Eval(super::script::EvalMode { by_sha, read_only }),
+        );
+    }
+    add("script", -2, Script);
     for (name, arity, f) in strings::COMMANDS
         .iter()
         .chain(keys::COMMANDS)
