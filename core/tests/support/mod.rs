@@ -18,31 +18,54 @@ pub struct RedisServer {
 }
 
 impl RedisServer {
-    /// Starts redis-server on a free port and waits until it accepts connections.
+    /// Starts redis-server on a free port and waits until it answers. Tests run in
+    /// parallel and may pick the same free port: a server that lost the race exits, so
+    /// readiness means the answering server's `process_id` is this child's pid.
     pub fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| {
-                panic!("cannot start redis-server ({e}): install it with `apt-get install redis-server` (or `brew install redis`)")
-            });
-        let server = RedisServer { child, port };
+        for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let child = Command::new("redis-server")
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap_or_else(|e| {
+                    panic!("cannot start redis-server ({e}): install it with `apt-get install redis-server` (or `brew install redis`)")
+                });
+            let mut server = RedisServer { child, port };
+            if server.wait_ready() {
+                return server;
+            }
+        }
+        panic!("redis-server did not start on a free port in 5 attempts");
+    }
+
+    /// True once this child answers on its port; false if it exited (port taken).
+    fn wait_ready(&mut self) -> bool {
+        let pid = format!("process_id:{}\r\n", self.child.id());
         let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "redis-server did not start on port {port}"
-            );
+        while Instant::now() < deadline {
+            if self.child.try_wait().ok().flatten().is_some() {
+                return false;
+            }
+            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                let info = Conn::open(self.port).call(&[b"INFO", b"server"]);
+                if let Reply::Bulk(text) = info {
+                    if String::from_utf8_lossy(&text).contains(&pid) {
+                        return true;
+                    }
+                }
+            }
             sleep(Duration::from_millis(20));
         }
-        server
+        panic!(
+            "redis-server did not answer on port {} within 10 s",
+            self.port
+        );
     }
 
     /// A redis-rs client for this server.
