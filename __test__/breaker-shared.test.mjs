@@ -403,11 +403,59 @@ test('bad stateStore values and store failures', async () => {
   let deliver
   const custom = { ...ok, subscribe: (_n, cb) => ((deliver = cb), () => {}), onError: (e) => seen.push(e) }
   const cb = new CircuitBreaker(fn, { stateStore: custom })
-  deliver({ state: 'open', at: 'now', by: 'x', seq: 1 })
+  const circular = { state: 'open', at: 'now', by: 'x', seq: 1 }
+  circular.self = circular
+  deliver(circular)
   deliver(null)
   assert.equal(seen.length, 2)
+  assert.ok(seen.every((e) => e instanceof TypeError && /malformed transition/.test(e.message)))
+  assert.equal(seen[0].transition, circular)
   assert.equal(cb.closed, true)
   deliver({ state: 'open', at: Date.now(), by: 'x', seq: 1 })
   assert.equal(cb.opened, true)
   cb.shutdown()
+})
+
+test('only local open/close are published: not fires, not half-open, not an imported state', async () => {
+  const published = []
+  const store = {
+    load: async () => null,
+    publish: async (name, t, resetTimeout) => {
+      published.push([name, t.state, typeof t.at, resetTimeout])
+      return published.length
+    },
+    subscribe: () => () => {},
+  }
+  let fail = false
+  const breaker = new CircuitBreaker(
+    async () => {
+      if (fail) throw new Error('x')
+      return 'ok'
+    },
+    { name: 'local-only', resetTimeout: 20, stateStore: store },
+  )
+  for (let i = 0; i < 100; i++) assert.equal(await breaker.fire(), 'ok')
+  assert.deepEqual(published, [])
+  fail = true
+  const halfOpen = nextEvent(breaker, 'halfOpen')
+  for (let i = 0; i < 200 && !breaker.opened; i++) await assert.rejects(breaker.fire())
+  assert.equal(breaker.opened, true)
+  await halfOpen
+  fail = false
+  assert.equal(await breaker.fire(), 'ok')
+  assert.equal(breaker.closed, true)
+  assert.deepEqual(published, [
+    ['local-only', 'open', 'number', 20],
+    ['local-only', 'closed', 'number', 20],
+  ])
+  breaker.shutdown()
+  // An imported open state is restored locally and not announced again.
+  const imported = new CircuitBreaker(async () => 1, {
+    resetTimeout: 60_000,
+    state: { closed: false, halfOpen: false, lastTimerAt: Date.now() },
+    stateStore: store,
+  })
+  assert.equal(imported.opened, true)
+  assert.equal(published.length, 2)
+  imported.shutdown()
 })

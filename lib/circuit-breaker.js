@@ -326,7 +326,9 @@ class CircuitBreaker extends EventEmitter {
     const store = this[STORE]
     if (store === undefined || this[STATE] === SHUTDOWN) return
     if (!isTransition(t)) {
-      reportStoreError(store, new TypeError(`stateStore delivered a malformed transition: ${JSON.stringify(t)}`))
+      const err = new TypeError('stateStore delivered a malformed transition (see err.transition)')
+      err.transition = t
+      reportStoreError(store, err)
       return
     }
     if (t.by === this[STORE_ID] || t.seq <= this[STORE_SEQ]) return
