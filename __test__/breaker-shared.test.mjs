@@ -364,6 +364,23 @@ test('bad stateStore values and store failures', async () => {
     assert.throws(() => new RedisBreakerStateStore(...args), (err) => err instanceof TypeError && message.test(err.message))
   }
 
+  // publish() refuses transitions that would store malformed JSON.
+  const direct = new RedisBreakerStateStore(client())
+  for (const t of [null, { state: 'half-open', at: 1, by: 'x' }, { state: 'open', at: NaN, by: 'x' }, { state: 'open', at: Infinity, by: 'x' }, { state: 'open', at: 1, by: 7 }]) {
+    await assert.rejects(direct.publish('n', t, 1000), TypeError)
+  }
+  assert.throws(() => direct.subscribe('n', 'not a function'), TypeError)
+  // Edge TTLs are clamped to at least 1 ms (huge ones are kept); an empty name is a valid key.
+  const edge = uniqueName()
+  let last = 0
+  for (const resetTimeout of [2 ** 31 - 1, 0, -5, NaN, undefined]) {
+    const seq = await direct.publish(edge, { state: 'open', at: Date.now(), by: 'x' }, resetTimeout)
+    assert.equal(seq, last + 1)
+    last = seq
+  }
+  assert.equal(await direct.load(`${edge}-missing`), null)
+  await direct.publish('', { state: 'closed', at: 1, by: 'x' }, 1000)
+  assert.deepEqual({ ...(await direct.load('')), seq: 0 }, { state: 'closed', at: 1, by: 'x', seq: 0 })
   // A store that throws or rejects everywhere: the breaker is a plain local breaker.
   const errors = []
   const broken = {

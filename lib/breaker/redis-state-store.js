@@ -102,6 +102,11 @@ class RedisBreakerStateStore {
    * @param resetTimeout the breaker's resetTimeout; the stored value lives twice as long
    */
   async publish(name, t, resetTimeout) {
+    if (t === null || typeof t !== 'object' || (t.state !== 'open' && t.state !== 'closed')) {
+      throw new TypeError("t.state must be 'open' or 'closed'")
+    }
+    if (!Number.isFinite(t.at)) throw new TypeError(`t.at must be a finite number, got ${t.at}`)
+    if (typeof t.by !== 'string') throw new TypeError(`t.by must be a string, got ${typeof t.by}`)
     const ttl = Math.max(1, Math.ceil(2 * (Number(resetTimeout) || 0)))
     const key = this.prefix + name
     const seq = await this.redis.eval(PUBLISH_SCRIPT, 2, key, `${key}:seq`, t.state, String(t.at), t.by, String(ttl), key)
