@@ -6,12 +6,15 @@ import { EventEmitter } from 'node:events'
 import Status = require('./breaker/status')
 import MemoryCache = require('./breaker/cache')
 import semaphore = require('./breaker/semaphore')
+import RedisBreakerStateStore = require('./breaker/redis-state-store')
 
 declare class CircuitBreaker<TI extends unknown[] = unknown[], TR = unknown> extends EventEmitter {
   /** True for errors created by the breaker (EOPENBREAKER, ETIMEDOUT, ESEMLOCKED, ESHUTDOWN). Throws on null/undefined, like opossum. */
   static isOurError(error: unknown): boolean
   /** A standalone Status to pass as `options.status`. */
   static newStatus(options?: CircuitBreaker.StatusOptions): CircuitBreaker.Status
+  /** The Redis-backed `stateStore` (also exported by `bulwark`). */
+  static RedisBreakerStateStore: typeof RedisBreakerStateStore
 
   /**
    * @param action the function to protect (its `this` is the action itself when called
@@ -79,6 +82,29 @@ declare class CircuitBreaker<TI extends unknown[] = unknown[], TR = unknown> ext
 
 declare namespace CircuitBreaker {
   export { Status, MemoryCache }
+
+  /** A transition shared between breakers of one name (half-open is never shared). */
+  export interface StoredTransition {
+    state: 'open' | 'closed'
+    /** Date.now() of the transition in the process that made it. */
+    at: number
+    /** Id of the breaker instance that made it (`<pid>:<uuid>`); a breaker ignores its own. */
+    by: string
+    /** Per-name counter assigned by the store (Redis INCR); the highest seq wins. */
+    seq: number
+  }
+
+  /** What `options.stateStore` must provide (see docs/circuit-breaker.md). */
+  export interface BreakerStateStore {
+    /** Last stored transition for this breaker name, or null. Called once at construction. */
+    load(name: string): Promise<StoredTransition | null> | StoredTransition | null
+    /** Stores and announces a local transition; resolves with the seq it was given. Never awaited by the breaker. */
+    publish(name: string, t: Omit<StoredTransition, 'seq'>, resetTimeout: number): Promise<number | void> | number | void
+    /** Delivers peers' transitions; returns the unsubscribe function (called by shutdown()). */
+    subscribe(name: string, onTransition: (t: StoredTransition) => void): () => void
+    /** Receives every failure of load/publish/subscribe; without it failures are dropped. */
+    onError?(err: unknown): void
+  }
 
   /** Error codes the breaker creates. */
   export type ErrorCode = 'EOPENBREAKER' | 'ETIMEDOUT' | 'ESEMLOCKED' | 'ESHUTDOWN'
@@ -154,8 +180,8 @@ declare namespace CircuitBreaker {
     windowType?: 'time' | 'count'
     /** bulwark extension: outcomes remembered by the count window. @default 100 */
     windowSize?: number
-    /** Reserved for a shared state store (see docs/circuit-breaker.md); not implemented yet: passing it throws. */
-    stateStore?: never
+    /** bulwark extension: share open/close transitions with same-named breakers in other processes (e.g. a RedisBreakerStateStore). */
+    stateStore?: BreakerStateStore | null
   }
 
   /** `breaker.options` after construction: defaults filled in. */
@@ -247,6 +273,8 @@ declare namespace CircuitBreaker {
     close: () => void
     healthCheckFailed: (err: any) => void
     shutdown: () => void
+    /** bulwark extension: a peer's transition (from `stateStore`) is about to change this breaker's state. */
+    remoteTransition: (t: StoredTransition) => void
   }
 }
 

@@ -9,6 +9,7 @@ const Status = require('./breaker/status')
 const Semaphore = require('./breaker/semaphore')
 const MemoryCache = require('./breaker/cache')
 const Deadlines = require('./breaker/deadlines')
+const RedisBreakerStateStore = require('./breaker/redis-state-store')
 
 const { FIELD_INDEX, FLUSHED, BATCH_FIRE, BATCH_COUNT, BATCH_SUCCESS, RECORD_FAILURE, checkNonNegative, checkWindowOptions } = Status.internals
 
@@ -35,6 +36,14 @@ const HEALTH_TIMERS = Symbol('health-check-timers')
 const ENTER_HALF_OPEN = Symbol('enter-half-open')
 const CLOSED_BY_CORE = Symbol('closed-by-core')
 const DEADLINES = Symbol('deadlines')
+const OPEN_CIRCUIT = Symbol('open-circuit')
+const STORE = Symbol('state-store')
+const STORE_ID = Symbol('state-store-id')
+const STORE_SEQ = Symbol('state-store-seq')
+const UNSUBSCRIBE = Symbol('state-store-unsubscribe')
+const PUBLISH = Symbol('publish')
+const APPLY_REMOTE = Symbol('apply-remote')
+const ATTACH_STORE = Symbol('attach-store')
 
 const MAX_TIMER_MS = 2 ** 31 - 1 // Node turns larger delays into 1 ms.
 
@@ -109,13 +118,44 @@ function checkOptions(options) {
     throw new TypeError(`options.windowType must be 'time' or 'count', got ${String(o.windowType)}`)
   }
   if (given(o.windowSize)) checkInteger(o.windowSize, 'options.windowSize', 1, 10_000_000)
-  if (given(o.stateStore)) {
-    const err = new TypeError(
-      'options.stateStore is not implemented yet (the interface is specified in docs/circuit-breaker.md)',
-    )
-    err.code = 'ERR_BULWARK_NOT_IMPLEMENTED'
-    throw err
+  if (given(o.stateStore)) checkStateStore(o.stateStore)
+}
+
+/** A BreakerStateStore needs load, publish and subscribe (docs: "Sharing state across processes"). */
+function checkStateStore(store) {
+  if (typeof store !== 'object') {
+    throw new TypeError(`options.stateStore must be an object with load, publish and subscribe methods, got ${typeof store}`)
   }
+  for (const method of ['load', 'publish', 'subscribe']) {
+    if (typeof store[method] !== 'function') {
+      throw new TypeError(`options.stateStore.${method} must be a function, got ${typeof store[method]}`)
+    }
+  }
+  if (store.onError !== undefined && typeof store.onError !== 'function') {
+    throw new TypeError(`options.stateStore.onError must be a function, got ${typeof store.onError}`)
+  }
+}
+
+/** Hands a store failure to `store.onError`; a store without one loses it (the breaker stays local). */
+function reportStoreError(store, err) {
+  if (typeof store.onError !== 'function') return
+  try {
+    store.onError(err)
+  } catch {
+    // An error handler that throws must not break the breaker.
+  }
+}
+
+/** Whether a value from a store is a well-formed StoredTransition. */
+function isTransition(t) {
+  return (
+    t !== null &&
+    typeof t === 'object' &&
+    (t.state === 'open' || t.state === 'closed') &&
+    Number.isFinite(t.at) &&
+    typeof t.by === 'string' &&
+    Number.isFinite(t.seq)
+  )
 }
 
 class CircuitBreaker extends EventEmitter {
@@ -202,6 +242,8 @@ class CircuitBreaker extends EventEmitter {
     this[WARMUP_TIMEOUT] = undefined
     this[HEALTH_TIMERS] = undefined
     this[DEADLINES] = undefined
+    this[STORE] = undefined
+    this[UNSUBSCRIBE] = undefined
     let closed = true
     let halfOpen = false
     let shutdown = false
@@ -247,6 +289,74 @@ class CircuitBreaker extends EventEmitter {
     } else if (!closed && halfOpen) {
       this[ENTER_HALF_OPEN]()
     }
+    // Attached after an imported `state` is applied: an import is not a new transition.
+    if (options.stateStore && this[STATE] !== SHUTDOWN) this[ATTACH_STORE](options.stateStore)
+  }
+
+  /** Subscribes to peers' transitions, then loads the last stored one (so none is missed). */
+  [ATTACH_STORE](store) {
+    this[STORE] = store
+    // Per instance, not per process: two breakers of one name in one process are peers too.
+    this[STORE_ID] = `${process.pid}:${randomUUID()}`
+    this[STORE_SEQ] = -Infinity
+    const name = this[NAME]
+    try {
+      const unsubscribe = store.subscribe(name, (t) => this[APPLY_REMOTE](t, false))
+      if (typeof unsubscribe !== 'function') {
+        throw new TypeError(`stateStore.subscribe must return an unsubscribe function, got ${typeof unsubscribe}`)
+      }
+      this[UNSUBSCRIBE] = unsubscribe
+    } catch (err) {
+      reportStoreError(store, err)
+    }
+    new Promise((resolve) => resolve(store.load(name)))
+      .then((t) => {
+        if (t !== null && t !== undefined) this[APPLY_REMOTE](t, true)
+      })
+      .catch((err) => reportStoreError(store, err))
+  }
+
+  /**
+   * Applies a peer's transition (docs: consistency model): last writer wins by seq, own
+   * echoes are ignored, `open` propagates (timer from the peer's `at`), `closed` only
+   * shortens the wait of an open or half-open breaker. A loaded transition is applied
+   * only when it is an open one.
+   */
+  [APPLY_REMOTE](t, loaded) {
+    const store = this[STORE]
+    if (store === undefined || this[STATE] === SHUTDOWN) return
+    if (!isTransition(t)) {
+      const err = new TypeError('stateStore delivered a malformed transition (see err.transition)')
+      err.transition = t
+      reportStoreError(store, err)
+      return
+    }
+    if (t.by === this[STORE_ID] || t.seq <= this[STORE_SEQ]) return
+    this[STORE_SEQ] = t.seq
+    const now = Date.now()
+    // A transition from a peer clock ahead of ours counts as happening now.
+    const at = Math.min(t.at, now)
+    if (t.state === 'open') {
+      if (this[STATE] === OPEN || now - at >= this.options.resetTimeout) return
+      this.emit('remoteTransition', t)
+      this[OPEN_CIRCUIT](now, at, false)
+    } else {
+      if (loaded || this[STATE] === CLOSED) return
+      this.emit('remoteTransition', t)
+      if (this[STATE] !== SHUTDOWN && this[STATUS][FLUSHED]().close(now)) this[CLOSED_BY_CORE](false)
+    }
+  }
+
+  /** Announces a local transition; never awaited, failures go to the store's onError. */
+  [PUBLISH](state, at) {
+    const store = this[STORE]
+    if (store === undefined) return
+    new Promise((resolve) => resolve(store.publish(this[NAME], { state, at, by: this[STORE_ID] }, this.options.resetTimeout)))
+      .then((seq) => {
+        // Our own seq: anything older that arrives later is stale.
+        if (typeof seq === 'number' && seq > this[STORE_SEQ]) this[STORE_SEQ] = seq
+      })
+      .catch((err) => reportStoreError(store, err))
   }
 
   _renewAbortControllerIfNeeded() {
@@ -265,8 +375,8 @@ class CircuitBreaker extends EventEmitter {
     if (this[STATUS][FLUSHED]().close(Date.now())) this[CLOSED_BY_CORE]()
   }
 
-  /** JS side of a transition to closed that the core already made. */
-  [CLOSED_BY_CORE]() {
+  /** JS side of a transition to closed that the core already made (`local`: publish it). */
+  [CLOSED_BY_CORE](local = true) {
     if (this[RESET_TIMEOUT] !== undefined) {
       clearTimeout(this[RESET_TIMEOUT])
       this[RESET_TIMEOUT] = undefined
@@ -274,6 +384,7 @@ class CircuitBreaker extends EventEmitter {
     this[STATE] = CLOSED
     this[GENERATION]++
     this._renewAbortControllerIfNeeded()
+    if (local) this[PUBLISH]('closed', Date.now())
     this.emit('close')
   }
 
@@ -281,13 +392,19 @@ class CircuitBreaker extends EventEmitter {
   open() {
     if (this[STATE] === OPEN || this[STATE] === SHUTDOWN) return
     const now = Date.now()
+    this[OPEN_CIRCUIT](now, now, true)
+  }
+
+  /** Opens as of `at` (a peer's open may be older than now); `local` transitions are published. */
+  [OPEN_CIRCUIT](now, at, local) {
     if (!this[STATUS][FLUSHED]().open(now)) return
     this[STATE] = OPEN
     this[GENERATION]++
-    this[LAST_TIMER_AT] = now
-    const timer = setTimeout(() => this[ENTER_HALF_OPEN](), this.options.resetTimeout)
+    this[LAST_TIMER_AT] = at
+    const timer = setTimeout(() => this[ENTER_HALF_OPEN](), Math.max(0, at + this.options.resetTimeout - now))
     this[RESET_TIMEOUT] = timer
     if (typeof timer.unref === 'function') timer.unref()
+    if (local) this[PUBLISH]('open', at)
     this.emit('open')
   }
 
@@ -309,6 +426,16 @@ class CircuitBreaker extends EventEmitter {
     this.emit('shutdown')
     this.disable()
     this.removeAllListeners()
+    if (this[UNSUBSCRIBE] !== undefined) {
+      const unsubscribe = this[UNSUBSCRIBE]
+      this[UNSUBSCRIBE] = undefined
+      try {
+        unsubscribe()
+      } catch (err) {
+        reportStoreError(this[STORE], err)
+      }
+    }
+    this[STORE] = undefined
     if (this[RESET_TIMEOUT] !== undefined) clearTimeout(this[RESET_TIMEOUT])
     if (this[WARMUP_TIMEOUT] !== undefined) clearTimeout(this[WARMUP_TIMEOUT])
     // In-flight calls still time out; the shared timer goes once they have settled.
@@ -752,3 +879,4 @@ module.exports.default = CircuitBreaker
 module.exports.Status = Status
 module.exports.MemoryCache = MemoryCache
 module.exports.Semaphore = Semaphore
+module.exports.RedisBreakerStateStore = RedisBreakerStateStore

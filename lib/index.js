@@ -8,3 +8,5 @@ exports.nativeVersion = native.nativeVersion
 exports.CircuitBreaker = require('./circuit-breaker')
 /** ioredis-compatible Redis client (also `bulwark/ioredis`). */
 exports.Redis = require('./redis').Redis
+/** Shares CircuitBreaker open/close transitions across processes through a Redis client. */
+exports.RedisBreakerStateStore = require('./breaker/redis-state-store')

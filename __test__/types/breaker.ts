@@ -71,3 +71,34 @@ async function use(): Promise<string> {
 }
 
 export { use }
+
+// Shared state across processes (stateStore) through a bulwark Redis client.
+import { Redis, RedisBreakerStateStore } from 'bulwark'
+const sharedRedis = new Redis('redis://127.0.0.1:6379')
+const redisStore = new RedisBreakerStateStore(sharedRedis, { prefix: 'app:breaker:', onError: (err) => console.warn(err) })
+const sharedBreaker = new CircuitBreaker(fetchUser, { name: 'users', resetTimeout: 30000, stateStore: redisStore })
+sharedBreaker.on('remoteTransition', (t) => {
+  const state: 'open' | 'closed' = t.state
+  const at: number = t.at
+  const by: string = t.by
+  const seq: number = t.seq
+  void [state, at, by, seq]
+})
+const sameClass: typeof RedisBreakerStateStore = CircuitBreaker.RedisBreakerStateStore
+void sameClass
+const customStore: CircuitBreaker.BreakerStateStore = {
+  load: async (_name) => null,
+  publish: async (_name, t, resetTimeout) => (t.state === 'open' ? resetTimeout : 0),
+  subscribe: (_name, onTransition) => {
+    onTransition({ state: 'open', at: Date.now(), by: 'peer', seq: 1 })
+    return () => {}
+  },
+  onError: (err) => console.error(err),
+}
+new CircuitBreaker(fetchUser, { stateStore: customStore }).shutdown()
+const loaded: Promise<CircuitBreaker.StoredTransition | null> = redisStore.load('users')
+void loaded
+// @ts-expect-error a stateStore needs load/publish/subscribe
+new CircuitBreaker(fetchUser, { stateStore: { load: async () => null } })
+// @ts-expect-error prefix is a string
+new RedisBreakerStateStore(sharedRedis, { prefix: 5 })
