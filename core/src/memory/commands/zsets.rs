@@ -338,55 +338,41 @@ fn zrange_generic(ctx: &mut Ctx, a: &[&[u8]], mut rtype: RangeType, rev: Option<
     let Some(z) = ctx.zset(a[1])? else {
         return Ok(Reply::Array(Vec::new()));
     };
-    let items: Vec<(f64, Arc<[u8]>)> = match sel {
+    // The members in walking order (REV walks backwards).
+    let walk: Box<dyn Iterator<Item = &(Score, Arc<[u8]>)>> = if rev {
+        Box::new(z.tree.iter().rev())
+    } else {
+        Box::new(z.tree.iter())
+    };
+    // LIMIT offset count (a negative count means all) over the selected members.
+    let limited =
+        |selected: &mut dyn Iterator<Item = &(Score, Arc<[u8]>)>, offset: usize, count: i64| {
+            selected
+                .skip(offset)
+                .take(usize::try_from(count).unwrap_or(usize::MAX))
+                .map(|(sc, m)| (sc.0, m.clone()))
+                .collect::<Vec<(f64, Arc<[u8]>)>>()
+        };
+    let items = match sel {
         Sel::Rank(start, stop) => match index_range(start, stop, z.len()) {
             None => Vec::new(),
-            Some((s, e)) => {
-                let take = e - s + 1;
-                if rev {
-                    z.tree
-                        .iter()
-                        .rev()
-                        .skip(s)
-                        .take(take)
-                        .map(|(sc, m)| (sc.0, m.clone()))
-                        .collect()
-                } else {
-                    z.tree
-                        .iter()
-                        .skip(s)
-                        .take(take)
-                        .map(|(sc, m)| (sc.0, m.clone()))
-                        .collect()
-                }
-            }
+            Some((s, e)) => limited(&mut { walk }, s, (e - s + 1) as i64),
         },
         Sel::Score(r) => {
-            let it: Box<dyn Iterator<Item = &(Score, Arc<[u8]>)>> = if rev {
-                Box::new(z.tree.iter().rev())
-            } else {
-                Box::new(z.tree.iter())
-            };
             let (offset, count) = limit.unwrap_or((0, -1));
             if offset < 0 {
                 return Ok(Reply::Array(Vec::new()));
             }
-            it.skip_while(|(s, _)| {
-                if rev {
-                    !r.lte_max(s.0)
-                } else {
-                    !r.gte_min(s.0)
-                }
-            })
-            .take_while(|(s, _)| r.contains(s.0))
-            .skip(offset as usize)
-            .take(if count < 0 {
-                usize::MAX
-            } else {
-                count as usize
-            })
-            .map(|(s, m)| (s.0, m.clone()))
-            .collect()
+            let mut selected = walk
+                .skip_while(|(s, _)| {
+                    if rev {
+                        !r.lte_max(s.0)
+                    } else {
+                        !r.gte_min(s.0)
+                    }
+                })
+                .take_while(|(s, _)| r.contains(s.0));
+            limited(&mut selected, offset as usize, count)
         }
         Sel::Lex(min, max) => {
             let (offset, count) = limit.unwrap_or((0, -1));
@@ -397,11 +383,6 @@ fn zrange_generic(ctx: &mut Ctx, a: &[&[u8]], mut rtype: RangeType, rev: Option<
             // but is deterministic otherwise): find the first element past the
             // near bound, stop early if it is beyond the far bound, then take
             // elements while the far bound holds.
-            let it: Box<dyn Iterator<Item = &(Score, Arc<[u8]>)>> = if rev {
-                Box::new(z.tree.iter().rev())
-            } else {
-                Box::new(z.tree.iter())
-            };
             let near = |m: &[u8]| {
                 if rev {
                     lex_lte_max(&max, m)
@@ -416,16 +397,10 @@ fn zrange_generic(ctx: &mut Ctx, a: &[&[u8]], mut rtype: RangeType, rev: Option<
                     lex_lte_max(&max, m)
                 }
             };
-            it.skip_while(|(_, m)| !near(m))
-                .take_while(|(_, m)| far(m))
-                .skip(offset as usize)
-                .take(if count < 0 {
-                    usize::MAX
-                } else {
-                    count as usize
-                })
-                .map(|(s, m)| (s.0, m.clone()))
-                .collect()
+            let mut selected = walk
+                .skip_while(|(_, m)| !near(m))
+                .take_while(|(_, m)| far(m));
+            limited(&mut selected, offset as usize, count)
         }
     };
     let mut out = Vec::with_capacity(items.len() * if withscores { 2 } else { 1 });
