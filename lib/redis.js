@@ -11,6 +11,7 @@ const commands = require('./redis-commands')
 const { Command } = require('./redis-command')
 const { ReplyError, AbortError, MaxRetriesPerRequestError } = require('./redis-errors')
 const { parseOptions } = require('./redis-options')
+const { throttledLog } = require('./throttled-log')
 
 const FLAG_BUFFERS = 0b001
 const FLAG_BLOCKING = 0b100
@@ -126,7 +127,7 @@ const SUBSCRIPTION_SET = {
 /** Commands whose raw form would break the connection's state (they have own methods). */
 const NO_BUFFER_TWIN = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'quit', 'monitor'])
 
-let lastUnhandledLog = 0
+const logUnhandledError = throttledLog('[bulwark] Unhandled error event:')
 
 class Redis extends EventEmitter {
   constructor(...args) {
@@ -168,11 +169,7 @@ class Redis extends EventEmitter {
     if (eventName === 'error') {
       if (this._manuallyClosing && this.status !== 'ready') return false
       if (this.listenerCount('error') > 0) return this.emit('error', arg)
-      const now = Date.now()
-      if (now - lastUnhandledLog > 10_000) {
-        lastUnhandledLog = now
-        console.error('[bulwark] Unhandled error event:', arg && arg.stack ? arg.stack : arg)
-      }
+      logUnhandledError(arg)
       return false
     }
     return this.emit(eventName, arg)

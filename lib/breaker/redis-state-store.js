@@ -10,6 +10,8 @@
 // INCR, SET and PUBLISH run in one Lua script so the stored value and the message always
 // carry the seq they were given (two writers cannot store an older seq over a newer one).
 
+const { throttledLog } = require('../throttled-log')
+
 const DEFAULT_PREFIX = 'bulwark:breaker:'
 // Subscriptions that fail (Redis down when the breaker is built) are retried this often.
 const RESUBSCRIBE_MS = 1000
@@ -21,7 +23,7 @@ redis.call('SET', KEYS[1], msg, 'PX', ARGV[4])
 redis.call('PUBLISH', ARGV[5], msg)
 return seq`
 
-let lastUnhandledLog = 0
+const logStoreError = throttledLog('[bulwark] breaker state store error:')
 
 /** Parses and checks one stored/published transition; throws on anything malformed. */
 function parseTransition(text) {
@@ -83,11 +85,7 @@ class RedisBreakerStateStore {
       }
       return
     }
-    const now = Date.now()
-    if (now - lastUnhandledLog > 10_000) {
-      lastUnhandledLog = now
-      console.error('[bulwark] breaker state store error:', err && err.stack ? err.stack : err)
-    }
+    logStoreError(err)
   }
 
   /** The last transition stored for `name` (null when none or expired). */
