@@ -162,7 +162,7 @@ test('stale and duplicate seq are ignored; own echoes are ignored; closed only s
   // A real writer takes its seq from the counter; a hand-made message must too.
   assert.equal(await redis.incrby(`${channel(name)}:seq`, 5), seq + 5)
   await redis.publish(channel(name), msg('closed', seq + 5))
-  await waitFor(() => b.remote.length === 2, 'the fresh close')
+  await waitFor(() => b.remote.length === 2 && a.remote.length === 1, 'the fresh close on A and B')
   assert.deepEqual(
     b.remote.map((t) => [t.state, t.seq]),
     [
@@ -255,35 +255,66 @@ test('shutdown unsubscribes; the duplicate connection goes with the last subscri
   assert.equal(await redis.ping(), 'PONG')
 })
 
-test('a real second process: peer open reaches it, and it exits on its own after quit()', async () => {
+test('your client ending takes the subscriber with it; connect() again renews the subscriptions', async () => {
   const name = uniqueName()
-  const child = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/shared-breaker-peer.cjs', import.meta.url)), server.url, name], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  let out = ''
-  let err = ''
-  child.stdout.on('data', (d) => (out += d))
-  child.stderr.on('data', (d) => (err += d))
-  const exited = once(child, 'exit')
-  try {
-    await waitFor(async () => (await subscribers(channel(name))) === 1, 'the child subscription')
-    const a = shared(name, client())
-    a.breaker.open()
-    const bound = setTimeout(() => child.kill('SIGKILL'), 15_000)
-    const [code] = await exited
-    clearTimeout(bound)
-    assert.equal(code, 0, `child exited with ${code}; stderr: ${err}`)
-    const report = JSON.parse(out.trim())
-    assert.equal(report.outcome, 'EOPENBREAKER')
-    assert.equal(report.opened, true)
-    assert.equal(report.remote.state, 'open')
-    assert.equal(report.remote.at, a.breaker.toJSON().state.lastTimerAt)
-    assert.equal(err, '')
-    a.breaker.shutdown()
-  } finally {
-    child.kill('SIGKILL')
+  const redis = client()
+  const b = shared(name, redis)
+  await waitFor(async () => (await subscribers(channel(name))) === 1, 'the subscription')
+  const ended = nextEvent(redis, 'end')
+  redis.disconnect()
+  await ended
+  assert.equal(b.store._sub, null)
+  await waitFor(async () => (await subscribers(channel(name))) === 0, 'the subscriber closed')
+  await redis.connect()
+  await waitFor(async () => (await subscribers(channel(name))) === 1, 'the renewed subscription')
+  const a = shared(name, client())
+  const opened = nextEvent(b.breaker, 'open')
+  a.breaker.open()
+  await opened
+  assert.equal(b.remote.at(-1).state, 'open')
+  for (const x of [a, b]) {
+    assert.deepEqual(x.errors, [])
+    x.breaker.shutdown()
   }
+  assert.equal(b.store._sub, null)
+  assert.equal(redis.listenerCount('end'), 0)
+  assert.equal(redis.listenerCount('ready'), 0)
 })
+
+for (const [how, mode] of [
+  ['after shutdown() and quit()', 'shutdown'],
+  ['after quit() alone (a breaker never shut down)', 'no-shutdown'],
+]) {
+  test(`a real second process: peer open reaches it, and it exits on its own ${how}`, async () => {
+    const name = uniqueName()
+    const child = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/shared-breaker-peer.cjs', import.meta.url)), server.url, name, mode], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let out = ''
+    let err = ''
+    child.stdout.on('data', (d) => (out += d))
+    child.stderr.on('data', (d) => (err += d))
+    const exited = once(child, 'exit')
+    try {
+      await waitFor(async () => (await subscribers(channel(name))) === 1, 'the child subscription')
+      const a = shared(name, client())
+      a.breaker.open()
+      const bound = setTimeout(() => child.kill('SIGKILL'), 15_000)
+      const [code] = await exited
+      clearTimeout(bound)
+      assert.equal(code, 0, `child exited with ${code}; stderr: ${err}`)
+      const report = JSON.parse(out.trim())
+      assert.equal(report.outcome, 'EOPENBREAKER')
+      assert.equal(report.opened, true)
+      assert.equal(report.remote.state, 'open')
+      assert.equal(report.remote.at, a.breaker.toJSON().state.lastTimerAt)
+      assert.equal(err, '')
+      a.breaker.shutdown()
+    } finally {
+      child.kill('SIGKILL')
+    }
+  })
+}
 
 test('Redis down: breakers work locally, onError reports, no unhandled rejection; sharing resumes after restart', async () => {
   const name = uniqueName()

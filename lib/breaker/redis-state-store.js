@@ -73,6 +73,13 @@ class RedisBreakerStateStore {
     // channel -> Set of onTransition callbacks
     this._listeners = new Map()
     this._retryTimers = new Set()
+    this._watchingParent = false
+    // When your client ends (quit/disconnect), the subscriber goes with it: a breaker left
+    // without shutdown() must not keep the process alive. It comes back if the client does.
+    this._onParentEnd = () => this._drop()
+    this._onParentReady = () => {
+      for (const channel of this._listeners.keys()) this._subscribeChannel(channel)
+    }
   }
 
   /** Reports a store error to `options.onError` (never throws). */
@@ -133,7 +140,7 @@ class RedisBreakerStateStore {
       this._listeners.delete(channel)
       if (this._listeners.size === 0) {
         this._close()
-      } else {
+      } else if (this._sub !== null) {
         this._sub.unsubscribe(channel).catch((err) => this.onError(err))
       }
     }
@@ -146,6 +153,10 @@ class RedisBreakerStateStore {
       sub.on('error', (err) => this.onError(err))
       sub.on('message', (channel, message) => this._dispatch(channel, message))
       this._sub = sub
+      if (typeof this.redis.on === 'function' && !this._watchingParent) {
+        this.redis.on('end', this._onParentEnd)
+        this._watchingParent = true
+      }
     }
     return this._sub
   }
@@ -189,13 +200,28 @@ class RedisBreakerStateStore {
     }
   }
 
+  /** Closes the subscriber and stops watching your client (no subscriptions left). */
   _close() {
+    this._drop()
+    if (this._watchingParent) {
+      this.redis.removeListener('end', this._onParentEnd)
+      this.redis.removeListener('ready', this._onParentReady)
+      this._watchingParent = false
+    }
+  }
+
+  /** Closes the subscriber but keeps the subscriptions, to renew them when your client is ready again. */
+  _drop() {
     for (const timer of this._retryTimers) clearTimeout(timer)
     this._retryTimers.clear()
     const sub = this._sub
     this._sub = null
     // disconnect(), not quit(): with Redis down quit() would wait for owed replies.
     if (sub !== null) sub.disconnect()
+    if (this._watchingParent && this._listeners.size > 0) {
+      this.redis.removeListener('ready', this._onParentReady)
+      this.redis.once('ready', this._onParentReady)
+    }
   }
 }
 
