@@ -9,21 +9,22 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** The native half of a `Redis` client: a handle to the core's dispatcher. */
+/**
+ * The native half of a `Redis` client: a handle to the core's dispatcher (or to
+ * the memory engine for `memory://`).
+ */
 export declare class RedisConnection {
   /** Starts connecting at once. `onDelivery(batch)` receives every reply batch and event. */
   constructor(options: ConnectionOptions, onDelivery: (batch: unknown[]) => void)
   /**
-   * Queues one command: `args[..len]` holds the length-prefixed arguments. Throws
-   * (with `code` = the failure kind) when it cannot be queued.
+   * Queues or runs every command in `batch[..len]` (entries: id, flags, length as
+   * u32 LE, then the length-prefixed arguments). Returns `null`, or the completions
+   * known at once (memory-engine replies, commands that could not be queued) as a
+   * completion batch `[id, kind, value, …]`; the rest arrive through `onDelivery`.
    */
-  submit(id: number, flags: number, args: Uint8Array, len: number): void
-  /**
-   * Queues every command in `batch[..len]` (entries: id, flags, length as u32 LE, then
-   * the length-prefixed arguments). Returns `null`, or for commands that could not be
-   * queued one line each: `"<id>\t<Kind>\t<message>"`.
-   */
-  submitBatch(batch: Uint8Array, len: number): string | null
+  submitBatch(batch: Uint8Array, len: number): unknown[] | null
+  /** Failover counters and state (`null` without failover). */
+  health(): FallbackHealth | null
   /** QUIT after every queued reply; completion `id` resolves `OK`. */
   quit(id: number): void
   /** Close now; reconnect when asked to. */
@@ -163,6 +164,49 @@ export interface ConnectionOptions {
   stringNumbers: boolean
   /** A pub/sub connection (RESP3, messages delivered as `[-2, kind, …parts]`). */
   subscriber: boolean
+  /**
+   * The shared memory engine to answer from: every client naming the same target
+   * shares one. Absent: no failover (ioredis semantics).
+   */
+  fallbackTarget?: string
+  /** Memory only (`memory://`): never connects. */
+  memoryOnly: boolean
+  /** How long the first affected command waits for Redis before memory answers, ms. */
+  fallbackTimeout: number
+  /** `'replay'` or `'discard'`: what recovery does with the outage's writes. */
+  recovery: string
+  /** Most keys in the memory engine (absent: unbounded). */
+  memoryMaxKeys?: number
+  /** Approximate byte budget of the memory engine (absent: unbounded). */
+  memoryMaxBytes?: number
+}
+
+/** Failover counters and state, for `health()`. */
+export interface FallbackHealth {
+  /** True while commands are answered from memory. */
+  onMemory: boolean
+  /** Unix ms when the current backend took over. */
+  since: number
+  /** The last connection error (no credentials). */
+  lastError?: string
+  /** Outages declared. */
+  fallbacks: number
+  /** Returns to Redis. */
+  recoveries: number
+  /** Commands answered by the memory engine. */
+  memoryCommands: number
+  /** Keys written back to Redis by recoveries. */
+  replayedKeys: number
+  /** Keys dropped by recoveries (`recovery: 'discard'`). */
+  discardedKeys: number
+  /** Keys in the shared memory engine. */
+  memoryKeys: number
+  /** Approximate bytes held by the memory engine. */
+  memoryBytes: number
+  /** Keys evicted by the engine's bounds. */
+  memoryEvictions: number
+  /** Keys deleted by expiry in the engine. */
+  memoryExpired: number
 }
 
 /**

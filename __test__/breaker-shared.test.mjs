@@ -323,7 +323,8 @@ test('Redis down: breakers work locally, onError reports, no unhandled rejection
     if (failing) throw new Error('upstream down')
     return 'ok'
   }
-  const opts = { maxRetriesPerRequest: 1, commandTimeout: 2000 }
+  // ioredis semantics (errors while down) so the store's error path is what runs.
+  const opts = { fallback: false, maxRetriesPerRequest: 1, commandTimeout: 2000 }
   const a = shared(name, client(opts), { action })
   const b = shared(name, client(opts), { action })
   await waitFor(async () => (await subscribers(channel(name))) === 2, 'both subscriptions')

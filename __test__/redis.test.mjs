@@ -358,22 +358,23 @@ test('reconnects after CLIENT KILL and after a server restart; db is re-selected
   assert.ok(errors.every((e) => typeof e.message === 'string'))
 })
 
+// These tests pin ioredis's own semantics when Redis is down: `fallback: false`.
 test('refused port: error events with ECONNREFUSED, MaxRetriesPerRequestError, no listener → no crash', async () => {
   const port = await freePort()
-  const r = new Redis(port, '127.0.0.1', { maxRetriesPerRequest: 1, retryStrategy: () => 10 })
+  const r = new Redis(port, '127.0.0.1', { fallback: false, maxRetriesPerRequest: 1, retryStrategy: () => 10 })
   const errors = []
   r.on('error', (e) => errors.push(e))
   await assert.rejects(r.get('x'), (err) => err.name === 'MaxRetriesPerRequestError')
   assert.equal(errors[0].code, 'ECONNREFUSED')
   r.disconnect()
-  const quiet = new Redis(port, '127.0.0.1', { enableOfflineQueue: false, retryStrategy: () => null })
+  const quiet = new Redis(port, '127.0.0.1', { fallback: false, enableOfflineQueue: false, retryStrategy: () => null })
   await assert.rejects(quiet.get('x'), /enableOfflineQueue options is false|Connection is closed/)
   await onceEvent(quiet, 'end')
 })
 
 test('commandTimeout rejects "Command timed out" against a frozen server', async () => {
   const frozen = await startRedis()
-  const r = new Redis(frozen.port, '127.0.0.1', { commandTimeout: 200, retryStrategy: () => null })
+  const r = new Redis(frozen.port, '127.0.0.1', { fallback: false, commandTimeout: 200, retryStrategy: () => null })
   r.on('error', () => {})
   await r.ping()
   frozen.pause()
@@ -525,7 +526,7 @@ test('multi({ pipeline: false }) then exec() wraps results like ioredis', async 
 
 test('dead connection detection: a frozen server is detected by the idle PING probe, then reconnected', async () => {
   const frozen = await startRedis()
-  const r = new Redis(frozen.port, '127.0.0.1', { pingInterval: 200, retryStrategy: () => 50 })
+  const r = new Redis(frozen.port, '127.0.0.1', { fallback: false, pingInterval: 200, retryStrategy: () => 50 })
   const errors = []
   r.on('error', (e) => errors.push(e))
   try {
@@ -547,7 +548,7 @@ test('dead connection detection: a frozen server is detected by the idle PING pr
 
 test('offline queue: commands issued while the server is down run after it comes back', async () => {
   const flaky = await startRedis()
-  const r = new Redis(flaky.port, '127.0.0.1', { retryStrategy: () => 50, maxRetriesPerRequest: null })
+  const r = new Redis(flaky.port, '127.0.0.1', { fallback: false, retryStrategy: () => 50, maxRetriesPerRequest: null })
   r.on('error', () => {})
   try {
     await r.set('q', 'before')

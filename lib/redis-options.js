@@ -8,6 +8,16 @@ function defaultRetryStrategy(times) {
   return Math.min(times * 50, 2000)
 }
 
+/**
+ * The default while failing over to memory: exponential from 50 ms up to 2 s with
+ * "equal jitter" (half fixed, half random), so the instances of a fleet do not all
+ * reconnect to a recovering Redis in the same millisecond.
+ */
+function jitteredRetryStrategy(times) {
+  const ceiling = Math.min(2000, 50 * 2 ** Math.min(times - 1, 6))
+  return Math.round(ceiling / 2 + Math.random() * (ceiling / 2))
+}
+
 const DEFAULTS = {
   host: 'localhost',
   port: 6379,
@@ -35,10 +45,18 @@ const DEFAULTS = {
   maxQueueLength: 100_000,
   maxQueueBytes: 256 * 1024 * 1024,
   pingInterval: 1000,
+  fallback: 'memory',
+  fallbackTimeout: 250,
+  recovery: 'replay',
+  memory: undefined,
+  memoryOnly: false,
 }
 
+/** Bounds of the memory engine when `options.memory` does not set them. */
+const MEMORY_DEFAULTS = { maxKeys: null, maxMemoryBytes: 256 * 1024 * 1024 }
+
 const URL_TLS = Object.freeze({})
-const NUMERIC = ['port', 'db', 'connectTimeout', 'commandTimeout', 'maxRetriesPerRequest', 'maxQueueLength', 'maxQueueBytes', 'pingInterval']
+const NUMERIC = ['port', 'db', 'connectTimeout', 'commandTimeout', 'maxRetriesPerRequest', 'maxQueueLength', 'maxQueueBytes', 'pingInterval', 'fallbackTimeout']
 
 function parseURL(url) {
   if (/^\d+$/.test(url)) return { port: Number(url) }
@@ -46,6 +64,11 @@ function parseURL(url) {
     const [path, query] = url.split('?')
     return { path, ...Object.fromEntries(new URLSearchParams(query || '')) }
   }
+  // memory:// (and memory://<name>): the in-process engine only; clients naming the
+  // same engine share its data, like clients of one server.
+  const memory = /^memory:\/\/([^/?#]*)\/?(\d*)$/.exec(url)
+  if (memory) return { memoryOnly: true, host: memory[1] || 'default', ...(memory[2] ? { db: Number(memory[2]) } : {}) }
+  if (url.startsWith('memory:')) throw new TypeError(`Invalid memory URL: ${url} (expected memory:// or memory://<name>[/<db>])`)
   if (!url.includes('://')) url = `redis://${url}`
   let parsed
   try {
@@ -95,8 +118,12 @@ function parseOptions(args) {
       throw new TypeError(`Invalid argument ${typeof arg === 'function' ? 'function' : String(arg)}`)
     }
   }
+  // No server given: REDIS_URL when set (so REDIS_URL=memory:// runs without Redis).
+  const env = process.env.REDIS_URL
+  if (env && !('host' in merged) && !('port' in merged) && !('path' in merged) && !merged.memoryOnly) take(parseURL(env))
   const o = { ...DEFAULTS }
   for (const [k, v] of Object.entries(merged)) o[k] = v
+  if (!('retryStrategy' in merged) && o.fallback === 'memory') o.retryStrategy = jitteredRetryStrategy
   // Numeric strings (URL query parameters, `port: '6379'`) become numbers, as in ioredis.
   for (const key of NUMERIC) if (typeof o[key] === 'string' && /^\d+$/.test(o[key])) o[key] = Number(o[key])
   if (o.connectionName === null && o.name && !o.sentinels) o.connectionName = o.name
@@ -133,6 +160,23 @@ function validate(o) {
   for (const key of ['lazyConnect', 'enableOfflineQueue', 'enableReadyCheck', 'stringNumbers']) {
     if (typeof o[key] !== 'boolean') throw new TypeError(`Redis option "${key}" must be a boolean`)
   }
+  if (o.fallback !== 'memory' && o.fallback !== false) throw new TypeError(`Redis option "fallback" must be 'memory' or false, got ${String(o.fallback)}`)
+  integer(o, 'fallbackTimeout', 0, 2 ** 31 - 1)
+  if (o.recovery !== 'replay' && o.recovery !== 'discard') throw new TypeError(`Redis option "recovery" must be 'replay' or 'discard', got ${String(o.recovery)}`)
+  if (o.memoryOnly) {
+    // memory:// has 16 databases, like Redis.
+    integer(o, 'db', 0, 15)
+    if (o.fallback === false) throw new TypeError('Redis option "fallback" cannot be false with a memory:// URL')
+  }
+  const memory = o.memory === undefined || o.memory === null ? {} : o.memory
+  if (typeof memory !== 'object' || Array.isArray(memory)) throw new TypeError('Redis option "memory" must be an object')
+  o.memory = { ...MEMORY_DEFAULTS, ...memory }
+  for (const key of ['maxKeys', 'maxMemoryBytes']) {
+    const v = o.memory[key]
+    if (v !== null && v !== undefined && !(Number.isSafeInteger(v) && v >= 1)) {
+      throw new TypeError(`Redis option "memory.${key}" must be a positive integer (or null), got ${typeof v === 'string' ? JSON.stringify(v) : String(v)}`)
+    }
+  }
 }
 
-module.exports = { parseOptions, defaultRetryStrategy }
+module.exports = { parseOptions, defaultRetryStrategy, jitteredRetryStrategy }

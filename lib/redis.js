@@ -128,6 +128,22 @@ const SUBSCRIPTION_SET = {
 const NO_BUFFER_TWIN = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'quit', 'monitor'])
 
 const logUnhandledError = throttledLog('[bulwark] Unhandled error event:')
+/**
+ * Replies the memory engine gives at once settle in the same microtask burst, which
+ * is fast, but a loop of awaits on such replies would never let timers or I/O run (a
+ * socket reply always arrives in a later event-loop turn). So at most this many are
+ * settled per turn; beyond it they wait for setImmediate, as network replies would.
+ */
+const SYNC_SETTLES_PER_TURN = 1000
+let syncSettles = 0
+let turnResetScheduled = false
+function resetTurn() {
+  turnResetScheduled = false
+  syncSettles = 0
+}
+
+/** How long `health()` waits for its PING. */
+const HEALTH_PING_MS = 1000
 
 class Redis extends EventEmitter {
   constructor(...args) {
@@ -150,6 +166,8 @@ class Redis extends EventEmitter {
     this._subReady = false
     this._subscriptions = { subscribe: new Set(), psubscribe: new Set(), ssubscribe: new Set() }
     this.condition = null
+    /** Where commands are answered now: 'redis', or 'memory' (memory:// or during an outage). */
+    this.backend = this.options.memoryOnly ? 'memory' : 'redis'
     for (const [name, def] of Object.entries(this.options.scripts || {})) this.defineCommand(name, def)
     if (!this.options.lazyConnect) this.connect().catch(() => {})
   }
@@ -215,6 +233,22 @@ class Redis extends EventEmitter {
       this._onEvent(batch[1], batch[2], batch[3])
       return
     }
+    this._settle(batch)
+  }
+
+  /** Settles a batch answered during submission, yielding to the event loop now and then. */
+  _settleNow(batch) {
+    if (!turnResetScheduled) {
+      turnResetScheduled = true
+      setImmediate(resetTurn)
+    }
+    syncSettles += batch.length / 3
+    if (syncSettles <= SYNC_SETTLES_PER_TURN) this._settle(batch)
+    else setImmediate(() => this._settle(batch))
+  }
+
+  /** Settles a completion batch `[id, kind, value, …]` (0 value, 1 reply error, 2 failure). */
+  _settle(batch) {
     const pending = this._pending
     for (let i = 0; i < batch.length; i += 3) {
       const id = batch[i]
@@ -277,6 +311,17 @@ class Redis extends EventEmitter {
       case 'close':
         this._setStatus('close')
         if (code === 'retry') this._retry(Number(detail))
+        break
+      case 'fallback': {
+        const err = new Error(detail)
+        if (code) err.code = code
+        this.backend = 'memory'
+        this.emit('fallback', err)
+        break
+      }
+      case 'recover':
+        this.backend = 'redis'
+        this.emit('recover')
         break
       case 'end': {
         this._link = null
@@ -367,17 +412,13 @@ class Redis extends EventEmitter {
     if (w.pos === 0) return
     const len = w.pos
     w.pos = 0
-    let failed = null
-    if (this._link === null) {
-      failed = undefined
-    } else {
-      try {
-        failed = this._link.submitBatch(w.buf, len)
-      } catch (err) {
-        failed = undefined
-      }
+    let done
+    try {
+      done = this._link === null ? undefined : this._link.submitBatch(w.buf, len)
+    } catch {
+      done = undefined
     }
-    if (failed === undefined) {
+    if (done === undefined) {
       // No link (ended meanwhile): fail every command of the batch.
       for (let at = 0; at < len; ) {
         const id = w.buf.readUInt32LE(at)
@@ -389,16 +430,9 @@ class Redis extends EventEmitter {
           command.reject(closedError())
         }
       }
-    } else if (failed !== null) {
-      for (const line of failed.split('\n')) {
-        const tab = line.indexOf('\t')
-        const id = Number(line.slice(0, tab))
-        const command = this._pending.get(id)
-        if (command !== undefined) {
-          this._pending.delete(id)
-          command.reject(failureError(line.slice(tab + 1)))
-        }
-      }
+    } else if (done !== null) {
+      // Answered at once: the memory engine's replies, or commands that could not be queued.
+      this._settleNow(done)
     }
     if (w.buf.length > BATCH_KEEP_BYTES) this._batch = new Writer(16 * 1024)
   }
@@ -454,6 +488,48 @@ class Redis extends EventEmitter {
     if (this._sub !== null) this._sub.disconnect(false)
     this.mode = 'normal'
     for (const set of Object.values(this._subscriptions)) set.clear()
+  }
+
+  /**
+   * Where commands are answered and how that went (see docs/redis-client.md, Failover).
+   * Never rejects; `latencyMs` is a PING round trip on the current backend (null when
+   * it did not answer within 1 s).
+   */
+  async health() {
+    let latencyMs = null
+    const started = performance.now()
+    let timer
+    const bound = new Promise((resolve) => {
+      timer = setTimeout(resolve, HEALTH_PING_MS)
+    })
+    try {
+      const answered = await Promise.race([this.ping().then(() => true), bound])
+      if (answered) latencyMs = performance.now() - started
+    } catch {
+      // Reported as latencyMs: null.
+    } finally {
+      clearTimeout(timer)
+    }
+    const h = this._link === null ? null : this._link.health()
+    const connected = !this.options.memoryOnly && this.status === 'ready' && this.backend === 'redis'
+    const healthy = latencyMs !== null && (this.options.memoryOnly || connected)
+    return {
+      status: healthy ? 'healthy' : 'degraded',
+      backend: this.backend,
+      connected,
+      latencyMs,
+      since: h ? h.since : null,
+      lastError: h ? (h.lastError ?? null) : null,
+      memory: { keys: h ? h.memoryKeys : 0, bytes: h ? h.memoryBytes : 0, evictions: h ? h.memoryEvictions : 0 },
+      counters: {
+        fallbacks: h ? h.fallbacks : 0,
+        recoveries: h ? h.recoveries : 0,
+        memoryCommands: h ? h.memoryCommands : 0,
+        replayedKeys: h ? h.replayedKeys : 0,
+        discardedKeys: h ? h.discardedKeys : 0,
+        expiredKeys: h ? h.memoryExpired : 0,
+      },
+    }
   }
 
   /** Not supported yet: MONITOR would turn the shared pipelined connection into a stream. */
@@ -547,7 +623,11 @@ class Redis extends EventEmitter {
       return
     }
     const [, name, code, detail] = batch
-    if (name === 'ready') {
+    if (name === 'fallback') {
+      // The outage moved this connection to the memory engine: subscribe there, so
+      // messages published in-process keep arriving.
+      this._resubscribe()
+    } else if (name === 'ready') {
       // After a reconnect the new connection has no subscriptions: restore them.
       if (this._subReady && this.options.autoResubscribe) this._resubscribe()
       this._subReady = true
@@ -596,16 +676,26 @@ class Redis extends EventEmitter {
     this._nextId = id >= 0x7fffffff ? 1 : id + 1
     scratch.pos = 0
     try {
+      scratch.u32(id)
+      scratch.u32(0)
+      scratch.u32(0)
       scratch.command(command, [channel])
     } catch (err) {
       return Promise.reject(err)
     }
+    scratch.buf.writeUInt32LE(scratch.pos - 12, 8)
     this._pending.set(id, cmd)
+    let done
     try {
-      link.submit(id, 0, scratch.buf, scratch.pos)
-    } catch (err) {
+      done = link.submitBatch(scratch.buf, scratch.pos)
+    } catch {
+      done = undefined
+    }
+    if (done === undefined) {
       this._pending.delete(id)
-      cmd.reject(failureError(String(err.message)))
+      cmd.reject(closedError())
+    } else if (done !== null) {
+      this._settleNow(done)
     }
     return cmd.promise
   }
@@ -679,6 +769,13 @@ function nativeOptions(o, subscriber) {
     pingInterval: o.pingInterval,
     stringNumbers: o.stringNumbers,
     subscriber,
+    // Every client of one server (or one memory:// name) shares one memory engine.
+    fallbackTarget: o.memoryOnly ? `memory://${o.host}` : o.fallback === 'memory' ? (o.path ? `unix:${o.path}` : `redis://${o.host}:${o.port}`) : undefined,
+    memoryOnly: o.memoryOnly,
+    fallbackTimeout: o.fallbackTimeout,
+    recovery: o.recovery,
+    memoryMaxKeys: o.memory.maxKeys ?? undefined,
+    memoryMaxBytes: o.memory.maxMemoryBytes ?? undefined,
   }
 }
 

@@ -16,8 +16,9 @@ use std::time::Duration;
 
 use bulwark_core::client::{
     Address, Backend, ClientOptions, Completion, Delivery, Event, Failure, FailureKind,
-    MessageKind, RedisLink, Sink, TlsOptions,
+    FallbackOptions, MessageKind, Recovery, RedisLink, Sink, TlsOptions,
 };
+use bulwark_core::memory::MemoryConfig;
 use bulwark_core::Reply;
 use napi::bindgen_prelude::*;
 use napi::sys;
@@ -70,10 +71,71 @@ pub struct ConnectionOptions {
     pub string_numbers: bool,
     /// A pub/sub connection (RESP3, messages delivered as `[-2, kind, …parts]`).
     pub subscriber: bool,
+    /// The shared memory engine to answer from: every client naming the same target
+    /// shares one. Absent: no failover (ioredis semantics).
+    pub fallback_target: Option<String>,
+    /// Memory only (`memory://`): never connects.
+    pub memory_only: bool,
+    /// How long the first affected command waits for Redis before memory answers, ms.
+    pub fallback_timeout: u32,
+    /// `'replay'` or `'discard'`: what recovery does with the outage's writes.
+    pub recovery: String,
+    /// Most keys in the memory engine (absent: unbounded).
+    pub memory_max_keys: Option<f64>,
+    /// Approximate byte budget of the memory engine (absent: unbounded).
+    pub memory_max_bytes: Option<f64>,
+}
+
+/// Failover counters and state, for `health()`.
+#[napi(object)]
+pub struct FallbackHealth {
+    /// True while commands are answered from memory.
+    pub on_memory: bool,
+    /// Unix ms when the current backend took over.
+    pub since: f64,
+    /// The last connection error (no credentials).
+    pub last_error: Option<String>,
+    /// Outages declared.
+    pub fallbacks: f64,
+    /// Returns to Redis.
+    pub recoveries: f64,
+    /// Commands answered by the memory engine.
+    pub memory_commands: f64,
+    /// Keys written back to Redis by recoveries.
+    pub replayed_keys: f64,
+    /// Keys dropped by recoveries (`recovery: 'discard'`).
+    pub discarded_keys: f64,
+    /// Keys in the shared memory engine.
+    pub memory_keys: f64,
+    /// Approximate bytes held by the memory engine.
+    pub memory_bytes: f64,
+    /// Keys evicted by the engine's bounds.
+    pub memory_evictions: f64,
+    /// Keys deleted by expiry in the engine.
+    pub memory_expired: f64,
+}
+
+fn fallback_options(o: &ConnectionOptions) -> Option<FallbackOptions> {
+    let to_usize = |v: Option<f64>| v.map(|n| n.clamp(0.0, usize::MAX as f64) as usize);
+    o.fallback_target.as_ref().map(|target| FallbackOptions {
+        target: target.clone(),
+        timeout: Duration::from_millis(u64::from(o.fallback_timeout)),
+        recovery: if o.recovery == "discard" {
+            Recovery::Discard
+        } else {
+            Recovery::Replay
+        },
+        memory: MemoryConfig {
+            max_keys: to_usize(o.memory_max_keys),
+            max_memory_bytes: to_usize(o.memory_max_bytes),
+            ..MemoryConfig::default()
+        },
+    })
 }
 
 impl From<ConnectionOptions> for ClientOptions {
     fn from(o: ConnectionOptions) -> Self {
+        let fallback = fallback_options(&o);
         let address = match o.path {
             Some(path) => Address::Unix(path),
             None => Address::Tcp {
@@ -103,6 +165,7 @@ impl From<ConnectionOptions> for ClientOptions {
             ping_interval: (o.ping_interval > 0)
                 .then(|| Duration::from_millis(u64::from(o.ping_interval))),
             subscriber: o.subscriber,
+            fallback,
         }
     }
 }
@@ -126,10 +189,24 @@ impl Sink for TsfnSink {
     }
 }
 
-/// The native half of a `Redis` client: a handle to the core's dispatcher.
+/// The native half of a `Redis` client: a handle to the core's dispatcher (or to
+/// the memory engine for `memory://`).
 #[napi]
 pub struct RedisConnection {
     backend: Backend,
+    string_numbers: bool,
+}
+
+/// Completions answered during `submitBatch`, converted on the JS thread.
+pub struct Immediate {
+    batch: Vec<Completion>,
+    string_numbers: bool,
+}
+
+impl ToNapiValue for Immediate {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        js_completions(env, &val.batch, val.string_numbers)
+    }
 }
 
 #[napi]
@@ -151,42 +228,51 @@ impl RedisConnection {
                     string_numbers,
                 })
             })?;
-        let link = RedisLink::start(options.into(), Arc::new(TsfnSink(tsfn)));
+        let sink = Arc::new(TsfnSink(tsfn));
+        let backend = match (options.memory_only, fallback_options(&options)) {
+            (true, Some(fallback)) => Backend::memory(&fallback, options.db, sink),
+            _ => Backend::Redis(RedisLink::start(options.into(), sink)),
+        };
         Ok(Self {
-            backend: Backend::Redis(link),
+            backend,
+            string_numbers,
         })
     }
 
-    /// Queues one command: `args[..len]` holds the length-prefixed arguments. Throws
-    /// (with `code` = the failure kind) when it cannot be queued.
-    #[napi(catch_unwind)]
-    pub fn submit(&self, id: u32, flags: u32, args: &[u8], len: u32) -> Result<()> {
-        let encoded = args
-            .get(..len as usize)
-            .ok_or_else(|| Error::new(Status::InvalidArg, "len exceeds the argument buffer"))?;
-        match self.backend.submit(id, flags as u8, encoded) {
-            Ok(_) => Ok(()),
-            Err(failure) => Err(failure_error(failure)),
-        }
-    }
-
-    /// Queues every command in `batch[..len]` (entries: id, flags, length as u32 LE, then
-    /// the length-prefixed arguments). Returns `null`, or for commands that could not be
-    /// queued one line each: `"<id>\t<Kind>\t<message>"`.
-    #[napi(catch_unwind)]
-    pub fn submit_batch(&self, batch: &[u8], len: u32) -> Result<Option<String>> {
+    /// Queues or runs every command in `batch[..len]` (entries: id, flags, length as
+    /// u32 LE, then the length-prefixed arguments). Returns `null`, or the completions
+    /// known at once (memory-engine replies, commands that could not be queued) as a
+    /// completion batch `[id, kind, value, …]`; the rest arrive through `onDelivery`.
+    #[napi(catch_unwind, ts_return_type = "unknown[] | null")]
+    pub fn submit_batch(&self, batch: &[u8], len: u32) -> Result<Option<Immediate>> {
         let encoded = batch
             .get(..len as usize)
             .ok_or_else(|| Error::new(Status::InvalidArg, "len exceeds the batch buffer"))?;
-        let failed = self.backend.submit_batch(encoded);
-        if failed.is_empty() {
-            return Ok(None);
-        }
-        let lines: Vec<String> = failed
-            .into_iter()
-            .map(|(id, f)| format!("{id}\t{}\t{}", failure_name(f.kind), f.message))
-            .collect();
-        Ok(Some(lines.join("\n")))
+        let done = self.backend.submit_batch(encoded);
+        Ok((!done.is_empty()).then_some(Immediate {
+            batch: done,
+            string_numbers: self.string_numbers,
+        }))
+    }
+
+    /// Failover counters and state (`null` without failover).
+    #[napi(catch_unwind)]
+    pub fn health(&self) -> Option<FallbackHealth> {
+        let stats = self.backend.router()?.stats();
+        Some(FallbackHealth {
+            on_memory: stats.on_memory,
+            since: stats.since_ms as f64,
+            last_error: stats.last_error,
+            fallbacks: stats.fallbacks as f64,
+            recoveries: stats.recoveries as f64,
+            memory_commands: stats.memory_commands as f64,
+            replayed_keys: stats.replayed_keys as f64,
+            discarded_keys: stats.discarded_keys as f64,
+            memory_keys: stats.memory.keys as f64,
+            memory_bytes: stats.memory.bytes as f64,
+            memory_evictions: stats.memory.evicted as f64,
+            memory_expired: stats.memory.expired as f64,
+        })
     }
 
     /// QUIT after every queued reply; completion `id` resolves `OK`.
@@ -380,6 +466,8 @@ unsafe fn js_event(env: sys::napi_env, event: &Event) -> Result<sys::napi_value>
             retry_attempt: None,
         } => ("close", "", String::new()),
         Event::End => ("end", "", String::new()),
+        Event::Fallback { code, message } => ("fallback", code.as_str(), message.clone()),
+        Event::Recover => ("recover", "", String::new()),
     };
     let mut out = ptr::null_mut();
     check(sys::napi_create_array_with_length(env, 4, &mut out))?;

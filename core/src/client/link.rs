@@ -2,6 +2,12 @@
 //! reconnect state machine. One task per client; every in-flight command is a future in
 //! one `FuturesUnordered`, so there is no task spawn per command, and replies that are
 //! ready together leave in one [`Delivery::Completions`] batch.
+//!
+//! With a failover [`Router`], commands are never lost to an outage: those in flight
+//! when the connection drops wait (with new ones) for a reconnect until the router's
+//! timeout, then the outage is declared and the memory engine answers them; a server
+//! that stops answering for that long counts as down too. After a reconnect the
+//! outage's writes are replayed before anything else is sent.
 
 use std::collections::VecDeque;
 use std::future::Future;
@@ -15,10 +21,12 @@ use futures_util::FutureExt;
 use redis::aio::MultiplexedConnection;
 use redis::{PushInfo, PushKind, RedisError, Value};
 use tokio::sync::mpsc::{self, UnboundedReceiver};
+use tokio::time::Instant;
 
-use super::MessageKind;
+use super::fallback::{Mode, Replay};
 use super::{
-    Budget, ClientOptions, Completion, Delivery, Event, Failure, FailureKind, Msg, Pending, Sink,
+    Budget, ClientOptions, Completion, Delivery, Event, Failure, FailureKind, MessageKind, Msg,
+    Pending, Router, Sink,
 };
 use crate::Reply;
 
@@ -26,10 +34,15 @@ use crate::Reply;
 /// a flood of submissions cannot starve reply delivery.
 const INTAKE_BATCH: usize = 512;
 
+/// Keys written back per pipeline during a recovery.
+const REPLAY_CHUNK: usize = 512;
+
 /// Why `serve` returned.
 enum Stop {
     /// The connection died (reset, killed, failed probe); reconnect per strategy.
     Lost,
+    /// Nothing came back for the failover timeout while commands were in flight.
+    Hung,
     /// `disconnect(reconnect)`.
     Disconnect { reconnect: bool },
     /// `quit()` finished or every handle was dropped: end for good.
@@ -49,20 +62,44 @@ enum Waited<T> {
     Control(Msg),
 }
 
+/// How a group of commands sent together ended.
+enum Sent {
+    Replied(redis::RedisResult<Vec<Value>>),
+    /// `commandTimeout` elapsed.
+    TimedOut,
+    /// Serving stopped while the group was in flight.
+    Aborted,
+}
+
 pub(super) struct Dispatcher {
     options: ClientOptions,
     sink: Arc<dyn Sink>,
     rx: UnboundedReceiver<Msg>,
     budget: Arc<Budget>,
     offline: VecDeque<Pending>,
+    router: Option<Arc<Router>>,
+    /// When the outage is declared unless a connection is ready before (failover only).
+    grace: Option<Instant>,
+    /// The last connection error, reported with the `fallback` event.
+    last_error: Option<(String, String)>,
 }
 
 type Conn = (MultiplexedConnection, UnboundedReceiver<PushInfo>);
-type GroupResult = Result<redis::RedisResult<Vec<Value>>, tokio::time::error::Elapsed>;
 
 /// `submit` flag: the command blocks server-side (BLPOP, XREAD BLOCK…), so an idle
 /// connection probe must not be queued behind it.
 pub const FLAG_BLOCKING: u8 = 0b100;
+
+/// The arguments of a command, for running it in the memory engine.
+fn cmd_args(cmd: &redis::Cmd) -> Vec<&[u8]> {
+    cmd.args_iter()
+        .map(|arg| match arg {
+            redis::Arg::Simple(bytes) => bytes,
+            // Only redis-rs's own SCAN iterators write cursors; commands from JS never do.
+            _ => b"0",
+        })
+        .collect()
+}
 
 impl Dispatcher {
     pub(super) fn new(
@@ -70,6 +107,7 @@ impl Dispatcher {
         sink: Arc<dyn Sink>,
         rx: UnboundedReceiver<Msg>,
         budget: Arc<Budget>,
+        router: Option<Arc<Router>>,
     ) -> Self {
         Self {
             options,
@@ -77,11 +115,22 @@ impl Dispatcher {
             rx,
             budget,
             offline: VecDeque::new(),
+            router,
+            grace: None,
+            last_error: None,
         }
     }
 
     fn event(&self, event: Event) {
         self.sink.deliver(Delivery::Event(event));
+    }
+
+    fn error(&mut self, code: String, message: String) {
+        if let Some(router) = &self.router {
+            router.set_last_error(&message);
+        }
+        self.last_error = Some((code.clone(), message.clone()));
+        self.event(Event::Error { code, message });
     }
 
     fn fail(&self, pending: Pending, kind: FailureKind, message: &str) -> Completion {
@@ -103,23 +152,113 @@ impl Dispatcher {
         }
     }
 
-    /// While not connected: commands go to the offline queue (or fail at once when it
-    /// is disabled); control messages interrupt the wait.
+    /// True when a failover router will answer commands that Redis cannot.
+    fn falls_back(&self) -> bool {
+        self.router.as_ref().is_some_and(|r| !r.closed())
+    }
+
+    /// Starts the grace period of an interruption (failover only, once).
+    fn start_grace(&mut self) {
+        if let Some(router) = &self.router {
+            if self.grace.is_none() && router.lock().mode == Mode::Redis {
+                self.grace = Some(Instant::now() + router.timeout());
+            }
+        }
+    }
+
+    /// Declares the outage (failover only): the router flips to memory, and every
+    /// command held here runs there first, in order.
+    fn degrade(&mut self) {
+        self.grace = None;
+        let Some(router) = self.router.clone() else {
+            return;
+        };
+        let mut route = router.lock();
+        if !router.degrade(&mut route) {
+            return;
+        }
+        let held = std::mem::take(&mut self.offline);
+        let answered: Vec<Completion> = held
+            .into_iter()
+            .map(|p| {
+                self.budget.release(p.bytes);
+                router.execute_args(&mut route, p.id, p.flags, &cmd_args(&p.cmd))
+            })
+            .collect();
+        drop(route);
+        let (code, message) = self.last_error.clone().unwrap_or_else(|| {
+            (
+                "ETIMEDOUT".into(),
+                format!(
+                    "Redis did not answer within {} ms",
+                    router.timeout().as_millis()
+                ),
+            )
+        });
+        self.event(Event::Fallback { code, message });
+        if !answered.is_empty() {
+            self.sink.deliver(Delivery::Completions(answered));
+        }
+    }
+
+    /// Commands that arrive while not connected: the memory engine answers them during
+    /// an outage; otherwise they wait in the offline queue (or fail at once when it is
+    /// disabled, or declare the outage when failing over).
+    fn hold(&mut self, batch: Vec<Pending>) {
+        if let Some(router) = self.router.clone() {
+            let mut route = router.lock();
+            match route.mode {
+                Mode::Memory => {
+                    let answered = batch
+                        .into_iter()
+                        .map(|p| {
+                            self.budget.release(p.bytes);
+                            router.execute_args(&mut route, p.id, p.flags, &cmd_args(&p.cmd))
+                        })
+                        .collect();
+                    drop(route);
+                    self.sink.deliver(Delivery::Completions(answered));
+                    return;
+                }
+                Mode::Redis if !self.options.offline_queue => {
+                    drop(route);
+                    self.offline.extend(batch);
+                    self.degrade();
+                    return;
+                }
+                Mode::Redis | Mode::Closed => {}
+            }
+        }
+        if self.options.offline_queue {
+            self.offline.extend(batch);
+        } else {
+            let failed = batch
+                .into_iter()
+                .map(|p| {
+                    self.fail(
+                        p,
+                        FailureKind::OfflineQueueDisabled,
+                        "Stream isn't writeable and enableOfflineQueue options is false",
+                    )
+                })
+                .collect();
+            self.sink.deliver(Delivery::Completions(failed));
+        }
+    }
+
+    /// While not connected: commands are held (see [`Dispatcher::hold`]), the outage is
+    /// declared when the grace period ends, and control messages interrupt the wait.
     async fn wait_for<F: Future>(&mut self, fut: F) -> Waited<F::Output> {
         let mut fut = pin!(fut);
         loop {
+            let grace = self.grace;
             tokio::select! {
                 out = &mut fut => return Waited::Done(out),
+                _ = tokio::time::sleep_until(grace.unwrap_or_else(Instant::now)), if grace.is_some() => {
+                    self.degrade();
+                }
                 msg = self.rx.recv() => match msg {
-                    Some(Msg::Commands(batch)) => {
-                        if self.options.offline_queue {
-                            self.offline.extend(batch);
-                        } else {
-                            let failed = batch.into_iter().map(|p| self.fail(p, FailureKind::OfflineQueueDisabled,
-                                "Stream isn't writeable and enableOfflineQueue options is false")).collect();
-                            self.sink.deliver(Delivery::Completions(failed));
-                        }
-                    }
+                    Some(Msg::Commands(batch)) => self.hold(batch),
                     Some(control) => return Waited::Control(control),
                     None => return Waited::Control(Msg::Disconnect { reconnect: false }),
                 },
@@ -131,10 +270,12 @@ impl Dispatcher {
     pub(super) async fn run(mut self) {
         let mut attempts: u32 = 0;
         let mut quit: Option<(u32, u8)> = None;
+        let mut ever_ready = false;
         // Whether the last event was a `close` (so ending does not announce a second one).
         let mut close_announced;
         'connect: loop {
             close_announced = false;
+            self.start_grace();
             self.event(Event::Connecting);
             let timeout = self.options.connect_timeout;
             let options = self.options.clone();
@@ -154,12 +295,30 @@ impl Dispatcher {
             let stop = match connected {
                 Ok(conn) => {
                     attempts = 0;
+                    ever_ready = true;
+                    self.grace = None;
+                    self.last_error = None;
                     self.event(Event::Connect);
-                    self.event(Event::Ready);
-                    self.serve(conn, &mut quit).await
+                    // `ready` only once the outage's writes are back on Redis, so what
+                    // the client sends on `ready` (resubscriptions) goes to Redis.
+                    match self.recover(&conn.0).await {
+                        Some(false) => Stop::Lost,
+                        recovered => {
+                            self.event(Event::Ready);
+                            if recovered.is_some() {
+                                self.event(Event::Recover);
+                            }
+                            self.serve(conn, &mut quit).await
+                        }
+                    }
                 }
                 Err((code, message)) => {
-                    self.event(Event::Error { code, message });
+                    self.error(code, message);
+                    // Redis absent at start: memory answers at once, without waiting
+                    // for reconnect attempts.
+                    if !ever_ready {
+                        self.degrade();
+                    }
                     Stop::Lost
                 }
             };
@@ -171,10 +330,19 @@ impl Dispatcher {
                     });
                     continue 'connect;
                 }
-                Stop::Lost => {}
+                Stop::Hung => {
+                    // The commands in flight already waited the whole timeout.
+                    let limit = self.router.as_ref().map_or(0, |r| r.timeout().as_millis());
+                    self.error(
+                        "ETIMEDOUT".into(),
+                        format!("Redis did not answer within {limit} ms"),
+                    );
+                    self.degrade();
+                }
+                Stop::Lost => self.start_grace(),
             }
             attempts += 1;
-            if let Some(max) = self.options.max_retries_per_request {
+            if let (Some(max), false) = (self.options.max_retries_per_request, self.falls_back()) {
                 if attempts.is_multiple_of(max + 1) {
                     let message = format!(
                         "Reached the max retries per request limit (which is {max}). Refer to \"maxRetriesPerRequest\" option for details."
@@ -197,6 +365,8 @@ impl Dispatcher {
                 Waited::Control(_) => None,
                 Waited::Done(()) => unreachable!("pending() never completes"),
             };
+            // A strategy that gives up ends the client, failover or not (ioredis
+            // semantics; the default strategy never gives up).
             let Some(delay) = delay else { break 'connect };
             if !delay.is_zero() {
                 match self.wait_for(tokio::time::sleep(delay)).await {
@@ -235,6 +405,23 @@ impl Dispatcher {
         self.event(Event::End);
     }
 
+    /// After a reconnect during an outage: back to Redis, writing the outage's keys
+    /// there first. `None` when there was no outage; `Some(false)` when the connection
+    /// failed meanwhile (the outage goes on).
+    async fn recover(&mut self, conn: &MultiplexedConnection) -> Option<bool> {
+        let router = self.router.clone()?;
+        let replay = router.recover()?;
+        let ok = write_back(conn.clone(), &replay, self.options.connect_timeout).await;
+        router.replayed(replay, ok);
+        if !ok {
+            self.error(
+                "ECONNRESET".into(),
+                "Writing the outage's keys back to Redis failed".into(),
+            );
+        }
+        Some(ok)
+    }
+
     /// Sends commands over a live connection until it stops.
     async fn serve(&mut self, (conn, mut pushes): Conn, quit: &mut Option<(u32, u8)>) -> Stop {
         let command_timeout = self.options.command_timeout;
@@ -246,7 +433,8 @@ impl Dispatcher {
         let send = |mut group: Vec<Pending>| {
             let mut conn = conn.clone();
             let mut abort = abort_rx.clone();
-            // Commands move into the pipeline (the group keeps ids and budgets).
+            // Commands move into the pipeline (the group keeps ids and budgets); they
+            // come back with the result, for a failover to run them elsewhere.
             let pipe = (group.len() > 1).then(|| {
                 let mut pipe = redis::pipe();
                 for pending in &mut group {
@@ -255,8 +443,8 @@ impl Dispatcher {
                 pipe
             });
             async move {
-                let request = async {
-                    let sent = async {
+                let sent = {
+                    let request = async {
                         match &pipe {
                             Some(pipe) => conn.send_packed_commands(pipe, 0, group.len()).await,
                             None => conn
@@ -265,16 +453,24 @@ impl Dispatcher {
                                 .map(|v| vec![v]),
                         }
                     };
-                    match command_timeout {
-                        None => Ok(sent.await),
-                        Some(limit) => tokio::time::timeout(limit, sent).await,
+                    let deadline = async {
+                        match command_timeout {
+                            Some(limit) => tokio::time::sleep(limit).await,
+                            None => std::future::pending().await,
+                        }
+                    };
+                    tokio::select! {
+                        result = request => Sent::Replied(result),
+                        _ = deadline => Sent::TimedOut,
+                        _ = abort.changed() => Sent::Aborted,
                     }
                 };
-                let result = tokio::select! {
-                    result = request => Some(result),
-                    _ = abort.changed() => None,
-                };
-                (group, result)
+                if let Some(pipe) = pipe {
+                    for (pending, cmd) in group.iter_mut().zip(pipe.cmd_iter()) {
+                        pending.cmd = cmd.clone();
+                    }
+                }
+                (group, sent)
             }
         };
         let mut inflight = FuturesUnordered::new();
@@ -307,17 +503,26 @@ impl Dispatcher {
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         ticker.reset();
         let mut probe = pin!(futures_util::future::Fuse::terminated());
+        // Failover: Redis answers in order, so commands in flight with no reply at all
+        // for the router's timeout mean a hung server (a blocking command legitimately
+        // holds the connection, so none may be in flight). One timer, reset per batch.
+        let hang_after = self.router.as_ref().map(|r| r.timeout());
+        let mut hang = pin!(tokio::time::sleep(hang_after.unwrap_or_default()));
         let mut active_since_tick = false;
         let mut batch = Vec::new();
         let stop = loop {
+            let was_idle = inflight.is_empty();
             tokio::select! {
                 biased;
-                Some((pending, result)) = inflight.next(), if !inflight.is_empty() => {
-                    let mut lost = self.settle(pending, result, &mut batch, &mut blocking);
-                    while let Some(Some((pending, result))) = inflight.next().now_or_never() {
-                        lost |= self.settle(pending, result, &mut batch, &mut blocking);
+                Some((pending, sent)) = inflight.next(), if !inflight.is_empty() => {
+                    let mut lost = self.settle(pending, sent, &mut batch, &mut blocking);
+                    while let Some(Some((pending, sent))) = inflight.next().now_or_never() {
+                        lost |= self.settle(pending, sent, &mut batch, &mut blocking);
                     }
                     active_since_tick = true;
+                    if let Some(after) = hang_after {
+                        hang.as_mut().reset(Instant::now() + after);
+                    }
                     if lost { break Stop::Lost; }
                 }
                 msg = self.rx.recv() => {
@@ -347,10 +552,13 @@ impl Dispatcher {
                             next = self.rx.try_recv().ok();
                         }
                     }
+                    if let (Some(after), true) = (hang_after, was_idle) {
+                        hang.as_mut().reset(Instant::now() + after);
+                    }
                     if let Some(Stop::End) = control {
                         // QUIT: deliver every reply still owed, then say goodbye.
-                        while let Some((pending, result)) = inflight.next().await {
-                            self.settle(pending, result, &mut batch, &mut blocking);
+                        while let Some((pending, sent)) = inflight.next().await {
+                            self.settle(pending, sent, &mut batch, &mut blocking);
                         }
                         let mut conn = conn.clone();
                         let _ = tokio::time::timeout(Duration::from_secs(1), conn.send_packed_command(&redis::cmd("QUIT"))).await;
@@ -373,6 +581,9 @@ impl Dispatcher {
                     }).collect();
                     self.sink.deliver(Delivery::Message { kind, parts });
                 }
+                _ = &mut hang, if hang_after.is_some() && !inflight.is_empty() && blocking == 0 => {
+                    break Stop::Hung;
+                }
                 _ = ticker.tick(), if probe_every.is_some() && probe.is_terminated() => {
                     // A blocking command legitimately holds the connection; a PING would
                     // queue behind it, so probe only when nothing blocks.
@@ -394,7 +605,7 @@ impl Dispatcher {
                     // The server closed the socket (CLIENT KILL, restart): a plain reconnect.
                     Probe::Closed => break Stop::Lost,
                     Probe::Silent => {
-                        self.event(Event::Error { code: "ETIMEDOUT".into(), message: "Connection is not answering PING (dead connection detected)".into() });
+                        self.error("ETIMEDOUT".into(), "Connection is not answering PING (dead connection detected)".into());
                         break Stop::Lost;
                     }
                 },
@@ -406,8 +617,8 @@ impl Dispatcher {
         };
         // Whatever is still in flight cannot be answered on this connection any more.
         let _ = abort_tx.send(true);
-        while let Some((group, result)) = inflight.next().await {
-            self.settle(group, result, &mut batch, &mut blocking);
+        while let Some((group, sent)) = inflight.next().await {
+            self.settle(group, sent, &mut batch, &mut blocking);
         }
         if !batch.is_empty() {
             self.sink.deliver(Delivery::Completions(batch));
@@ -415,77 +626,101 @@ impl Dispatcher {
         stop
     }
 
-    /// Completes a command whose future finished while serving (never aborted here).
+    /// Completes a group whose future finished; true when its result proves the
+    /// connection dead. Commands the connection could not answer are kept for a
+    /// failover (they may have run on the server: the client cannot know).
     fn settle(
-        &self,
+        &mut self,
         group: Vec<Pending>,
-        result: Option<GroupResult>,
+        sent: Sent,
         batch: &mut Vec<Completion>,
         blocking: &mut usize,
     ) -> bool {
         for pending in &group {
             *blocking -= usize::from(pending.flags & FLAG_BLOCKING != 0);
         }
-        match result {
-            Some(result) => self.complete(group, result, batch),
-            None => {
+        let (failure, lost) = match sent {
+            Sent::Replied(Ok(values)) => {
+                let mut values = values.into_iter();
                 for pending in group {
-                    batch.push(self.fail(
-                        pending,
-                        FailureKind::Aborted,
-                        "Command aborted due to connection close",
-                    ));
+                    self.budget.release(pending.bytes);
+                    let outcome = match values.next() {
+                        Some(value) => Ok(to_reply(value)),
+                        None => Err(Failure::new(
+                            FailureKind::Aborted,
+                            "Command aborted: no reply in the pipeline",
+                        )),
+                    };
+                    batch.push(Completion {
+                        id: pending.id,
+                        flags: pending.flags,
+                        outcome,
+                    });
                 }
-                false
+                return false;
             }
-        }
-    }
-
-    /// Turns a group's result into completions; true when it proves the connection dead.
-    fn complete(
-        &self,
-        group: Vec<Pending>,
-        result: GroupResult,
-        batch: &mut Vec<Completion>,
-    ) -> bool {
-        let (mut values, failure, lost) = match result {
-            Err(_) => (
-                Vec::new(),
-                Some(Err(Failure::new(FailureKind::Timeout, "Command timed out"))),
-                false,
-            ),
-            Ok(Ok(values)) => (values, None, false),
-            Ok(Err(err)) => match server_error_text(&err) {
-                Some(text) => (Vec::new(), Some(Ok(Reply::Error(text))), false),
+            Sent::Replied(Err(err)) => match server_error_text(&err) {
+                Some(text) => (Ok(Reply::Error(text)), false),
                 None => (
-                    Vec::new(),
-                    Some(Err(Failure::new(
+                    Err(Failure::new(
                         FailureKind::Aborted,
                         "Command aborted due to connection close",
-                    ))),
+                    )),
                     true,
                 ),
             },
+            Sent::TimedOut => (
+                Err(Failure::new(FailureKind::Timeout, "Command timed out")),
+                false,
+            ),
+            Sent::Aborted => (
+                Err(Failure::new(
+                    FailureKind::Aborted,
+                    "Command aborted due to connection close",
+                )),
+                false,
+            ),
         };
-        values.reverse();
+        if matches!(
+            failure,
+            Err(Failure {
+                kind: FailureKind::Aborted,
+                ..
+            })
+        ) && self.falls_back()
+        {
+            self.offline.extend(group);
+            return lost;
+        }
         for pending in group {
             self.budget.release(pending.bytes);
-            let outcome = match (&failure, values.pop()) {
-                (Some(failure), _) => failure.clone(),
-                (None, Some(value)) => Ok(to_reply(value)),
-                (None, None) => Err(Failure::new(
-                    FailureKind::Aborted,
-                    "Command aborted: no reply in the pipeline",
-                )),
-            };
             batch.push(Completion {
                 id: pending.id,
                 flags: pending.flags,
-                outcome,
+                outcome: failure.clone(),
             });
         }
         lost
     }
+}
+
+/// Writes a recovery's commands to Redis in chunks; false when any failed.
+async fn write_back(mut conn: MultiplexedConnection, replay: &Replay, limit: Duration) -> bool {
+    for chunk in replay.commands.chunks(REPLAY_CHUNK) {
+        let mut pipe = redis::pipe();
+        for command in chunk {
+            let mut cmd = redis::Cmd::new();
+            for arg in command {
+                cmd.arg(arg.as_slice());
+            }
+            pipe.add_command(cmd);
+        }
+        match tokio::time::timeout(limit, conn.send_packed_commands(&pipe, 0, chunk.len())).await {
+            Ok(Ok(values)) if !values.iter().any(|v| matches!(v, Value::ServerError(_))) => {}
+            _ => return false,
+        }
+    }
+    true
 }
 
 /// Connects, authenticates, selects the db, names the client and runs the ready check.

@@ -8,6 +8,7 @@
 //! reply from `submit` directly and never touches the sink.
 
 pub mod args;
+pub mod fallback;
 mod link;
 pub mod options;
 
@@ -21,6 +22,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::Reply;
+pub use fallback::{FallbackOptions, FallbackStats, Recovery, Router};
 pub use link::FLAG_BLOCKING;
 pub use options::{Address, ClientOptions, TlsOptions};
 
@@ -99,6 +101,16 @@ pub enum Event {
     },
     /// The client is finished; the dispatcher task has exited and dropped the sink.
     End,
+    /// An outage was declared: commands are answered by the memory engine from now
+    /// on. Carries the error that caused it.
+    Fallback {
+        /// Node-style code of the cause (`ECONNREFUSED`, `ETIMEDOUT`…), or empty.
+        code: String,
+        /// What happened, without credentials.
+        message: String,
+    },
+    /// Redis answers again (and the outage's writes were handled per [`Recovery`]).
+    Recover,
 }
 
 /// The kind of a published message on a subscriber connection.
@@ -192,6 +204,8 @@ impl Budget {
 pub struct RedisLink {
     tx: mpsc::UnboundedSender<Msg>,
     budget: Arc<Budget>,
+    /// Present when the client fails over to memory (`options.fallback`).
+    router: Option<Arc<Router>>,
 }
 
 /// The runtime every connection runs on: ONE thread with a current-thread tokio runtime.
@@ -199,7 +213,7 @@ pub struct RedisLink {
 /// to each other without crossing threads; only `submit` (JS → this thread) and the
 /// reply batch (this thread → JS) do. On a multi-thread runtime the two tasks land on
 /// different workers and every command pays extra cross-thread wake-ups.
-fn runtime() -> &'static tokio::runtime::Handle {
+pub(crate) fn runtime() -> &'static tokio::runtime::Handle {
     static RUNTIME: OnceLock<tokio::runtime::Handle> = OnceLock::new();
     RUNTIME.get_or_init(|| {
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -225,7 +239,12 @@ impl RedisLink {
             max_bytes: options.max_queue_bytes,
         });
         let (tx, rx) = mpsc::unbounded_channel();
-        let dispatcher = link::Dispatcher::new(options, sink.clone(), rx, budget.clone());
+        let router = options
+            .fallback
+            .as_ref()
+            .map(|f| Router::new(f, options.db, false, sink.clone()));
+        let dispatcher =
+            link::Dispatcher::new(options, sink.clone(), rx, budget.clone(), router.clone());
         runtime().spawn(async move {
             // A bug must not strand the caller's pending commands: report it and end, so
             // the owner fails whatever is still waiting.
@@ -243,7 +262,7 @@ impl RedisLink {
                 sink.deliver(Delivery::Event(Event::End));
             }
         });
-        Self { tx, budget }
+        Self { tx, budget, router }
     }
 
     /// Decodes, checks and budgets one command.
@@ -277,93 +296,195 @@ impl RedisLink {
     }
 }
 
-/// The backends a client can dispatch to. Today: a Redis server. The in-process memory
-/// engine becomes a second variant whose `submit` answers synchronously (`Ok(Some(_))`)
-/// on the caller's thread, with no task hop and no sink delivery.
+/// One entry of a command batch: `(id, flags, encoded arguments)`, or the id of a
+/// malformed entry (which ends the batch).
+type Entry<'a> = Result<(u32, u8, &'a [u8]), u32>;
+
+/// Splits a batch: each entry is `id: u32 LE`, `flags: u32 LE`, `len: u32 LE`, then
+/// `len` bytes of [`args`] encoding.
+fn entries(mut encoded: &[u8]) -> impl Iterator<Item = Entry<'_>> {
+    std::iter::from_fn(move || {
+        if encoded.len() < 12 {
+            return None;
+        }
+        let word = |at: usize| {
+            u32::from_le_bytes([
+                encoded[at],
+                encoded[at + 1],
+                encoded[at + 2],
+                encoded[at + 3],
+            ])
+        };
+        let (id, flags, len) = (word(0), word(4) as u8, word(8) as usize);
+        match encoded.get(12..12 + len) {
+            Some(args) => {
+                encoded = &encoded[12 + len..];
+                Some(Ok((id, flags, args)))
+            }
+            None => {
+                encoded = &[];
+                Some(Err(id))
+            }
+        }
+    })
+}
+
+fn failed(id: u32, flags: u8, failure: Failure) -> Completion {
+    Completion {
+        id,
+        flags,
+        outcome: Err(failure),
+    }
+}
+
+/// Where a client's commands go: a Redis server (failing over to the memory engine
+/// when `options.fallback` is set), or the memory engine alone (`memory://`), which
+/// answers on the caller's thread with no task hop.
 pub enum Backend {
     /// A Redis server behind one multiplexed connection.
     Redis(RedisLink),
+    /// The in-process memory engine only.
+    Memory(Arc<Router>),
 }
 
 impl Backend {
-    /// Queues one command (arguments in the [`args`] encoding). `Ok(None)` means the
-    /// completion arrives later through the sink under `id`; `Ok(Some(reply))` is an
-    /// immediate answer; `Err` is an immediate failure (queue full, closed, bad args).
-    pub fn submit(&self, id: u32, flags: u8, encoded: &[u8]) -> Result<Option<Reply>, Failure> {
+    /// A memory-only client: announces `connect` and `ready` through `sink` at once.
+    pub fn memory(options: &FallbackOptions, db: u32, sink: Arc<dyn Sink>) -> Backend {
+        let router = Router::new(options, db, true, sink);
+        router.notify(Delivery::Event(Event::Connect));
+        router.notify(Delivery::Event(Event::Ready));
+        Backend::Memory(router)
+    }
+
+    /// The failover switch, when there is one.
+    pub fn router(&self) -> Option<&Arc<Router>> {
         match self {
-            Backend::Redis(link) => {
-                let pending = link.prepare(id, flags, encoded)?;
-                link.send(Msg::Commands(vec![pending]))?;
-                Ok(None)
-            }
+            Backend::Redis(link) => link.router.as_ref(),
+            Backend::Memory(router) => Some(router),
         }
     }
 
-    /// Queues a batch of commands in one call: each entry is `id: u32 LE`,
-    /// `flags: u32 LE`, `len: u32 LE`, then `len` bytes of [`args`] encoding. Returns
-    /// the commands that could not be queued, with why; all others complete through
-    /// the sink. One batch costs one wake-up of the dispatcher however many it holds.
-    pub fn submit_batch(&self, mut encoded: &[u8]) -> Vec<(u32, Failure)> {
-        let mut failed = Vec::new();
-        match self {
-            Backend::Redis(link) => {
-                let mut batch = Vec::new();
-                while encoded.len() >= 12 {
-                    let word = |at: usize| {
-                        u32::from_le_bytes([
-                            encoded[at],
-                            encoded[at + 1],
-                            encoded[at + 2],
-                            encoded[at + 3],
-                        ])
-                    };
-                    let (id, flags, len) = (word(0), word(4) as u8, word(8) as usize);
-                    let Some(args) = encoded.get(12..12 + len) else {
-                        failed.push((
-                            id,
-                            Failure::new(FailureKind::BadArguments, "malformed command batch"),
-                        ));
-                        break;
-                    };
+    /// Queues or runs a batch of commands (see [`entries`] for the encoding). Returns
+    /// the completions known at once: replies from the memory engine and commands that
+    /// could not be queued; every other command completes later through the sink. One
+    /// batch costs one wake-up of the dispatcher however many commands it holds.
+    pub fn submit_batch(&self, encoded: &[u8]) -> Vec<Completion> {
+        let mut now = Vec::new();
+        let router = self.router();
+        let mut route = router.map(|r| r.lock());
+        let mode = route.as_ref().map_or(fallback::Mode::Redis, |r| r.mode);
+        let mut batch = Vec::new();
+        for entry in entries(encoded) {
+            let (id, flags, args) = match entry {
+                Ok(entry) => entry,
+                Err(id) => {
+                    let failure =
+                        Failure::new(FailureKind::BadArguments, "malformed command batch");
+                    now.push(failed(id, 0, failure));
+                    break;
+                }
+            };
+            match (mode, self, &mut route, router) {
+                (fallback::Mode::Memory, _, Some(route), Some(router)) => {
+                    now.push(router.execute(route, id, flags, args));
+                }
+                (fallback::Mode::Closed, ..) | (_, Backend::Memory(_), ..) => {
+                    now.push(failed(
+                        id,
+                        flags,
+                        Failure::new(FailureKind::Closed, "Connection is closed."),
+                    ));
+                }
+                (_, Backend::Redis(link), ..) => {
+                    if let Some(router) = router {
+                        router.note_encoded_script(args);
+                    }
                     match link.prepare(id, flags, args) {
                         Ok(pending) => batch.push(pending),
-                        Err(failure) => failed.push((id, failure)),
-                    }
-                    encoded = &encoded[12 + len..];
-                }
-                if !batch.is_empty() {
-                    let ids: Vec<u32> = batch.iter().map(|p| p.id).collect();
-                    if let Err(failure) = link.send(Msg::Commands(batch)) {
-                        failed.extend(ids.into_iter().map(|id| (id, failure.clone())));
+                        Err(failure) => now.push(failed(id, flags, failure)),
                     }
                 }
             }
         }
-        failed
+        if let (Backend::Redis(link), false) = (self, batch.is_empty()) {
+            let flags: Vec<(u32, u8)> = batch.iter().map(|p| (p.id, p.flags)).collect();
+            // Sent while the routing lock is held: a flip to memory cannot overtake it.
+            if let Err(failure) = link.send(Msg::Commands(batch)) {
+                now.extend(
+                    flags
+                        .into_iter()
+                        .map(|(id, f)| failed(id, f, failure.clone())),
+                );
+            }
+        }
+        drop(route);
+        now
     }
 
     /// `QUIT`: replies already queued are delivered first, then the client ends; the
     /// completion for `id` is `OK`.
     pub fn quit(&self, id: u32, flags: u8) -> Result<(), Failure> {
         match self {
-            Backend::Redis(link) => link.send(Msg::Quit { id, flags }),
+            Backend::Redis(link) => {
+                if let Some(router) = &link.router {
+                    router.close();
+                }
+                link.send(Msg::Quit { id, flags })
+            }
+            Backend::Memory(router) => {
+                let ok = Completion {
+                    id,
+                    flags,
+                    outcome: Ok(Reply::Status("OK".into())),
+                };
+                router.notify(Delivery::Completions(vec![ok]));
+                Self::end_memory(router);
+                Ok(())
+            }
         }
+    }
+
+    fn end_memory(router: &Router) {
+        router.notify(Delivery::Event(Event::Close {
+            retry_attempt: None,
+        }));
+        router.notify(Delivery::Event(Event::End));
+        router.close();
     }
 
     /// Closes the connection now (in-flight commands fail as aborted); reconnects
     /// when `reconnect` is true, else the client ends.
     pub fn disconnect(&self, reconnect: bool) {
         match self {
-            // A closed channel means the task already ended: nothing left to close.
-            Backend::Redis(link) => drop(link.send(Msg::Disconnect { reconnect })),
+            Backend::Redis(link) => {
+                if let (Some(router), false) = (&link.router, reconnect) {
+                    router.close();
+                }
+                // A closed channel means the task already ended: nothing left to close.
+                drop(link.send(Msg::Disconnect { reconnect }))
+            }
+            Backend::Memory(router) if router.closed() => {}
+            Backend::Memory(router) if reconnect => {
+                for event in [
+                    Event::Close {
+                        retry_attempt: None,
+                    },
+                    Event::Connecting,
+                    Event::Connect,
+                    Event::Ready,
+                ] {
+                    router.notify(Delivery::Event(event));
+                }
+            }
+            Backend::Memory(router) => Self::end_memory(router),
         }
     }
 
     /// Answers an [`Event::Close`] that asked for a decision: reconnect after `delay`,
     /// or end when `None`.
     pub fn retry(&self, delay: Option<Duration>) {
-        match self {
-            Backend::Redis(link) => drop(link.send(Msg::Retry(delay))),
+        if let Backend::Redis(link) = self {
+            drop(link.send(Msg::Retry(delay)));
         }
     }
 }
@@ -423,6 +544,16 @@ mod tests {
         }
     }
 
+    /// One batch entry (id, flags 0) around encoded arguments.
+    fn entry(id: u32, args: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend_from_slice(&id.to_le_bytes());
+        out.extend_from_slice(&0u32.to_le_bytes());
+        out.extend_from_slice(&(args.len() as u32).to_le_bytes());
+        out.extend_from_slice(args);
+        out
+    }
+
     fn next_completions(rx: &std_mpsc::Receiver<Delivery>, want: usize) -> Vec<Completion> {
         let mut out = Vec::new();
         while out.len() < want {
@@ -462,11 +593,7 @@ mod tests {
             (3, vec!["LPUSH", "k", "x"]),
             (4, vec!["INCR", "n"]),
         ] {
-            let args = args::encode(&cmd);
-            batch.extend_from_slice(&id.to_le_bytes());
-            batch.extend_from_slice(&0u32.to_le_bytes());
-            batch.extend_from_slice(&(args.len() as u32).to_le_bytes());
-            batch.extend_from_slice(&args);
+            batch.extend(entry(id, &args::encode(&cmd)));
         }
         assert!(backend.submit_batch(&batch).is_empty());
         let mut done = next_completions(&rx, 4);
@@ -477,8 +604,9 @@ mod tests {
             matches!(&done[2].outcome, Ok(Reply::Error(text)) if text.starts_with("WRONGTYPE"))
         );
         assert_eq!(done[3].outcome, Ok(Reply::Int(1)));
+        let refused = backend.submit_batch(&entry(9, &[1, 0]));
         assert_eq!(
-            backend.submit(9, 0, &[1, 0]).unwrap_err().kind,
+            refused[0].outcome.as_ref().unwrap_err().kind,
             FailureKind::BadArguments,
             "a truncated argument buffer is refused"
         );
@@ -486,10 +614,10 @@ mod tests {
         let quit = next_completions(&rx, 1);
         assert_eq!(quit[0].outcome, Ok(Reply::Status("OK".into())));
         // After the end every submission fails at once.
-        let late = backend.submit(6, 0, &args::encode(&["PING"]));
+        let late = backend.submit_batch(&entry(6, &args::encode(&["PING"])));
         std::thread::sleep(Duration::from_millis(100));
-        let after = backend.submit(7, 0, &args::encode(&["PING"]));
-        assert!(late.is_err() || after.is_err());
+        let after = backend.submit_batch(&entry(7, &args::encode(&["PING"])));
+        assert!(!late.is_empty() || !after.is_empty());
     }
 
     #[test]

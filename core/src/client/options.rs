@@ -63,6 +63,9 @@ pub struct ClientOptions {
     /// next to ordinary replies ([`super::Delivery::Message`]). Only subscribe-family
     /// commands and PING are sent on it.
     pub subscriber: bool,
+    /// Fail over to the in-process memory engine (`None`: ioredis semantics, errors
+    /// included).
+    pub fallback: Option<super::FallbackOptions>,
 }
 
 impl Default for ClientOptions {
@@ -86,6 +89,7 @@ impl Default for ClientOptions {
             ready_check: true,
             ping_interval: Some(Duration::from_secs(1)),
             subscriber: false,
+            fallback: None,
         }
     }
 }
@@ -108,6 +112,7 @@ impl std::fmt::Debug for ClientOptions {
             .field("ready_check", &self.ready_check)
             .field("ping_interval", &self.ping_interval)
             .field("subscriber", &self.subscriber)
+            .field("fallback", &self.fallback)
             .finish()
     }
 }

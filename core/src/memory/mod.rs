@@ -16,6 +16,7 @@
 //! ```
 
 mod commands;
+mod export;
 mod glob;
 mod num;
 mod pubsub;
@@ -28,6 +29,7 @@ use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 
+pub use export::KeyRestore;
 pub use pubsub::{Message, MessageSink};
 
 use crate::Reply;

@@ -1,0 +1,473 @@
+//! Failover to the in-process memory engine: the client keeps answering every command,
+//! with Redis semantics, while Redis is absent, down or hung.
+//!
+//! One [`Router`] per client decides, under one lock, whether a command goes to Redis
+//! (queued for the dispatcher) or runs in the memory engine on the caller's thread. The
+//! dispatcher flips it to memory when an outage is declared (and runs what it still
+//! held there first, in order) and back to Redis after recovery. Every client of the
+//! same Redis target in the process shares one engine, as they share the server;
+//! `memory://` clients share one engine per name and never leave it.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use parking_lot::{Mutex, MutexGuard};
+
+use super::{args, Completion, Delivery, Failure, FailureKind, MessageKind, Sink};
+use crate::memory::{Engine, KeyRestore, MemoryConfig, Message, Session, Stats};
+use crate::Reply;
+
+/// How often expired keys are swept from every engine, and how many keys one sweep
+/// may examine (Redis runs its active expiry 10 times a second).
+const SWEEP_EVERY: Duration = Duration::from_millis(100);
+const SWEEP_BUDGET: usize = 200;
+
+/// What happens to keys written in memory during an outage once Redis is back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    /// Write them back to Redis with their remaining TTL (last write wins).
+    Replay,
+    /// Drop them; Redis keeps what it had.
+    Discard,
+}
+
+/// Failover settings of a client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FallbackOptions {
+    /// Names the shared engine: clients with the same target share one (the Redis
+    /// address and db for failover, `memory://<name>` for memory-only clients).
+    pub target: String,
+    /// How long the first affected command waits for Redis (a reconnect, a late reply)
+    /// before the outage is declared and memory answers.
+    pub timeout: Duration,
+    /// What recovery does with the keys written during the outage.
+    pub recovery: Recovery,
+    /// Bounds of the engine (taken from the first client of a target).
+    pub memory: MemoryConfig,
+}
+
+/// The engine and script sources shared by every client of one target.
+struct Target {
+    engine: Engine,
+    /// SHA1 (lowercase hex) → source of every script seen in EVAL or SCRIPT LOAD, so a
+    /// script loaded on one backend stays callable by sha on the other.
+    scripts: Mutex<HashMap<Vec<u8>, Arc<[u8]>>>,
+    /// Clients of this target currently answering from memory.
+    on_memory: Mutex<usize>,
+}
+
+fn registry() -> &'static Mutex<HashMap<String, Arc<Target>>> {
+    static TARGETS: OnceLock<Mutex<HashMap<String, Arc<Target>>>> = OnceLock::new();
+    TARGETS.get_or_init(|| {
+        // Active expiry for every engine, on the client runtime's thread.
+        super::runtime().spawn(async {
+            let mut tick = tokio::time::interval(SWEEP_EVERY);
+            loop {
+                tick.tick().await;
+                let targets: Vec<Arc<Target>> = registry().lock().values().cloned().collect();
+                for target in targets {
+                    target.engine.sweep_expired(SWEEP_BUDGET);
+                }
+            }
+        });
+        Mutex::new(HashMap::new())
+    })
+}
+
+/// The shared target named `name`, created with `config` if it is new. Targets live as
+/// long as the process, like the server they stand in for.
+fn target(name: &str, config: MemoryConfig) -> Arc<Target> {
+    registry()
+        .lock()
+        .entry(name.to_owned())
+        .or_insert_with(|| {
+            Arc::new(Target {
+                engine: Engine::new(config),
+                scripts: Mutex::new(HashMap::new()),
+                on_memory: Mutex::new(0),
+            })
+        })
+        .clone()
+}
+
+/// Where a client's commands go now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Redis,
+    Memory,
+    /// `quit()`/`disconnect()` was called: commands fail, nothing falls back.
+    Closed,
+}
+
+/// The routing state, behind the router's lock.
+pub(crate) struct Route {
+    pub(crate) mode: Mode,
+    /// The client's memory-engine connection (db, MULTI, WATCH, subscriptions), opened
+    /// on first use and dropped on recovery.
+    session: Option<Session>,
+}
+
+/// What a recovery must send to Redis before anything else.
+pub(crate) struct Replay {
+    /// Commands to pipeline, in order.
+    pub(crate) commands: Vec<Vec<Vec<u8>>>,
+    /// The keys they restore (marked written again if sending fails).
+    keys: Vec<(usize, Vec<u8>)>,
+}
+
+/// Counters and state for `health()`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FallbackStats {
+    /// True while commands are answered from memory.
+    pub on_memory: bool,
+    /// Unix ms when the current backend took over (client start, outage or recovery).
+    pub since_ms: u64,
+    /// The last connection error (no credentials), if any.
+    pub last_error: Option<String>,
+    /// Outages declared.
+    pub fallbacks: u64,
+    /// Returns to Redis.
+    pub recoveries: u64,
+    /// Commands answered by the memory engine.
+    pub memory_commands: u64,
+    /// Keys written back to Redis by recoveries.
+    pub replayed_keys: u64,
+    /// Keys dropped by recoveries (`Recovery::Discard`).
+    pub discarded_keys: u64,
+    /// The shared engine's size and counters.
+    pub memory: Stats,
+}
+
+/// A client's switch between Redis and the memory engine.
+pub struct Router {
+    target: Arc<Target>,
+    db: u32,
+    timeout: Duration,
+    recovery: Recovery,
+    route: Mutex<Route>,
+    /// Where published messages for this client's memory session go; dropped on close
+    /// so nothing keeps Node alive afterwards.
+    sink: Mutex<Option<Arc<dyn Sink>>>,
+    me: Weak<Router>,
+    since_ms: AtomicU64,
+    last_error: Mutex<Option<String>>,
+    fallbacks: AtomicU64,
+    recoveries: AtomicU64,
+    memory_commands: AtomicU64,
+    replayed_keys: AtomicU64,
+    discarded_keys: AtomicU64,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn is(name: &[u8], what: &str) -> bool {
+    name.eq_ignore_ascii_case(what.as_bytes())
+}
+
+impl Router {
+    /// A router for a client of `db`; `memory_only` clients start (and stay) on memory.
+    pub fn new(
+        options: &FallbackOptions,
+        db: u32,
+        memory_only: bool,
+        sink: Arc<dyn Sink>,
+    ) -> Arc<Router> {
+        Arc::new_cyclic(|me| Router {
+            target: target(&options.target, options.memory),
+            db,
+            timeout: options.timeout,
+            recovery: options.recovery,
+            route: Mutex::new(Route {
+                mode: if memory_only {
+                    Mode::Memory
+                } else {
+                    Mode::Redis
+                },
+                session: None,
+            }),
+            sink: Mutex::new(Some(sink)),
+            me: me.clone(),
+            since_ms: AtomicU64::new(now_ms()),
+            last_error: Mutex::new(None),
+            fallbacks: AtomicU64::new(0),
+            recoveries: AtomicU64::new(0),
+            memory_commands: AtomicU64::new(0),
+            replayed_keys: AtomicU64::new(0),
+            discarded_keys: AtomicU64::new(0),
+        })
+    }
+
+    /// How long the first affected command may wait before memory answers.
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// The routing lock: hold it while deciding where a command goes and sending it
+    /// there, so a flip cannot reorder a client's commands.
+    pub(crate) fn lock(&self) -> MutexGuard<'_, Route> {
+        self.route.lock()
+    }
+
+    /// True once `quit()`/`disconnect()` closed the client.
+    pub(crate) fn closed(&self) -> bool {
+        self.route.lock().mode == Mode::Closed
+    }
+
+    /// Remembers script sources passing by (EVAL, EVAL_RO, SCRIPT LOAD).
+    fn note_script(&self, args: &[&[u8]]) {
+        let source = match args {
+            [name, source, ..] if is(name, "EVAL") || is(name, "EVAL_RO") => source,
+            [name, sub, source, ..] if is(name, "SCRIPT") && is(sub, "LOAD") => source,
+            _ => return,
+        };
+        let sha = sha1_smol::Sha1::from(source).digest().to_string();
+        self.target
+            .scripts
+            .lock()
+            .entry(sha.into_bytes())
+            .or_insert_with(|| Arc::from(*source));
+    }
+
+    /// [`Router::note_script`] on encoded arguments; decodes only commands whose name
+    /// has the length of EVAL, SCRIPT or EVAL_RO (the cheap test on the hot path).
+    pub(crate) fn note_encoded_script(&self, encoded: &[u8]) {
+        if matches!(encoded.get(..4), Some([4 | 6 | 7, 0, 0, 0])) {
+            if let Some(args) = args::decode(encoded) {
+                self.note_script(&args);
+            }
+        }
+    }
+
+    /// Runs one command (arguments in the [`args`] encoding) in the memory engine.
+    pub(crate) fn execute(
+        &self,
+        route: &mut Route,
+        id: u32,
+        flags: u8,
+        encoded: &[u8],
+    ) -> Completion {
+        match args::decode(encoded).filter(|a| !a.is_empty()) {
+            Some(args) => self.execute_args(route, id, flags, &args),
+            None => Completion {
+                id,
+                flags,
+                outcome: Err(Failure::new(
+                    FailureKind::BadArguments,
+                    "malformed argument buffer",
+                )),
+            },
+        }
+    }
+
+    /// Runs one command, given as its arguments, in the memory engine.
+    pub(crate) fn execute_args(
+        &self,
+        route: &mut Route,
+        id: u32,
+        flags: u8,
+        args: &[&[u8]],
+    ) -> Completion {
+        Completion {
+            id,
+            flags,
+            outcome: Ok(self.run(route, args)),
+        }
+    }
+
+    fn run(&self, route: &mut Route, args: &[&[u8]]) -> Reply {
+        self.memory_commands.fetch_add(1, Ordering::Relaxed);
+        self.note_script(args);
+        let session = match route.session.as_mut() {
+            Some(session) => session,
+            None => route.session.insert(self.open_session()),
+        };
+        let engine = &self.target.engine;
+        let mut reply = engine.execute(session, args);
+        // A script loaded on Redis (or by another client) runs here by its sha too.
+        if matches!(&reply, Reply::Error(e) if e.starts_with("NOSCRIPT"))
+            && (is(args[0], "EVALSHA") || is(args[0], "EVALSHA_RO"))
+        {
+            let sha = args[1].to_ascii_lowercase();
+            let source = self.target.scripts.lock().get(&sha).cloned();
+            if let Some(source) = source {
+                engine.execute(session, &[b"SCRIPT", b"LOAD", &source]);
+                reply = engine.execute(session, args);
+            }
+        }
+        // The engine confirms every channel of a SUBSCRIBE in one array; the client
+        // sends one channel per command and reads `[kind, channel, count]` as Redis sends it.
+        match reply {
+            Reply::Array(mut confirmations)
+                if confirmations.len() == 1
+                    && matches!(confirmations[0], Reply::Array(_))
+                    && args[0].to_ascii_lowercase().ends_with(b"subscribe") =>
+            {
+                confirmations.pop().unwrap_or(Reply::Nil)
+            }
+            reply => reply,
+        }
+    }
+
+    fn open_session(&self) -> Session {
+        let engine = &self.target.engine;
+        let mut session = engine.session();
+        if self.db != 0 {
+            // Out-of-range indexes were refused when the client was created.
+            engine.execute(&mut session, &[b"SELECT", self.db.to_string().as_bytes()]);
+        }
+        let me = self.me.clone();
+        session.set_message_sink(Arc::new(move |message: Message| {
+            if let Some(router) = me.upgrade() {
+                router.publish(message);
+            }
+        }));
+        session
+    }
+
+    fn publish(&self, message: Message) {
+        let (kind, parts) = match message.pattern {
+            Some(pattern) => (
+                MessageKind::PMessage,
+                vec![pattern, message.channel, message.payload],
+            ),
+            None => (MessageKind::Message, vec![message.channel, message.payload]),
+        };
+        self.notify(Delivery::Message { kind, parts });
+    }
+
+    /// Hands an event or completion to the client (memory-only clients have no
+    /// dispatcher to do it); a no-op once closed.
+    pub(crate) fn notify(&self, delivery: Delivery) {
+        let sink = self.sink.lock().clone();
+        if let Some(sink) = sink {
+            sink.deliver(delivery);
+        }
+    }
+
+    /// Records a connection error for `health()`.
+    pub(crate) fn set_last_error(&self, message: &str) {
+        *self.last_error.lock() = Some(message.to_owned());
+    }
+
+    /// Declares the outage: from now on memory answers. False when already on memory
+    /// or closed (nothing changed).
+    pub(crate) fn degrade(&self, route: &mut Route) -> bool {
+        if route.mode != Mode::Redis {
+            return false;
+        }
+        route.mode = Mode::Memory;
+        self.since_ms.store(now_ms(), Ordering::Relaxed);
+        self.fallbacks.fetch_add(1, Ordering::Relaxed);
+        let mut on_memory = self.target.on_memory.lock();
+        if *on_memory == 0 {
+            self.target.engine.track_writes(true);
+        }
+        *on_memory += 1;
+        true
+    }
+
+    /// Goes back to Redis: returns what must be written there first (`None` when this
+    /// client was not on memory). Keys written by every client of the target are
+    /// collected, so whichever recovers first writes them back.
+    pub(crate) fn recover(&self) -> Option<Replay> {
+        let mut route = self.route.lock();
+        if route.mode != Mode::Memory {
+            return None;
+        }
+        route.mode = Mode::Redis;
+        // Dropping the session releases its WATCHes and in-memory subscriptions.
+        route.session = None;
+        self.since_ms.store(now_ms(), Ordering::Relaxed);
+        self.recoveries.fetch_add(1, Ordering::Relaxed);
+        let engine = &self.target.engine;
+        let keys = engine.drain_written();
+        {
+            let mut on_memory = self.target.on_memory.lock();
+            *on_memory = on_memory.saturating_sub(1);
+        }
+        if self.recovery == Recovery::Discard {
+            self.discarded_keys
+                .fetch_add(keys.len() as u64, Ordering::Relaxed);
+            return Some(Replay {
+                commands: Vec::new(),
+                keys: Vec::new(),
+            });
+        }
+        let mut commands: Vec<Vec<Vec<u8>>> = self
+            .target
+            .scripts
+            .lock()
+            .values()
+            .map(|source| vec![b"SCRIPT".to_vec(), b"LOAD".to_vec(), source.to_vec()])
+            .collect();
+        for KeyRestore {
+            db: key_db,
+            commands: writes,
+            ..
+        } in engine.restore_commands(&keys)
+        {
+            // MULTI/EXEC so other Redis clients never see a key half rebuilt.
+            let other_db = key_db != self.db as usize;
+            if other_db {
+                commands.push(vec![b"SELECT".to_vec(), key_db.to_string().into_bytes()]);
+            }
+            commands.push(vec![b"MULTI".to_vec()]);
+            commands.extend(writes);
+            commands.push(vec![b"EXEC".to_vec()]);
+            if other_db {
+                commands.push(vec![b"SELECT".to_vec(), self.db.to_string().into_bytes()]);
+            }
+        }
+        Some(Replay { commands, keys })
+    }
+
+    /// Reports how writing a [`Replay`] back went: on success the engine is emptied
+    /// once no client of the target is on memory any more (the next outage starts
+    /// from what Redis does not have, not from stale copies); on failure the keys are
+    /// kept for the next recovery.
+    pub(crate) fn replayed(&self, replay: Replay, ok: bool) {
+        let engine = &self.target.engine;
+        if !ok {
+            engine.mark_written(replay.keys);
+            return;
+        }
+        self.replayed_keys
+            .fetch_add(replay.keys.len() as u64, Ordering::Relaxed);
+        if *self.target.on_memory.lock() == 0 {
+            engine.flush_all();
+        }
+    }
+
+    /// `quit()`/`disconnect()`: later commands fail; nothing falls back any more.
+    pub fn close(&self) {
+        let mut route = self.route.lock();
+        if route.mode == Mode::Memory {
+            let mut on_memory = self.target.on_memory.lock();
+            *on_memory = on_memory.saturating_sub(1);
+        }
+        route.mode = Mode::Closed;
+        route.session = None;
+        *self.sink.lock() = None;
+    }
+
+    /// Counters and state for `health()`.
+    pub fn stats(&self) -> FallbackStats {
+        FallbackStats {
+            on_memory: self.route.lock().mode == Mode::Memory,
+            since_ms: self.since_ms.load(Ordering::Relaxed),
+            last_error: self.last_error.lock().clone(),
+            fallbacks: self.fallbacks.load(Ordering::Relaxed),
+            recoveries: self.recoveries.load(Ordering::Relaxed),
+            memory_commands: self.memory_commands.load(Ordering::Relaxed),
+            replayed_keys: self.replayed_keys.load(Ordering::Relaxed),
+            discarded_keys: self.discarded_keys.load(Ordering::Relaxed),
+            memory: self.target.engine.stats(),
+        }
+    }
+}
