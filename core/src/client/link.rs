@@ -247,8 +247,10 @@ impl Dispatcher {
     }
 
     /// While not connected: commands are held (see [`Dispatcher::hold`]), the outage is
-    /// declared when the grace period ends, and control messages interrupt the wait.
-    async fn wait_for<F: Future>(&mut self, fut: F) -> Waited<F::Output> {
+    /// declared when the grace period ends, and control messages interrupt the wait. A
+    /// retry decision interrupts only when `want_retry`: otherwise it is a late answer to
+    /// a `close` that `disconnect(true)` already overtook.
+    async fn wait_for<F: Future>(&mut self, fut: F, want_retry: bool) -> Waited<F::Output> {
         let mut fut = pin!(fut);
         loop {
             let grace = self.grace;
@@ -259,6 +261,7 @@ impl Dispatcher {
                 }
                 msg = self.rx.recv() => match msg {
                     Some(Msg::Commands(batch)) => self.hold(batch),
+                    Some(Msg::Retry(_)) if !want_retry => {}
                     Some(control) => return Waited::Control(control),
                     None => return Waited::Control(Msg::Disconnect { reconnect: false }),
                 },
@@ -280,7 +283,10 @@ impl Dispatcher {
             let timeout = self.options.connect_timeout;
             let options = self.options.clone();
             let attempt = async move { establish(&options).await };
-            let connected = match self.wait_for(tokio::time::timeout(timeout, attempt)).await {
+            let connected = match self
+                .wait_for(tokio::time::timeout(timeout, attempt), false)
+                .await
+            {
                 Waited::Done(Ok(result)) => result,
                 Waited::Done(Err(_)) => {
                     Err(("ETIMEDOUT".to_owned(), "connect ETIMEDOUT".to_owned()))
@@ -355,7 +361,7 @@ impl Dispatcher {
             });
             close_announced = true;
             // Wait for the JS retryStrategy decision, then for the delay it chose.
-            let delay = match self.wait_for(std::future::pending::<()>()).await {
+            let delay = match self.wait_for(std::future::pending::<()>(), true).await {
                 Waited::Control(Msg::Retry(delay)) => delay,
                 Waited::Control(Msg::Quit { id, flags }) => {
                     quit = Some((id, flags));
@@ -369,10 +375,8 @@ impl Dispatcher {
             // semantics; the default strategy never gives up).
             let Some(delay) = delay else { break 'connect };
             if !delay.is_zero() {
-                match self.wait_for(tokio::time::sleep(delay)).await {
-                    Waited::Done(())
-                    | Waited::Control(Msg::Disconnect { reconnect: true })
-                    | Waited::Control(Msg::Retry(_)) => {}
+                match self.wait_for(tokio::time::sleep(delay), false).await {
+                    Waited::Done(()) | Waited::Control(Msg::Disconnect { reconnect: true }) => {}
                     Waited::Control(Msg::Quit { id, flags }) => {
                         quit = Some((id, flags));
                         break 'connect;
