@@ -11,7 +11,10 @@ const server = fileURLToPath(new URL('../examples/server.js', import.meta.url))
 
 test('the example backend answers /health on the PORT it is given', async (t) => {
   const port = await freePort()
-  const child = spawn(process.execPath, [server], { env: { ...process.env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'inherit'] })
+  // No REDIS_URL: the embedded memory engine, as on a fresh machine.
+  const env = { ...process.env, PORT: String(port) }
+  delete env.REDIS_URL
+  const child = spawn(process.execPath, [server], { env, stdio: ['ignore', 'pipe', 'inherit'] })
   t.after(() => child.kill('SIGKILL'))
   const [line] = await once(child.stdout, 'data')
   assert.match(String(line), new RegExp(`listening on http://127.0.0.1:${port}`))
@@ -21,6 +24,13 @@ test('the example backend answers /health on the PORT it is given', async (t) =>
   const body = await res.json()
   assert.equal(body.status, 'ok')
   assert.equal(body.native, JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')).version)
+  assert.equal(body.redis.backend, 'memory')
+  assert.equal(body.redis.status, 'healthy')
+
+  for (const expected of [1, 2]) {
+    const visit = await fetch(`http://127.0.0.1:${port}/visits`, { method: 'POST' })
+    assert.deepEqual(await visit.json(), { visits: expected, backend: 'memory' })
+  }
 
   child.kill('SIGTERM')
   const [code] = await once(child, 'exit')

@@ -1,14 +1,25 @@
 'use strict'
 // The example backend that `npm run demo` starts: a minimal Express app on 127.0.0.1.
-// Later features (client, failover, breaker, rate limiting) extend it.
+// It talks to Redis through bulwark: REDIS_URL when set, else the embedded memory engine
+// (memory://), so it runs on a fresh machine with no Redis at all. With a real Redis it
+// keeps answering from memory while Redis is down (see /health).
 const express = require('express')
 const bulwark = require('bulwark')
 
-function createApp() {
+function createApp(redis) {
   const app = express()
   const startedAt = Date.now()
-  app.get('/health', (req, res) => {
-    res.json({ status: 'ok', native: bulwark.nativeVersion(), uptimeMs: Date.now() - startedAt })
+  app.get('/health', async (req, res) => {
+    const redisHealth = await redis.health()
+    res.json({ status: 'ok', native: bulwark.nativeVersion(), uptimeMs: Date.now() - startedAt, redis: redisHealth })
+  })
+  // A counter in Redis (or in memory while Redis is away).
+  app.post('/visits', async (req, res, next) => {
+    try {
+      res.json({ visits: await redis.incr('demo:visits'), backend: redis.backend })
+    } catch (err) {
+      next(err)
+    }
   })
   return app
 }
@@ -19,10 +30,14 @@ if (require.main === module) {
     console.error(`PORT must be an integer from 0 to 65535, got ${JSON.stringify(process.env.PORT)}`)
     process.exit(1)
   }
-  const server = createApp().listen(port, '127.0.0.1', () => {
-    console.log(`bulwark example listening on http://127.0.0.1:${server.address().port}`)
+  const redis = new bulwark.Redis(process.env.REDIS_URL || 'memory://')
+  redis.on('error', (err) => console.warn(`redis: ${err.message}`))
+  redis.on('fallback', (err) => console.warn(`redis down (${err.message}): answering from memory`))
+  redis.on('recover', () => console.info('redis is back'))
+  const server = createApp(redis).listen(port, '127.0.0.1', () => {
+    console.log(`bulwark example listening on http://127.0.0.1:${server.address().port} (redis backend: ${redis.backend})`)
   })
-  const shutdown = () => server.close(() => process.exit(0))
+  const shutdown = () => server.close(() => redis.quit().then(() => process.exit(0)))
   process.on('SIGINT', shutdown)
   process.on('SIGTERM', shutdown)
 }

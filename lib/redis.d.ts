@@ -34,7 +34,47 @@ export interface RedisOptions {
   maxQueueBytes?: number
   /** bulwark: idle PING probe period in ms, 0 disables (default 1000). */
   pingInterval?: number
+  /**
+   * bulwark: answer from the in-process memory engine while Redis is absent, down or
+   * hung (`'memory'`, the default), or keep ioredis's semantics, errors included (`false`).
+   */
+  fallback?: 'memory' | false
+  /** bulwark: how long the first affected call waits for Redis before memory answers, ms (default 250). */
+  fallbackTimeout?: number
+  /** bulwark: what happens to keys written during an outage once Redis is back (default 'replay'). */
+  recovery?: 'replay' | 'discard'
+  /** bulwark: bounds of the memory engine (shared by the clients of one server). */
+  memory?: {
+    /** Most keys kept; least recently used keys are evicted beyond it (default: unbounded). */
+    maxKeys?: number | null
+    /** Approximate byte budget (default 256 MiB). */
+    maxMemoryBytes?: number | null
+  }
   [other: string]: unknown
+}
+
+/** What `health()` reports. */
+export interface RedisHealth {
+  /** 'healthy': answering from the configured backend (Redis, or memory for memory://). */
+  status: 'healthy' | 'degraded'
+  backend: 'redis' | 'memory'
+  /** A ready connection to Redis that answers commands. */
+  connected: boolean
+  /** PING round trip on the current backend, ms; null when it did not answer within 1 s. */
+  latencyMs: number | null
+  /** Unix ms when the current backend took over. */
+  since: number | null
+  /** The last connection error (never contains credentials). */
+  lastError: string | null
+  memory: { keys: number; bytes: number; evictions: number }
+  counters: {
+    fallbacks: number
+    recoveries: number
+    memoryCommands: number
+    replayedKeys: number
+    discardedKeys: number
+    expiredKeys: number
+  }
 }
 
 export type RedisStatus = 'wait' | 'reconnecting' | 'connecting' | 'connect' | 'ready' | 'close' | 'end'
@@ -78,6 +118,16 @@ export declare class Redis extends EventEmitter {
   status: RedisStatus
   mode: 'normal' | 'subscriber' | 'monitor'
   retryAttempts: number
+  /** bulwark: where commands are answered now ('memory' for memory:// and during an outage). */
+  backend: 'redis' | 'memory'
+  /** bulwark: backend, connection and failover counters; never rejects. */
+  health(): Promise<RedisHealth>
+  on(event: 'fallback', listener: (err: Error & { code?: string }) => void): this
+  on(event: 'recover', listener: () => void): this
+  on(event: string | symbol, listener: (...args: any[]) => void): this
+  once(event: 'fallback', listener: (err: Error & { code?: string }) => void): this
+  once(event: 'recover', listener: () => void): this
+  once(event: string | symbol, listener: (...args: any[]) => void): this
   connect(callback?: Callback<void>): Promise<void>
   quit(callback?: Callback<'OK'>): Promise<'OK'>
   disconnect(reconnect?: boolean): void
