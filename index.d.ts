@@ -16,6 +16,8 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class RedisConnection {
   /** Starts connecting at once. `onDelivery(batch)` receives every reply batch and event. */
   constructor(options: ConnectionOptions, onDelivery: (batch: unknown[]) => void)
+  /** The slot for [`memory_execute`], or `null` without failover. */
+  directSlot(): number | null
   /**
    * Queues or runs every command in `batch[..len]` (entries: id, flags, length as
    * u32 LE, then the length-prefixed arguments). Returns `null`, or the completions
@@ -208,6 +210,13 @@ export interface FallbackHealth {
   /** Keys deleted by expiry in the engine. */
   memoryExpired: number
 }
+
+/**
+ * Runs one command (`args[..len]`, length-prefixed arguments) in the memory engine
+ * of the client in `slot` when it is on memory now: returns the reply (an `Error` for
+ * an error reply), or `undefined` when the client must take the ordinary path.
+ */
+export declare function memoryExecute(slot: number, args: Uint8Array, len: number, flags: number): unknown
 
 /**
  * The version of the native core, e.g. `"0.1.0"`. Used by the packaging check to

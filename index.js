@@ -857,4 +857,5 @@ module.exports.breakerShutdown = nativeBinding.breakerShutdown
 module.exports.breakerStats = nativeBinding.breakerStats
 module.exports.breakerSuccess = nativeBinding.breakerSuccess
 module.exports.breakerTryTrial = nativeBinding.breakerTryTrial
+module.exports.memoryExecute = nativeBinding.memoryExecute
 module.exports.nativeVersion = nativeBinding.nativeVersion

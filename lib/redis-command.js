@@ -57,6 +57,19 @@ function hgetallTransform(reply) {
 }
 replyTransformers.set('hgetall', hgetallTransform)
 
+/** The arguments as sent: flattened one level, then through `name`'s transformer. */
+function prepareArgs(lowerName, args) {
+  const flat = flatten(args)
+  const transform = argumentTransformers.get(lowerName)
+  return transform ? transform(flat) : flat
+}
+
+/** The reply as the user sees it (after any reply transformer, e.g. hgetall → object). */
+function transformReply(lowerName, value) {
+  const transform = replyTransformers.get(lowerName)
+  return transform ? transform(value) : value
+}
+
 class Command {
   /**
    * @param {string} name command name
@@ -73,9 +86,7 @@ class Command {
     this.replyEncoding = options.replyEncoding === undefined ? 'utf8' : options.replyEncoding
     const lower = name.toLowerCase()
     this.lowerName = lower
-    const flat = flatten(args)
-    const transform = argumentTransformers.get(lower)
-    this.args = transform ? transform(flat) : flat
+    this.args = prepareArgs(lower, args)
     this.isReadOnly = false
     this.promise = new Promise((resolve, reject) => {
       this.resolve = resolve
@@ -91,8 +102,7 @@ class Command {
 
   /** The reply as the user sees it (after any reply transformer, e.g. hgetall → object). */
   transformReply(value) {
-    const transform = replyTransformers.get(this.lowerName)
-    return transform ? transform(value) : value
+    return transformReply(this.lowerName, value)
   }
 
   /** Settles the promise with a transformed reply. */
@@ -122,4 +132,4 @@ class Command {
   }
 }
 
-module.exports = { Command, flatten }
+module.exports = { Command, flatten, prepareArgs, transformReply }

@@ -8,7 +8,7 @@ const { createHash } = require('node:crypto')
 const { Readable } = require('node:stream')
 const native = require('./native')
 const commands = require('./redis-commands')
-const { Command } = require('./redis-command')
+const { Command, prepareArgs, transformReply } = require('./redis-command')
 const { ReplyError, AbortError, MaxRetriesPerRequestError } = require('./redis-errors')
 const { parseOptions } = require('./redis-options')
 const { throttledLog } = require('./throttled-log')
@@ -42,7 +42,7 @@ class Writer {
 
   u32(n) {
     this.ensure(4)
-    this.buf.writeUInt32LE(n, this.pos)
+    putU32(this.buf, n, this.pos)
     this.pos += 4
   }
 
@@ -54,9 +54,10 @@ class Writer {
         if (bytes >= MAX_ARG_BYTES) throw tooBig(name, bytes)
         this.ensure(4 + bytes)
       }
-      const written = this.buf.write(arg, this.pos + 4, 'utf8')
-      this.buf.writeUInt32LE(written, this.pos)
-      this.pos += 4 + written
+      const written = arg.length <= SHORT_ASCII ? writeShort(this.buf, arg, this.pos + 4) : -1
+      const n = written >= 0 ? written : this.buf.write(arg, this.pos + 4, 'utf8')
+      putU32(this.buf, n, this.pos)
+      this.pos += 4 + n
     } else if (Buffer.isBuffer(arg) || arg instanceof Uint8Array) {
       if (arg.length >= MAX_ARG_BYTES) throw tooBig(name, arg.length)
       this.u32(arg.length)
@@ -78,6 +79,26 @@ class Writer {
 }
 
 const scratch = new Writer(16 * 1024)
+
+/** Strings up to this length are copied by hand when ASCII: cheaper than a utf8 write call. */
+const SHORT_ASCII = 24
+
+/** Copies an ASCII string into `buf` at `at`; -1 (nothing usable written) at the first non-ASCII char. */
+function writeShort(buf, str, at) {
+  for (let i = 0; i < str.length; i++) {
+    const c = str.charCodeAt(i)
+    if (c > 0x7f) return -1
+    buf[at + i] = c
+  }
+  return str.length
+}
+
+function putU32(buf, n, at) {
+  buf[at] = n & 0xff
+  buf[at + 1] = (n >>> 8) & 0xff
+  buf[at + 2] = (n >>> 16) & 0xff
+  buf[at + 3] = n >>> 24
+}
 /** Batches that grew past this are replaced after a flush so one burst does not pin memory. */
 const BATCH_KEEP_BYTES = 1024 * 1024
 
@@ -142,6 +163,28 @@ function resetTurn() {
   syncSettles = 0
 }
 
+/** Replies held for the next turn: [resolve, outcome] pairs, released by one setImmediate. */
+let deferred = []
+function releaseDeferred() {
+  const held = deferred
+  deferred = []
+  for (const [resolve, outcome] of held) resolve(outcome)
+}
+function deferToNextTurn(outcome) {
+  if (deferred.length === 0) setImmediate(releaseDeferred)
+  return new Promise((resolve) => deferred.push([resolve, outcome]))
+}
+
+/** Counts `n` replies settled at once; false when this turn's share is used up. */
+function settleNowAllowed(n) {
+  if (!turnResetScheduled) {
+    turnResetScheduled = true
+    setImmediate(resetTurn)
+  }
+  syncSettles += n
+  return syncSettles <= SYNC_SETTLES_PER_TURN
+}
+
 /** How long `health()` waits for its PING. */
 const HEALTH_PING_MS = 1000
 
@@ -154,6 +197,7 @@ class Redis extends EventEmitter {
     this.retryAttempts = 0
     this.autoPipelineQueueSize = 0
     this._link = null
+    this._directSlot = null
     this._pending = new Map()
     this._nextId = 1
     this._batch = new Writer(16 * 1024)
@@ -203,6 +247,7 @@ class Redis extends EventEmitter {
       this._manuallyClosing = false
       this._setStatus('connecting')
       this._link = new native.RedisConnection(nativeOptions(this.options, false), (batch) => this._onDelivery(batch))
+      this._directSlot = this._link.directSlot()
       const cleanup = () => {
         this.removeListener('_ready', onReady)
         this.removeListener('_connectError', onError)
@@ -238,13 +283,44 @@ class Redis extends EventEmitter {
 
   /** Settles a batch answered during submission, yielding to the event loop now and then. */
   _settleNow(batch) {
-    if (!turnResetScheduled) {
-      turnResetScheduled = true
-      setImmediate(resetTurn)
+    if (settleNowAllowed(batch.length / 3)) this._settle(batch)
+    else deferToNextTurn().then(() => this._settle(batch))
+  }
+
+  /**
+   * The memory fast path of command methods: while on memory, run the command at once
+   * through one plain native call (no Command, no batch, no id). Returns undefined when
+   * the ordinary path must take it (not on memory, subscriber mode, commands waiting in
+   * the batch, which must run first).
+   */
+  _direct(name, args, flags) {
+    if (this._directSlot === null || this.mode !== 'normal' || this._batch.pos !== 0 || this._execWraps) return undefined
+    let sent
+    const w = scratch
+    w.pos = 0
+    try {
+      sent = prepareArgs(name, args)
+      const prefix = this.options.keyPrefix
+      if (prefix) sent = applyPrefix(prefix, name, sent)
+      w.command(name, sent)
+    } catch (err) {
+      return Promise.reject(err)
     }
-    syncSettles += batch.length / 3
-    if (syncSettles <= SYNC_SETTLES_PER_TURN) this._settle(batch)
-    else setImmediate(() => this._settle(batch))
+    const reply = native.memoryExecute(this._directSlot, w.buf, w.pos, flags)
+    if (reply === undefined) return undefined
+    let outcome
+    if (reply instanceof Error) {
+      const err = new ReplyError(reply.message)
+      err.command = { name, args: sent }
+      outcome = Promise.reject(err)
+    } else {
+      try {
+        outcome = Promise.resolve(transformReply(name, reply))
+      } catch (err) {
+        outcome = Promise.reject(err)
+      }
+    }
+    return settleNowAllowed(1) ? outcome : deferToNextTurn(outcome)
   }
 
   /** Settles a completion batch `[id, kind, value, …]` (0 value, 1 reply error, 2 failure). */
@@ -325,6 +401,7 @@ class Redis extends EventEmitter {
         break
       case 'end': {
         this._link = null
+        this._directSlot = null
         this._setStatus('end')
         this.emit('_end')
         // Defensive: the core completes every command before `end`.
@@ -824,12 +901,20 @@ for (const name of commands.list) {
   // command still gets a raw …Buffer twin.
   if (!(name in Redis.prototype)) {
     Redis.prototype[name] = function (...args) {
+      if (this.backend === 'memory' && typeof args[args.length - 1] !== 'function') {
+        const answered = this._direct(name, args, 0)
+        if (answered !== undefined) return answered
+      }
       const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
       return this.sendCommand(new Command(name, args, {}, callback))
     }
   }
   if (`${name}Buffer` in Redis.prototype || NO_BUFFER_TWIN.has(name)) continue
   Redis.prototype[`${name}Buffer`] = function (...args) {
+    if (this.backend === 'memory' && typeof args[args.length - 1] !== 'function') {
+      const answered = this._direct(name, args, FLAG_BUFFERS)
+      if (answered !== undefined) return answered
+    }
     const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
     return this.sendCommand(new Command(name, args, { replyEncoding: null }, callback))
   }

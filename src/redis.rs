@@ -10,13 +10,18 @@
 //! The threadsafe function is held by the core's dispatcher task only; the task drops it
 //! when the client ends, so nothing keeps Node alive after `quit()`/`disconnect()`.
 
+// napi-derive registers the exports only outside `cfg(test)`, so in the test build of
+// this cdylib the plain functions of a private module look unused.
+#![cfg_attr(test, allow(dead_code))]
+
+use std::cell::RefCell;
 use std::ptr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use bulwark_core::client::{
     Address, Backend, ClientOptions, Completion, Delivery, Event, Failure, FailureKind,
-    FallbackOptions, MessageKind, Recovery, RedisLink, Sink, TlsOptions,
+    FallbackOptions, MessageKind, Recovery, RedisLink, Router, Sink, TlsOptions,
 };
 use bulwark_core::memory::MemoryConfig;
 use bulwark_core::Reply;
@@ -195,6 +200,33 @@ impl Sink for TsfnSink {
 pub struct RedisConnection {
     backend: Backend,
     string_numbers: bool,
+    /// This client's slot in [`ROUTERS`], when it can answer from memory.
+    direct: Option<u32>,
+}
+
+/// Routers of the clients on this JS thread, addressed by `u32` for
+/// [`memory_execute`]: a plain function costs a fraction of a class method, whose
+/// receiver type check alone costs more than a memory-engine GET.
+#[derive(Default)]
+struct Routers {
+    entries: Vec<Option<(Arc<Router>, bool)>>,
+    free: Vec<u32>,
+}
+
+thread_local! {
+    static ROUTERS: RefCell<Routers> = RefCell::new(Routers::default());
+}
+
+impl Drop for RedisConnection {
+    fn drop(&mut self) {
+        if let Some(slot) = self.direct {
+            ROUTERS.with(|r| {
+                let mut r = r.borrow_mut();
+                r.entries[slot as usize] = None;
+                r.free.push(slot);
+            });
+        }
+    }
 }
 
 /// Completions answered during `submitBatch`, converted on the JS thread.
@@ -207,6 +239,55 @@ impl ToNapiValue for Immediate {
     unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
         js_completions(env, &val.batch, val.string_numbers)
     }
+}
+
+/// What [`memory_execute`] returns, converted on the JS thread.
+pub enum Direct {
+    /// The reply (an error reply becomes an `Error`).
+    Reply {
+        reply: Reply,
+        buffers: bool,
+        string_numbers: bool,
+    },
+    /// `undefined`: not on memory now, the caller takes the ordinary path (`null`
+    /// would read as a nil reply).
+    NotHandled,
+}
+
+impl ToNapiValue for Direct {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        match val {
+            Direct::Reply {
+                reply,
+                buffers,
+                string_numbers,
+            } => js_reply(env, &reply, buffers, string_numbers),
+            Direct::NotHandled => {
+                let mut out = ptr::null_mut();
+                check(sys::napi_get_undefined(env, &mut out))?;
+                Ok(out)
+            }
+        }
+    }
+}
+
+/// Runs one command (`args[..len]`, length-prefixed arguments) in the memory engine
+/// of the client in `slot` when it is on memory now: returns the reply (an `Error` for
+/// an error reply), or `undefined` when the client must take the ordinary path.
+#[napi(catch_unwind, ts_return_type = "unknown")]
+pub fn memory_execute(slot: u32, args: &[u8], len: u32, flags: u32) -> Result<Direct> {
+    let encoded = args
+        .get(..len as usize)
+        .ok_or_else(|| Error::new(Status::InvalidArg, "len exceeds the argument buffer"))?;
+    let entry = ROUTERS.with(|r| r.borrow().entries.get(slot as usize).cloned().flatten());
+    let answered = entry.and_then(|(router, string_numbers)| {
+        router.execute_now(encoded).map(|reply| Direct::Reply {
+            reply,
+            buffers: flags as u8 & FLAG_BUFFERS != 0,
+            string_numbers,
+        })
+    });
+    Ok(answered.unwrap_or(Direct::NotHandled))
 }
 
 #[napi]
@@ -233,10 +314,33 @@ impl RedisConnection {
             (true, Some(fallback)) => Backend::memory(&fallback, options.db, sink),
             _ => Backend::Redis(RedisLink::start(options.into(), sink)),
         };
+        let direct = backend.router().map(|router| {
+            ROUTERS.with(|r| {
+                let mut r = r.borrow_mut();
+                let entry = Some((router.clone(), string_numbers));
+                match r.free.pop() {
+                    Some(slot) => {
+                        r.entries[slot as usize] = entry;
+                        slot
+                    }
+                    None => {
+                        r.entries.push(entry);
+                        r.entries.len() as u32 - 1
+                    }
+                }
+            })
+        });
         Ok(Self {
             backend,
             string_numbers,
+            direct,
         })
+    }
+
+    /// The slot for [`memory_execute`], or `null` without failover.
+    #[napi(catch_unwind)]
+    pub fn direct_slot(&self) -> Option<u32> {
+        self.direct
     }
 
     /// Queues or runs every command in `batch[..len]` (entries: id, flags, length as

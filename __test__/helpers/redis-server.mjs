@@ -117,8 +117,12 @@ export class RedisServer {
         throw new Error(`redis-server exited (${early.code ?? early.signal}) on port ${port}:\n${output}`)
       }
       try {
-        // Any reply but LOADING means it is serving (-NOAUTH included, with requirepass).
-        if (!(await rawCommand(port, 'PING', { timeoutMs: 500 })).startsWith('-LOADING')) return
+        // Serving once it answers anything but LOADING (-NOAUTH included, with
+        // requirepass); INFO's process_id proves the answer came from OUR process, not
+        // from another server already on the port.
+        const reply = await rawCommand(port, 'INFO server', { timeoutMs: 500 })
+        const pid = /process_id:(\d+)/.exec(reply)
+        if (!reply.startsWith('-LOADING') && (pid === null ? reply.startsWith('-') : Number(pid[1]) === child.pid)) return
       } catch {
         // not listening yet
       }

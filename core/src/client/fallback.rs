@@ -265,6 +265,18 @@ impl Router {
         }
     }
 
+    /// Runs one command (arguments in the [`args`] encoding) in the memory engine if the
+    /// client is on memory now; `None` otherwise (and for a malformed buffer), when the
+    /// caller takes the ordinary path. The fast path of memory clients: no batch, no id.
+    pub fn execute_now(&self, encoded: &[u8]) -> Option<Reply> {
+        let mut route = self.route.lock();
+        if route.mode != Mode::Memory {
+            return None;
+        }
+        let args = args::decode(encoded).filter(|a| !a.is_empty())?;
+        Some(self.run(&mut route, &args))
+    }
+
     /// Runs one command, given as its arguments, in the memory engine.
     pub(crate) fn execute_args(
         &self,
