@@ -28,15 +28,10 @@ impl RedisServer {
                 .local_addr()
                 .unwrap()
                 .port();
-            let child = Command::new("redis-server")
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap_or_else(|e| {
-                    panic!("cannot start redis-server ({e}): install it with `apt-get install redis-server` (or `brew install redis`)")
-                });
-            let mut server = RedisServer { child, port };
+            let mut server = RedisServer {
+                child: spawn(port),
+                port,
+            };
             if server.wait_ready() {
                 return server;
             }
@@ -68,6 +63,21 @@ impl RedisServer {
         );
     }
 
+    /// kill -9: the server dies without closing its connections.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts a new (empty) server on the same port after [`RedisServer::kill`].
+    pub fn restart(&mut self) {
+        self.child = spawn(self.port);
+        assert!(
+            self.wait_ready(),
+            "redis-server did not restart on its port"
+        );
+    }
+
     /// A redis-rs client for this server.
     pub fn client(&self) -> redis::Client {
         redis::Client::open(format!("redis://127.0.0.1:{}/", self.port)).unwrap()
@@ -79,6 +89,17 @@ impl Drop for RedisServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+fn spawn(port: u16) -> Child {
+    Command::new("redis-server")
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| {
+            panic!("cannot start redis-server ({e}): install it with `apt-get install redis-server` (or `brew install redis`)")
+        })
 }
 
 /// A minimal RESP2 connection.
