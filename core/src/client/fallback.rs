@@ -391,14 +391,8 @@ impl Router {
             let mut on_memory = self.target.on_memory.lock();
             *on_memory = on_memory.saturating_sub(1);
         }
-        if self.recovery == Recovery::Discard {
-            self.discarded_keys
-                .fetch_add(keys.len() as u64, Ordering::Relaxed);
-            return Some(Replay {
-                commands: Vec::new(),
-                keys: Vec::new(),
-            });
-        }
+        // Scripts first, whatever happens to the keys: a script loaded during the outage
+        // stays callable by EVALSHA on Redis (discarding data must not discard code).
         let mut commands: Vec<Vec<Vec<u8>>> = self
             .target
             .scripts
@@ -406,6 +400,14 @@ impl Router {
             .values()
             .map(|source| vec![b"SCRIPT".to_vec(), b"LOAD".to_vec(), source.to_vec()])
             .collect();
+        if self.recovery == Recovery::Discard {
+            self.discarded_keys
+                .fetch_add(keys.len() as u64, Ordering::Relaxed);
+            return Some(Replay {
+                commands,
+                keys: Vec::new(),
+            });
+        }
         for KeyRestore {
             db: key_db,
             commands: writes,
@@ -469,5 +471,43 @@ impl Router {
             discarded_keys: self.discarded_keys.load(Ordering::Relaxed),
             memory: self.target.engine.stats(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct NoSink;
+    impl Sink for NoSink {
+        fn deliver(&self, _: Delivery) {}
+    }
+
+    #[test]
+    fn discarding_recovery_still_loads_the_scripts() {
+        let options = FallbackOptions {
+            target: "fallback-test-discard-scripts".into(),
+            timeout: Duration::from_millis(1),
+            recovery: Recovery::Discard,
+            memory: MemoryConfig::default(),
+        };
+        let router = Router::new(&options, 0, false, Arc::new(NoSink));
+        {
+            let mut route = router.lock();
+            assert!(router.degrade(&mut route));
+            router.execute_args(&mut route, 1, 0, &[b"SCRIPT", b"LOAD", b"return 1"]);
+            router.execute_args(&mut route, 2, 0, &[b"SET", b"k", b"v"]);
+        }
+        let replay = router.recover().expect("the router was on memory");
+        assert_eq!(
+            replay.commands,
+            vec![vec![
+                b"SCRIPT".to_vec(),
+                b"LOAD".to_vec(),
+                b"return 1".to_vec()
+            ]]
+        );
+        assert!(replay.keys.is_empty());
+        assert_eq!(router.stats().discarded_keys, 1);
     }
 }
