@@ -346,6 +346,60 @@ test('scripts cross an outage: loaded on Redis, run by EVALSHA in memory; loaded
   }
 })
 
+test('rate-limit-redis and rate-limiter-flexible keep limiting through an outage (their scripts run from memory) and recover', async () => {
+  const redis = await startRedis()
+  let http
+  try {
+    const client = track(new Redis(redis.port, '127.0.0.1', { retryStrategy: () => 50 }))
+    client.on('error', () => {})
+    const store = new RedisStore({ sendCommand: (...args) => client.call(...args), prefix: 'rl:' })
+    const app = express()
+    app.use(rateLimit({ windowMs: 60_000, limit: 3, standardHeaders: 'draft-6', legacyHeaders: false, store }))
+    app.get('/', (req, res) => res.send('ok'))
+    http = app.listen(0, '127.0.0.1')
+    await once(http, 'listening')
+    const url = `http://127.0.0.1:${http.address().port}/`
+    const hit = async () => {
+      const res = await fetch(url)
+      await res.text()
+      return [res.status, res.headers.get('ratelimit-remaining')]
+    }
+    const limiter = new RateLimiterRedis({ storeClient: client, useRedisPackage: false, points: 3, duration: 60, keyPrefix: 'rlf' })
+    const consume = () =>
+      limiter.consume('u').then(
+        (res) => ['allowed', res.remainingPoints],
+        (res) => (res instanceof Error ? ['error', res.message] : ['blocked', res.remainingPoints]),
+      )
+
+    assert.deepEqual([await hit(), await hit()], [[200, '2'], [200, '1']])
+    assert.deepEqual([await consume(), await consume()], [['allowed', 2], ['allowed', 1]])
+
+    const fellBack = onceEvent(client, 'fallback')
+    await redis.kill()
+    // The memory engine starts empty: each limiter counts a fresh window there, by the
+    // sha of the script it loaded on Redis (no store error, no 500).
+    const during = [await hit(), await hit(), await hit(), await hit()]
+    await fellBack
+    assert.equal(client.backend, 'memory')
+    assert.deepEqual(during, [[200, '2'], [200, '1'], [200, '0'], [429, '0']])
+    assert.deepEqual([await consume(), await consume(), await consume(), await consume()], [['allowed', 2], ['allowed', 1], ['allowed', 0], ['blocked', 0]])
+
+    const recovered = onceEvent(client, 'recover')
+    await redis.restart()
+    await recovered
+    assert.equal(client.backend, 'redis')
+    // recovery: 'replay' wrote the outage's counts back; both limiters go on from them on Redis.
+    assert.equal(await rawCommand(redis.port, 'GET rl:127.0.0.1'), '$1\r\n4')
+    assert.deepEqual(await hit(), [429, '0'])
+    assert.deepEqual(await consume(), ['blocked', 0])
+    assert.equal(await rawCommand(redis.port, 'GET rlf:u'), '$1\r\n5')
+    await client.quit()
+  } finally {
+    http?.close()
+    await redis.stop()
+  }
+})
+
 test("scripts loaded during an outage are on Redis after recovery also with recovery: 'discard'", async () => {
   const redis = await startRedis()
   try {
