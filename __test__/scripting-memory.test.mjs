@@ -290,6 +290,28 @@ test('defineCommand with keyPrefix: KEYS are prefixed the same way on both backe
   assert.deepEqual(t, [['app:a', 'app:b'], ['app:c', 'app:d'], ['app:a', 'app:b', 'app:c', 'app:d']])
 })
 
+test('SCRIPT FLUSH forgets scripts on both backends: EVALSHA answers NOSCRIPT afterwards', async () => {
+  const t = await sameOnBoth(async (client) => {
+    const loaded = await client.script('LOAD', 'return 7')
+    const out = [await outcome(client.evalsha(loaded, 0))]
+    await client.eval('return 8', 0)
+    out.push(await outcome(client.evalsha(sha1('return 8'), 0)))
+    // A malformed FLUSH is refused and forgets nothing.
+    out.push(await outcome(client.call('SCRIPT', 'FLUSH', 'NOW')))
+    out.push(await outcome(client.evalsha(loaded, 0)))
+    out.push(await client.script('FLUSH', 'ASYNC'))
+    out.push(await client.script('EXISTS', loaded, sha1('return 8')))
+    out.push(await outcome(client.evalsha(loaded, 0)))
+    out.push(await outcome(client.evalsha(sha1('return 8'), 0)))
+    return out
+  })
+  const noscript = { error: 'ReplyError', message: 'NOSCRIPT No matching script. Please use EVAL.' }
+  assert.deepEqual(t[0], { value: 7 })
+  assert.deepEqual(t[1], { value: 8 })
+  assert.equal(t[2].error, 'ReplyError')
+  assert.deepEqual(t.slice(3), [{ value: 7 }, 'OK', [0, 0], noscript, noscript])
+})
+
 const onceEvent = (emitter, name) => new Promise((resolve) => emitter.once(name, resolve))
 
 test('scripts cross an outage: loaded on Redis, run by EVALSHA in memory; loaded in memory, run by EVALSHA on Redis', async () => {
@@ -396,6 +418,26 @@ test('rate-limit-redis and rate-limiter-flexible keep limiting through an outage
     await client.quit()
   } finally {
     http?.close()
+    await redis.stop()
+  }
+})
+
+test('a script flushed on Redis before an outage answers NOSCRIPT in memory, as Redis would', async () => {
+  const redis = await startRedis()
+  try {
+    const client = track(new Redis(redis.port, '127.0.0.1', { retryStrategy: () => 50 }))
+    client.on('error', () => {})
+    const kept = await client.script('LOAD', 'return 1')
+    await client.script('FLUSH')
+    const reloaded = await client.script('LOAD', 'return 2')
+    const fellBack = onceEvent(client, 'fallback')
+    await redis.kill()
+    await assert.rejects(client.evalsha(kept, 0), (err) => err instanceof ReplyError && /^NOSCRIPT/.test(err.message))
+    await fellBack
+    assert.equal(client.backend, 'memory')
+    assert.equal(await client.evalsha(reloaded, 0), 2)
+    await client.quit()
+  } finally {
     await redis.stop()
   }
 })

@@ -219,11 +219,22 @@ impl Router {
         self.route.lock().mode == Mode::Closed
     }
 
-    /// Remembers script sources passing by (EVAL, EVAL_RO, SCRIPT LOAD).
+    /// Remembers script sources passing by (EVAL, EVAL_RO, SCRIPT LOAD) and forgets
+    /// them all on SCRIPT FLUSH, as the server's script cache does: otherwise EVALSHA
+    /// of a flushed script would still run from memory where Redis answers NOSCRIPT.
     fn note_script(&self, args: &[&[u8]]) {
         let source = match args {
             [name, source, ..] if is(name, "EVAL") || is(name, "EVAL_RO") => source,
             [name, sub, source, ..] if is(name, "SCRIPT") && is(sub, "LOAD") => source,
+            [name, sub, mode @ ..]
+                if is(name, "SCRIPT")
+                    && is(sub, "FLUSH")
+                    && matches!(mode, [] | [_])
+                    && mode.iter().all(|m| is(m, "ASYNC") || is(m, "SYNC")) =>
+            {
+                self.target.scripts.lock().clear();
+                return;
+            }
             _ => return,
         };
         let sha = sha1_smol::Sha1::from(source).digest().to_string();
@@ -509,5 +520,37 @@ mod tests {
         );
         assert!(replay.keys.is_empty());
         assert_eq!(router.stats().discarded_keys, 1);
+    }
+
+    #[test]
+    fn script_flush_forgets_the_remembered_sources() {
+        let options = FallbackOptions {
+            target: "fallback-test-script-flush".into(),
+            timeout: Duration::from_millis(1),
+            recovery: Recovery::Replay,
+            memory: MemoryConfig::default(),
+        };
+        let router = Router::new(&options, 0, true, Arc::new(NoSink));
+        let mut route = router.lock();
+        let sha = b"59b6ab2fbe0ee4b25733de0f62e6cda4899ef8e9"; // sha1("return 7")
+        let run =
+            |route: &mut Route, args: &[&[u8]]| router.execute_args(route, 1, 0, args).outcome;
+        assert_eq!(
+            run(&mut route, &[b"SCRIPT", b"LOAD", b"return 7"]),
+            Ok(Reply::Bulk(sha.to_vec()))
+        );
+        // A malformed FLUSH is refused and forgets nothing.
+        assert!(matches!(
+            run(&mut route, &[b"SCRIPT", b"FLUSH", b"NOW"]),
+            Ok(Reply::Error(_))
+        ));
+        assert_eq!(run(&mut route, &[b"EVALSHA", sha, b"0"]), Ok(Reply::Int(7)));
+        assert_eq!(
+            run(&mut route, &[b"SCRIPT", b"FLUSH", b"async"]),
+            Ok(Reply::Status("OK".into()))
+        );
+        assert!(
+            matches!(run(&mut route, &[b"EVALSHA", sha, b"0"]), Ok(Reply::Error(e)) if e.starts_with("NOSCRIPT"))
+        );
     }
 }
