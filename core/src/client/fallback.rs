@@ -219,11 +219,22 @@ impl Router {
         self.route.lock().mode == Mode::Closed
     }
 
-    /// Remembers script sources passing by (EVAL, EVAL_RO, SCRIPT LOAD).
+    /// Remembers script sources passing by (EVAL, EVAL_RO, SCRIPT LOAD) and forgets
+    /// them all on SCRIPT FLUSH, as the server's script cache does: otherwise EVALSHA
+    /// of a flushed script would still run from memory where Redis answers NOSCRIPT.
     fn note_script(&self, args: &[&[u8]]) {
         let source = match args {
             [name, source, ..] if is(name, "EVAL") || is(name, "EVAL_RO") => source,
             [name, sub, source, ..] if is(name, "SCRIPT") && is(sub, "LOAD") => source,
+            [name, sub, mode @ ..]
+                if is(name, "SCRIPT")
+                    && is(sub, "FLUSH")
+                    && matches!(mode, [] | [_])
+                    && mode.iter().all(|m| is(m, "ASYNC") || is(m, "SYNC")) =>
+            {
+                self.target.scripts.lock().clear();
+                return;
+            }
             _ => return,
         };
         let sha = sha1_smol::Sha1::from(source).digest().to_string();
@@ -403,14 +414,8 @@ impl Router {
             let mut on_memory = self.target.on_memory.lock();
             *on_memory = on_memory.saturating_sub(1);
         }
-        if self.recovery == Recovery::Discard {
-            self.discarded_keys
-                .fetch_add(keys.len() as u64, Ordering::Relaxed);
-            return Some(Replay {
-                commands: Vec::new(),
-                keys: Vec::new(),
-            });
-        }
+        // Scripts first, whatever happens to the keys: a script loaded during the outage
+        // stays callable by EVALSHA on Redis (discarding data must not discard code).
         let mut commands: Vec<Vec<Vec<u8>>> = self
             .target
             .scripts
@@ -418,6 +423,14 @@ impl Router {
             .values()
             .map(|source| vec![b"SCRIPT".to_vec(), b"LOAD".to_vec(), source.to_vec()])
             .collect();
+        if self.recovery == Recovery::Discard {
+            self.discarded_keys
+                .fetch_add(keys.len() as u64, Ordering::Relaxed);
+            return Some(Replay {
+                commands,
+                keys: Vec::new(),
+            });
+        }
         for KeyRestore {
             db: key_db,
             commands: writes,
@@ -481,5 +494,75 @@ impl Router {
             discarded_keys: self.discarded_keys.load(Ordering::Relaxed),
             memory: self.target.engine.stats(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct NoSink;
+    impl Sink for NoSink {
+        fn deliver(&self, _: Delivery) {}
+    }
+
+    #[test]
+    fn discarding_recovery_still_loads_the_scripts() {
+        let options = FallbackOptions {
+            target: "fallback-test-discard-scripts".into(),
+            timeout: Duration::from_millis(1),
+            recovery: Recovery::Discard,
+            memory: MemoryConfig::default(),
+        };
+        let router = Router::new(&options, 0, false, Arc::new(NoSink));
+        {
+            let mut route = router.lock();
+            assert!(router.degrade(&mut route));
+            router.execute_args(&mut route, 1, 0, &[b"SCRIPT", b"LOAD", b"return 1"]);
+            router.execute_args(&mut route, 2, 0, &[b"SET", b"k", b"v"]);
+        }
+        let replay = router.recover().expect("the router was on memory");
+        assert_eq!(
+            replay.commands,
+            vec![vec![
+                b"SCRIPT".to_vec(),
+                b"LOAD".to_vec(),
+                b"return 1".to_vec()
+            ]]
+        );
+        assert!(replay.keys.is_empty());
+        assert_eq!(router.stats().discarded_keys, 1);
+    }
+
+    #[test]
+    fn script_flush_forgets_the_remembered_sources() {
+        let options = FallbackOptions {
+            target: "fallback-test-script-flush".into(),
+            timeout: Duration::from_millis(1),
+            recovery: Recovery::Replay,
+            memory: MemoryConfig::default(),
+        };
+        let router = Router::new(&options, 0, true, Arc::new(NoSink));
+        let mut route = router.lock();
+        let sha = b"59b6ab2fbe0ee4b25733de0f62e6cda4899ef8e9"; // sha1("return 7")
+        let run =
+            |route: &mut Route, args: &[&[u8]]| router.execute_args(route, 1, 0, args).outcome;
+        assert_eq!(
+            run(&mut route, &[b"SCRIPT", b"LOAD", b"return 7"]),
+            Ok(Reply::Bulk(sha.to_vec()))
+        );
+        // A malformed FLUSH is refused and forgets nothing.
+        assert!(matches!(
+            run(&mut route, &[b"SCRIPT", b"FLUSH", b"NOW"]),
+            Ok(Reply::Error(_))
+        ));
+        assert_eq!(run(&mut route, &[b"EVALSHA", sha, b"0"]), Ok(Reply::Int(7)));
+        assert_eq!(
+            run(&mut route, &[b"SCRIPT", b"FLUSH", b"async"]),
+            Ok(Reply::Status("OK".into()))
+        );
+        assert!(
+            matches!(run(&mut route, &[b"EVALSHA", sha, b"0"]), Ok(Reply::Error(e)) if e.starts_with("NOSCRIPT"))
+        );
     }
 }

@@ -720,11 +720,21 @@ async fn write_back(mut conn: MultiplexedConnection, replay: &Replay, limit: Dur
             pipe.add_command(cmd);
         }
         match tokio::time::timeout(limit, conn.send_packed_commands(&pipe, 0, chunk.len())).await {
-            Ok(Ok(values)) if !values.iter().any(|v| matches!(v, Value::ServerError(_))) => {}
+            // A remembered script that does not compile (an EVAL that failed) is refused
+            // by SCRIPT LOAD on Redis as it was before; it must not fail the replay.
+            Ok(Ok(values))
+                if !values.iter().zip(chunk).any(|(v, command)| {
+                    matches!(v, Value::ServerError(_)) && !is_script_load(command)
+                }) => {}
             _ => return false,
         }
     }
     true
+}
+
+/// True for `SCRIPT LOAD <source>` (the first commands of a [`Replay`]).
+fn is_script_load(command: &[Vec<u8>]) -> bool {
+    matches!(command, [name, sub, _] if name.eq_ignore_ascii_case(b"SCRIPT") && sub.eq_ignore_ascii_case(b"LOAD"))
 }
 
 /// Connects, authenticates, selects the db, names the client and runs the ready check.
@@ -908,5 +918,14 @@ mod tests {
             Reply::Array(vec![Reply::Nil, Reply::Int(3), Reply::Bulk(b"x".to_vec())])
         );
         assert_eq!(to_reply(Value::Boolean(true)), Reply::Int(1));
+    }
+
+    #[test]
+    fn recognizes_script_load() {
+        let cmd = |parts: &[&[u8]]| parts.iter().map(|p| p.to_vec()).collect::<Vec<_>>();
+        assert!(is_script_load(&cmd(&[b"SCRIPT", b"LOAD", b"return 1"])));
+        assert!(is_script_load(&cmd(&[b"script", b"load", b"x"])));
+        assert!(!is_script_load(&cmd(&[b"SCRIPT", b"FLUSH"])));
+        assert!(!is_script_load(&cmd(&[b"SET", b"LOAD", b"x"])));
     }
 }
