@@ -283,6 +283,8 @@ class Redis extends EventEmitter {
 
   /** Settles a batch answered during submission, yielding to the event loop now and then. */
   _settleNow(batch) {
+    // Memory may answer before the 'fallback' event arrives: `backend` must not lag.
+    if (this.backend === 'redis' && this._link !== null && this._link.health()?.onMemory) this.backend = 'memory'
     if (settleNowAllowed(batch.length / 3)) this._settle(batch)
     else deferToNextTurn().then(() => this._settle(batch))
   }
