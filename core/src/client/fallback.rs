@@ -506,14 +506,18 @@ mod tests {
         fn deliver(&self, _: Delivery) {}
     }
 
+    fn options(target: &str, recovery: Recovery) -> FallbackOptions {
+        FallbackOptions {
+            target: target.into(),
+            timeout: Duration::from_millis(1),
+            recovery,
+            memory: MemoryConfig::default(),
+        }
+    }
+
     #[test]
     fn discarding_recovery_still_loads_the_scripts() {
-        let options = FallbackOptions {
-            target: "fallback-test-discard-scripts".into(),
-            timeout: Duration::from_millis(1),
-            recovery: Recovery::Discard,
-            memory: MemoryConfig::default(),
-        };
+        let options = options("fallback-test-discard-scripts", Recovery::Discard);
         let router = Router::new(&options, 0, false, Arc::new(NoSink));
         {
             let mut route = router.lock();
@@ -536,12 +540,7 @@ mod tests {
 
     #[test]
     fn script_flush_forgets_the_remembered_sources() {
-        let options = FallbackOptions {
-            target: "fallback-test-script-flush".into(),
-            timeout: Duration::from_millis(1),
-            recovery: Recovery::Replay,
-            memory: MemoryConfig::default(),
-        };
+        let options = options("fallback-test-script-flush", Recovery::Replay);
         let router = Router::new(&options, 0, true, Arc::new(NoSink));
         let mut route = router.lock();
         let sha = b"59b6ab2fbe0ee4b25733de0f62e6cda4899ef8e9"; // sha1("return 7")

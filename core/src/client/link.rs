@@ -23,7 +23,7 @@ use redis::{PushInfo, PushKind, RedisError, Value};
 use tokio::sync::mpsc::{self, UnboundedReceiver};
 use tokio::time::Instant;
 
-use super::fallback::{Mode, Replay};
+use super::fallback::{Mode, Replay, Route};
 use super::{
     Budget, ClientOptions, Completion, Delivery, Event, Failure, FailureKind, MessageKind, Msg,
     Pending, Router, Sink,
@@ -89,6 +89,14 @@ type Conn = (MultiplexedConnection, UnboundedReceiver<PushInfo>);
 /// `submit` flag: the command blocks server-side (BLPOP, XREAD BLOCK…), so an idle
 /// connection probe must not be queued behind it.
 pub const FLAG_BLOCKING: u8 = 0b100;
+
+/// Why an outage was declared when no connection error said it.
+fn silence(router: &Router) -> String {
+    format!(
+        "Redis did not answer within {} ms",
+        router.timeout().as_millis()
+    )
+}
 
 /// The arguments of a command, for running it in the memory engine.
 fn cmd_args(cmd: &redis::Cmd) -> Vec<&[u8]> {
@@ -178,27 +186,32 @@ impl Dispatcher {
             return;
         }
         let held = std::mem::take(&mut self.offline);
-        let answered: Vec<Completion> = held
-            .into_iter()
-            .map(|p| {
-                self.budget.release(p.bytes);
-                router.execute_args(&mut route, p.id, p.flags, &cmd_args(&p.cmd))
-            })
-            .collect();
+        let answered = self.run_in_memory(&router, &mut route, held);
         drop(route);
-        let (code, message) = self.last_error.clone().unwrap_or_else(|| {
-            (
-                "ETIMEDOUT".into(),
-                format!(
-                    "Redis did not answer within {} ms",
-                    router.timeout().as_millis()
-                ),
-            )
-        });
+        let (code, message) = self
+            .last_error
+            .clone()
+            .unwrap_or_else(|| ("ETIMEDOUT".into(), silence(&router)));
         self.event(Event::Fallback { code, message });
         if !answered.is_empty() {
             self.sink.deliver(Delivery::Completions(answered));
         }
+    }
+
+    /// Runs commands held here in the memory engine (the route lock is held), in order.
+    fn run_in_memory(
+        &self,
+        router: &Router,
+        route: &mut Route,
+        commands: impl IntoIterator<Item = Pending>,
+    ) -> Vec<Completion> {
+        commands
+            .into_iter()
+            .map(|p| {
+                self.budget.release(p.bytes);
+                router.execute_args(route, p.id, p.flags, &cmd_args(&p.cmd))
+            })
+            .collect()
     }
 
     /// Commands that arrive while not connected: the memory engine answers them during
@@ -209,13 +222,7 @@ impl Dispatcher {
             let mut route = router.lock();
             match route.mode {
                 Mode::Memory => {
-                    let answered = batch
-                        .into_iter()
-                        .map(|p| {
-                            self.budget.release(p.bytes);
-                            router.execute_args(&mut route, p.id, p.flags, &cmd_args(&p.cmd))
-                        })
-                        .collect();
+                    let answered = self.run_in_memory(&router, &mut route, batch);
                     drop(route);
                     self.sink.deliver(Delivery::Completions(answered));
                     return;
@@ -338,11 +345,9 @@ impl Dispatcher {
                 }
                 Stop::Hung => {
                     // The commands in flight already waited the whole timeout.
-                    let limit = self.router.as_ref().map_or(0, |r| r.timeout().as_millis());
-                    self.error(
-                        "ETIMEDOUT".into(),
-                        format!("Redis did not answer within {limit} ms"),
-                    );
+                    if let Some(router) = self.router.clone() {
+                        self.error("ETIMEDOUT".into(), silence(&router));
+                    }
                     self.degrade();
                 }
                 Stop::Lost => self.start_grace(),
