@@ -436,11 +436,23 @@ test('TLS with a self-signed certificate (rediss:// + tls.ca, and rejectUnauthor
   }
 })
 
-test('nothing keeps the process alive after quit() or disconnect() (child process exits)', async () => {
-  for (const close of ['await r.quit()', 'r.disconnect()']) {
+test('nothing keeps the process alive after quit() or disconnect(), nor after the client ended (child process exits)', async () => {
+  const deadPort = await freePort()
+  const cases = [
+    [`new Redis(${server.port}, '127.0.0.1')`, 'await r.quit()'],
+    [`new Redis(${server.port}, '127.0.0.1')`, 'r.disconnect()'],
+    ["new Redis('memory://exit')", 'await r.quit()'],
+    ["new Redis('memory://exit')", 'r.disconnect()'],
+    // On memory because nothing listens; then closed.
+    [`new Redis(${deadPort}, '127.0.0.1')`, 'await r.quit()'],
+    // On memory, then the retry strategy gives up: the client ends by itself.
+    [`new Redis(${deadPort}, '127.0.0.1', { retryStrategy: (n) => (n < 3 ? 10 : null) })`, "await new Promise((resolve) => r.once('end', resolve))"],
+  ]
+  for (const [make, close] of cases) {
     const code = `
       const Redis = require(${JSON.stringify(require.resolve('../lib/ioredis.js'))})
-      const r = new Redis(${server.port}, '127.0.0.1')
+      const r = ${make}
+      r.on('error', () => {})
       ;(async () => { await r.set('exit', 1); await r.get('exit'); ${close}; console.log('closed') })()
     `
     const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] })
@@ -449,7 +461,7 @@ test('nothing keeps the process alive after quit() or disconnect() (child proces
     const timer = setTimeout(() => child.kill('SIGKILL'), 10000)
     const [exitCode, signal] = await once(child, 'exit')
     clearTimeout(timer)
-    assert.equal(signal, null, `process did not exit on its own after ${close}`)
+    assert.equal(signal, null, `process did not exit on its own after ${make}; ${close}`)
     assert.equal(exitCode, 0)
     assert.match(out, /closed/)
   }

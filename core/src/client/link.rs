@@ -398,6 +398,11 @@ impl Dispatcher {
             }
         }
         self.fail_offline(FailureKind::Closed, "Connection is closed.");
+        // The router holds the sink too (for in-memory pub/sub): release it with the
+        // dispatcher's, so an ended client never keeps Node alive.
+        if let Some(router) = &self.router {
+            router.close();
+        }
         if !close_announced {
             self.event(Event::Close {
                 retry_attempt: None,
