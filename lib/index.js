@@ -10,3 +10,6 @@ exports.CircuitBreaker = require('./circuit-breaker')
 exports.Redis = require('./redis').Redis
 /** Shares CircuitBreaker open/close transitions across processes through a Redis client. */
 exports.RedisBreakerStateStore = require('./breaker/redis-state-store')
+/** express-rate-limit store (rate-limit-redis compatible; also `bulwark/rate-limit-redis`). */
+exports.RateLimitStore = require('./ratelimit/store').RedisStore
+Object.assign(exports, require('./ratelimit/limiter')) // RateLimiter, setRateLimitHeaders
