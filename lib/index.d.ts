@@ -4,3 +4,6 @@ export { CircuitBreakerClass as CircuitBreaker }
 export { Redis } from './redis'
 import RedisBreakerStateStoreClass = require('./breaker/redis-state-store')
 export { RedisBreakerStateStoreClass as RedisBreakerStateStore }
+export { RedisStore as RateLimitStore } from './ratelimit/store'
+export { RateLimiter, setRateLimitHeaders } from './ratelimit/limiter'
+export type { RateLimiterOptions, RateLimitResult, Algorithm as RateLimitAlgorithm } from './ratelimit/limiter'
