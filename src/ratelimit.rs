@@ -199,3 +199,4 @@ pub fn ratelimit_clear(handle: u32) -> Result<()> {
 pub fn ratelimit_size(handle: u32) -> Result<u32> {
     with(handle, |l| l.len() as u32)
 }
+

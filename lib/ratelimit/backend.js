@@ -52,10 +52,10 @@ class LocalLimiter {
     registry.register(this, this.handle)
   }
 
-  /** `{ allowed, remaining, resetMs, retryAfterMs }` for a request of `cost` at `now`. */
+  /** Whether a request of `cost` at `now` is allowed; remaining, resetMs and
+   * retryAfterMs are then in `out[0..3]`. */
   consume(key, now, cost) {
-    const allowed = native.ratelimitConsume(this.handle, key, now, cost, this.out)
-    return { allowed, remaining: this.out[0], resetMs: this.out[1], retryAfterMs: this.out[2] }
+    return native.ratelimitConsume(this.handle, key, now, cost, this.out)
   }
 
   adjust(key, now, delta) {
@@ -106,6 +106,9 @@ class RedisPath {
     this.timeoutMs = timeoutMs === undefined ? 1000 : checkInteger(timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1)
     this.retryMs = retryMs === undefined ? 1000 : checkInteger(retryMs, 'retryMs', 1, 2 ** 31 - 1)
     this.downUntil = 0
+    this.pending = []
+    this.timer = null
+    this._sweep = () => this._expire()
   }
 
   /** Whether the client answers from its in-process memory engine (bulwark failover). */
@@ -130,31 +133,69 @@ class RedisPath {
     return true
   }
 
-  /** One command with the deadline. */
+  /**
+   * One command with the deadline. Every call of this path has the same timeout, so
+   * deadlines come in send order: one queue and one timer serve all calls instead of a
+   * timer and a race per call.
+   */
   call(args) {
-    let timer
-    const deadline = new Promise((resolve, reject) => {
-      timer = setTimeout(() => reject(timeoutError(this.timeoutMs)), this.timeoutMs)
+    return new Promise((resolve, reject) => {
+      const entry = { deadline: Date.now() + this.timeoutMs, done: false, reject }
+      this.pending.push(entry)
+      if (this.timer === null) this._arm(this.timeoutMs)
+      let sent
+      try {
+        sent = this.send(args)
+      } catch (err) {
+        entry.done = true
+        reject(err)
+        return
+      }
+      // A late reply after the deadline is dropped.
+      Promise.resolve(sent).then(
+        (value) => {
+          if (entry.done) return
+          entry.done = true
+          resolve(value)
+        },
+        (err) => {
+          if (entry.done) return
+          entry.done = true
+          reject(err)
+        },
+      )
     })
-    let sent
-    try {
-      sent = Promise.resolve(this.send(args))
-    } catch (err) {
-      sent = Promise.reject(err)
+  }
+
+  _arm(ms) {
+    this.timer = setTimeout(this._sweep, ms)
+    // Never what keeps a process alive: the client or server does that.
+    this.timer.unref()
+  }
+
+  /** Fails the calls past their deadline; re-arms for the oldest call still pending. */
+  _expire() {
+    this.timer = null
+    const now = Date.now()
+    const queue = this.pending
+    let head = 0
+    while (head < queue.length && (queue[head].done || queue[head].deadline <= now)) {
+      const entry = queue[head++]
+      if (!entry.done) {
+        entry.done = true
+        entry.reject(timeoutError(this.timeoutMs))
+      }
     }
-    // A late reply after the deadline is dropped; its rejection must not go unhandled.
-    sent.catch(() => {})
-    return Promise.race([sent, deadline]).finally(() => clearTimeout(timer))
+    queue.splice(0, head)
+    if (queue.length > 0) this._arm(Math.max(1, queue[0].deadline - now))
   }
 
   /** A script by EVALSHA; on NOSCRIPT (Redis restarted or flushed) once more by EVAL. */
-  async evalScript(script, key, args) {
-    try {
-      return await this.call(['EVALSHA', script.sha, '1', key, ...args])
-    } catch (err) {
+  evalScript(script, key, args) {
+    return this.call(['EVALSHA', script.sha, '1', key, ...args]).catch((err) => {
       if (!isNoScript(err)) throw err
       return this.call(['EVAL', script.lua, '1', key, ...args])
-    }
+    })
   }
 }
 

@@ -49,13 +49,16 @@ class RateLimiter {
 
   _now() {
     const now = this.clock()
-    if (!Number.isFinite(now) || now < 0) throw new RangeError(`clock() must return a non-negative number of ms, got ${now}`)
+    if (!(now >= 0 && now <= Number.MAX_SAFE_INTEGER)) throw new RangeError(`clock() must return a non-negative number of ms, got ${now}`)
     return Math.floor(now)
   }
 
+  /** Decides in process. Keys are not prefixed: the map belongs to this limiter. */
   _localResult(key, cost) {
-    const d = this._local().consume(key, this._now(), cost)
-    return { allowed: d.allowed, limit: this.limit, remaining: d.remaining, resetMs: d.resetMs, retryAfterMs: d.retryAfterMs }
+    const local = this._local()
+    const allowed = local.consume(key, this._now(), cost)
+    const out = local.out
+    return { allowed, limit: this.limit, remaining: out[0], resetMs: out[1], retryAfterMs: out[2] }
   }
 
   /** The answer when Redis cannot give one (`whenDown`). */
@@ -76,39 +79,52 @@ class RateLimiter {
     if (this.redis.markUp() && this.local !== null) this.local.clear()
   }
 
-  async _decide(key, cost) {
-    const full = this.prefix + key
-    if (this.redis === null) return this._localResult(full, cost)
-    if (this._skipRedis()) return this._whenDown(full, cost)
+  /** Decides on Redis (the core's script, the server's clock), else by `whenDown`. */
+  async _remote(key, cost) {
+    if (this._skipRedis()) return this._whenDown(key, cost)
     let reply
     try {
-      reply = await this.redis.evalScript(SCRIPTS[this.algorithm].consume, full, [...this._args, String(cost)])
+      reply = await this.redis.evalScript(SCRIPTS[this.algorithm].consume, this.prefix + key, [this._args[0], this._args[1], String(cost)])
     } catch (err) {
       this.redis.markDown(err)
-      return this._whenDown(full, cost)
+      return this._whenDown(key, cost)
     }
     this._recovered()
     // [allowed 0|1, remaining, reset_ms, retry_after_ms, now_ms] (Algorithm::redis_script).
     return { allowed: Number(reply[0]) === 1, limit: this.limit, remaining: Number(reply[1]), resetMs: Number(reply[2]), retryAfterMs: Number(reply[3]) }
   }
 
-  /** Takes `cost` (default 1) from `key`'s allowance if it fits. */
-  consume(key, cost = 1) {
+  _decide(key, cost) {
+    if (this.redis !== null) return this._remote(key, cost)
     try {
-      checkKey(key)
-      checkCost(cost, 'cost')
+      return Promise.resolve(this._localResult(key, cost))
     } catch (err) {
       return Promise.reject(err)
+    }
+  }
+
+  /** Takes `cost` (default 1) from `key`'s allowance if it fits. */
+  consume(key, cost = 1) {
+    // The common case in one test; the checks below only name what is wrong.
+    if (typeof key !== 'string' || !(Number.isInteger(cost) && cost >= 0 && cost <= MAX_LIMIT)) {
+      try {
+        checkKey(key)
+        checkCost(cost, 'cost')
+      } catch (err) {
+        return Promise.reject(err)
+      }
     }
     return this._decide(key, cost)
   }
 
   /** The state of `key` without consuming (a request of cost 0). */
   get(key) {
-    try {
-      checkKey(key)
-    } catch (err) {
-      return Promise.reject(err)
+    if (typeof key !== 'string') {
+      try {
+        checkKey(key)
+      } catch (err) {
+        return Promise.reject(err)
+      }
     }
     return this._decide(key, 0)
   }
@@ -116,29 +132,27 @@ class RateLimiter {
   /** Forgets `key`. Rejects if Redis cannot be reached. */
   async reset(key) {
     checkKey(key)
-    const full = this.prefix + key
-    if (this.local !== null) this.local.remove(full)
-    if (this.redis !== null && !this._skipRedis()) await this.redis.call(['DEL', full])
+    if (this.local !== null) this.local.remove(key)
+    if (this.redis !== null && !this._skipRedis()) await this.redis.call(['DEL', this.prefix + key])
   }
 
-  _adjustLocal(full, delta, blockMs) {
+  _adjustLocal(key, delta, blockMs) {
     if (this.redis !== null && this.whenDown !== 'local') return
     const now = this._now()
-    if (blockMs === undefined) this._local().adjust(full, now, delta)
-    else this._local().block(full, now, blockMs)
+    if (blockMs === undefined) this._local().adjust(key, now, delta)
+    else this._local().block(key, now, blockMs)
   }
 
   /** Penalty/reward (delta) or block (blockMs) where consume() would decide. */
   async _adjust(key, delta, blockMs) {
-    const full = this.prefix + key
-    if (this.redis === null || this._skipRedis()) return this._adjustLocal(full, delta, blockMs)
+    if (this.redis === null || this._skipRedis()) return this._adjustLocal(key, delta, blockMs)
     const args = [...this._args, String(delta)]
     if (blockMs !== undefined) args.push(String(blockMs))
     try {
-      await this.redis.evalScript(SCRIPTS[this.algorithm].adjust, full, args)
+      await this.redis.evalScript(SCRIPTS[this.algorithm].adjust, this.prefix + key, args)
     } catch (err) {
       this.redis.markDown(err)
-      this._adjustLocal(full, delta, blockMs)
+      this._adjustLocal(key, delta, blockMs)
     }
   }
 

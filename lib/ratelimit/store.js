@@ -115,8 +115,9 @@ class RedisStore {
       const totalHits = this.limit !== undefined && this.limit < Number.MAX_SAFE_INTEGER ? Math.floor(this.limit) + 1 : Number.MAX_SAFE_INTEGER
       return { totalHits: Math.max(totalHits, 1), resetTime: new Date(now + this.redis.retryMs) }
     }
-    const d = this._local().consume(key, now, 1)
-    return { totalHits: this.localLimit - d.remaining, resetTime: new Date(now + d.resetMs) }
+    const local = this._local()
+    local.consume(key, now, 1)
+    return { totalHits: this.localLimit - local.out[0], resetTime: new Date(now + local.out[1]) }
   }
 
   /** Whether to skip Redis: recently down, or a failed-over client with a non-local policy. */
@@ -178,9 +179,10 @@ class RedisStore {
 
   _localInfo(full) {
     if (this.whenDown !== 'local' || this.local === null) return undefined
-    const d = this.local.consume(full, Date.now(), 0)
-    const totalHits = this.localLimit - d.remaining
-    return totalHits > 0 ? { totalHits, resetTime: new Date(Date.now() + d.resetMs) } : undefined
+    const now = Date.now()
+    this.local.consume(full, now, 0)
+    const totalHits = this.localLimit - this.local.out[0]
+    return totalHits > 0 ? { totalHits, resetTime: new Date(now + this.local.out[1]) } : undefined
   }
 
   /** Forgets a key (on Redis and locally). Rejects if Redis cannot be reached. */
