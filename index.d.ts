@@ -190,10 +190,11 @@ export declare function ratelimitCheckPolicy(algorithm: string, limit: number, w
 export declare function ratelimitClear(handle: number): void
 
 /**
- * Decides a request of `cost` for `key` at `now` (ms); returns whether it is allowed and
- * writes remaining, reset_ms and retry_after_ms into `out[0..3]`.
+ * Decides a request of `cost` for `key` at `now` (ms; negative = the system clock);
+ * returns whether it is allowed and writes remaining, reset_ms and retry_after_ms into
+ * the registered output array.
  */
-export declare function ratelimitConsume(handle: number, key: string, now: number, cost: number, out: Float64Array): boolean
+export declare function ratelimitConsume(handle: number, key: string, now: number, cost: number): boolean
 
 /** Creates an in-process limiter holding at most `max_keys` keys; returns its handle. */
 export declare function ratelimitCreate(algorithm: string, limit: number, windowMs: number, maxKeys: number): number
@@ -213,6 +214,9 @@ export declare function ratelimitRemove(handle: number, key: string): void
  * `[allowed 0|1, remaining, reset_ms, retry_after_ms, now_ms]`.
  */
 export declare function ratelimitScript(algorithmName: string): string
+
+/** Registers the array (at least 3 numbers) `ratelimit_consume` writes into on this thread. */
+export declare function ratelimitSetOutput(out: Float64Array): void
 
 /** Number of keys held. */
 export declare function ratelimitSize(handle: number): number

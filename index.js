@@ -869,4 +869,5 @@ module.exports.ratelimitDrop = nativeBinding.ratelimitDrop
 module.exports.ratelimitMaxLimit = nativeBinding.ratelimitMaxLimit
 module.exports.ratelimitRemove = nativeBinding.ratelimitRemove
 module.exports.ratelimitScript = nativeBinding.ratelimitScript
+module.exports.ratelimitSetOutput = nativeBinding.ratelimitSetOutput
 module.exports.ratelimitSize = nativeBinding.ratelimitSize

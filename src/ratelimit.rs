@@ -9,9 +9,10 @@
 #![cfg_attr(test, allow(dead_code))]
 
 use std::cell::RefCell;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bulwark_core::ratelimit::{Algorithm, Limiter, Policy, MAX_LIMIT};
-use napi::bindgen_prelude::Float64ArraySlice;
+use napi::bindgen_prelude::Float64Array;
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
@@ -24,6 +25,9 @@ struct Slab {
 
 thread_local! {
     static LIMITERS: RefCell<Slab> = RefCell::new(Slab::default());
+    /// Where `ratelimit_consume` writes its numbers: one array per thread, registered once
+    /// by the facade, so a decision passes no typed array across the boundary.
+    static OUT: RefCell<Option<Float64Array>> = const { RefCell::new(None) };
 }
 
 /// Runs `f` on the live limiter `handle`. No JS code runs inside, so the borrow never
@@ -138,29 +142,51 @@ pub fn ratelimit_drop(handle: u32) {
     });
 }
 
-/// Decides a request of `cost` for `key` at `now` (ms); returns whether it is allowed and
-/// writes remaining, reset_ms and retry_after_ms into `out[0..3]`.
+/// Registers the array (at least 3 numbers) `ratelimit_consume` writes into on this thread.
 #[napi(catch_unwind)]
-pub fn ratelimit_consume(
-    handle: u32,
-    key: String,
-    now: f64,
-    cost: f64,
-    mut out: Float64ArraySlice,
-) -> Result<bool> {
-    let cost = Policy::check_cost(integer(cost))
-        .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
-    let d = with(handle, |l| l.consume(&key, integer(now), cost))?;
-    // SAFETY: this runs synchronously on the JS thread, so no JS code can touch the
-    // array while the slice is borrowed.
-    let out = unsafe { out.as_mut() };
+pub fn ratelimit_set_output(out: Float64Array) -> Result<()> {
     if out.len() < 3 {
         return Err(Error::new(Status::InvalidArg, "out must hold 3 numbers"));
     }
-    out[0] = d.remaining as f64;
-    out[1] = d.reset_ms as f64;
-    out[2] = d.retry_after_ms as f64;
-    Ok(d.allowed)
+    OUT.with(|slot| *slot.borrow_mut() = Some(out));
+    Ok(())
+}
+
+/// `now` in ms: the given one, or the system clock when negative (cheaper here than a
+/// `Date.now()` argument).
+fn now_ms(now: f64) -> u64 {
+    if now < 0.0 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    } else {
+        integer(now)
+    }
+}
+
+/// Decides a request of `cost` for `key` at `now` (ms; negative = the system clock);
+/// returns whether it is allowed and writes remaining, reset_ms and retry_after_ms into
+/// the registered output array.
+#[napi(catch_unwind)]
+pub fn ratelimit_consume(handle: u32, key: String, now: f64, cost: f64) -> Result<bool> {
+    let cost = Policy::check_cost(integer(cost))
+        .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
+    let d = with(handle, |l| l.consume(&key, now_ms(now), cost))?;
+    OUT.with(|slot| match slot.borrow_mut().as_mut() {
+        Some(out) => {
+            // SAFETY: this runs synchronously on the JS thread, so no JS code can touch
+            // the array while the slice is borrowed; the reference keeps it alive.
+            let out = unsafe { out.as_mut() };
+            out[0] = d.remaining as f64;
+            out[1] = d.reset_ms as f64;
+            out[2] = d.retry_after_ms as f64;
+            Ok(d.allowed)
+        }
+        None => Err(Error::new(
+            Status::GenericFailure,
+            "ratelimitSetOutput was not called on this thread",
+        )),
+    })
 }
 
 /// Adds `delta` (a signed integer) units of use to `key` at `now`: penalty or reward.
@@ -173,13 +199,13 @@ pub fn ratelimit_adjust(handle: u32, key: String, now: f64, delta: f64) -> Resul
     } else {
         magnitude as i64
     };
-    with(handle, |l| l.adjust(&key, integer(now), delta))
+    with(handle, |l| l.adjust(&key, now_ms(now), delta))
 }
 
 /// Denies `key` for `ms` from `now`; false when the algorithm cannot block.
 #[napi(catch_unwind)]
 pub fn ratelimit_block(handle: u32, key: String, now: f64, ms: f64) -> Result<bool> {
-    with(handle, |l| l.block(&key, integer(now), integer(ms)))
+    with(handle, |l| l.block(&key, now_ms(now), integer(ms)))
 }
 
 /// Forgets `key`.

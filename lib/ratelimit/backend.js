@@ -43,19 +43,22 @@ function rangeChecked(fn) {
 }
 
 const registry = new FinalizationRegistry((handle) => native.ratelimitDrop(handle))
+// Every limiter of this thread reads its numbers here right after a synchronous consume.
+const OUT = new Float64Array(3)
+native.ratelimitSetOutput(OUT)
 
 /** The native in-process limiter (bulwark_core::ratelimit::Limiter), bounded to maxKeys. */
 class LocalLimiter {
   constructor(algorithm, limit, windowMs, maxKeys) {
     this.handle = rangeChecked(() => native.ratelimitCreate(algorithm, limit, windowMs, maxKeys))
-    this.out = new Float64Array(3)
+    this.out = OUT
     registry.register(this, this.handle)
   }
 
-  /** Whether a request of `cost` at `now` is allowed; remaining, resetMs and
-   * retryAfterMs are then in `out[0..3]`. */
+  /** Whether a request of `cost` at `now` (ms; -1 = the system clock) is allowed;
+   * remaining, resetMs and retryAfterMs are then in `out[0..3]`. */
   consume(key, now, cost) {
-    return native.ratelimitConsume(this.handle, key, now, cost, this.out)
+    return native.ratelimitConsume(this.handle, key, now, cost)
   }
 
   adjust(key, now, delta) {

@@ -35,7 +35,8 @@ class RateLimiter {
     this.whenDown = checkWhenDown(options.whenDown)
     this.maxKeys = options.maxKeys === undefined ? 100_000 : checkInteger(options.maxKeys, 'maxKeys', 1, 2 ** 32 - 1)
     if (options.clock !== undefined && typeof options.clock !== 'function') throw new TypeError('clock must be a function returning ms')
-    this.clock = options.clock || Date.now
+    // Without a clock the native side reads the system clock itself (-1).
+    this.clock = options.clock || null
     const remote = options.memory !== true && ((options.client !== undefined && options.client !== null) || options.sendCommand !== undefined)
     this.redis = remote ? new RedisPath(options, this) : null
     this.local = null
@@ -48,6 +49,7 @@ class RateLimiter {
   }
 
   _now() {
+    if (this.clock === null) return -1
     const now = this.clock()
     if (!(now >= 0 && now <= Number.MAX_SAFE_INTEGER)) throw new RangeError(`clock() must return a non-negative number of ms, got ${now}`)
     return Math.floor(now)
