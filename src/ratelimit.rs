@@ -74,8 +74,12 @@ fn integer(value: f64) -> u64 {
 }
 
 fn policy(algorithm_name: &str, limit: f64, window_ms: f64) -> Result<Policy> {
-    Policy::new(algorithm(algorithm_name)?, integer(limit), integer(window_ms))
-        .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))
+    Policy::new(
+        algorithm(algorithm_name)?,
+        integer(limit),
+        integer(window_ms),
+    )
+    .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))
 }
 
 /// Checks a policy; throws an error whose message names the argument (the facade turns
@@ -225,4 +229,3 @@ pub fn ratelimit_clear(handle: u32) -> Result<()> {
 pub fn ratelimit_size(handle: u32) -> Result<u32> {
     with(handle, |l| l.len() as u32)
 }
-
