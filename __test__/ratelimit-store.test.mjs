@@ -259,3 +259,13 @@ test('the class keeps rate-limit-redis names and methods on the prototype', () =
     assert.equal(typeof RedisStore.prototype[m], 'function', m)
   }
 })
+
+test('ESM named imports work as with rate-limit-redis', async () => {
+  const sub = await import('bulwark/rate-limit-redis')
+  assert.equal(sub.RedisStore, RedisStore)
+  assert.equal(sub.default, RedisStore)
+  const main = await import('bulwark')
+  assert.equal(main.RateLimitStore, RedisStore)
+  assert.equal(typeof main.RateLimiter, 'function')
+  assert.equal(typeof main.setRateLimitHeaders, 'function')
+})

@@ -12,4 +12,6 @@ exports.Redis = require('./redis').Redis
 exports.RedisBreakerStateStore = require('./breaker/redis-state-store')
 /** express-rate-limit store (rate-limit-redis compatible; also `bulwark/rate-limit-redis`). */
 exports.RateLimitStore = require('./ratelimit/store').RedisStore
-Object.assign(exports, require('./ratelimit/limiter')) // RateLimiter, setRateLimitHeaders
+/** Standalone limiter (fixed window, sliding window, token bucket) and its header helper. */
+exports.RateLimiter = require('./ratelimit/limiter').RateLimiter
+exports.setRateLimitHeaders = require('./ratelimit/limiter').setRateLimitHeaders
