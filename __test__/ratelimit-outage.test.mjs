@@ -154,3 +154,26 @@ test("a client that reports backend 'memory' keeps being called for 'local' and 
     await redis.stop()
   }
 })
+
+test('a Redis call that never answers is cut at timeoutMs and the policy answers', async () => {
+  const calls = []
+  const hang = (...args) => {
+    calls.push(args[0])
+    return new Promise(() => {})
+  }
+  const store = new RateLimitStore({ sendCommand: hang, whenDown: 'deny', timeoutMs: 50, retryMs: 60_000 })
+  store.init({ windowMs: 1000, limit: 3 })
+  const info = await store.increment('k')
+  assert.equal(info.totalHits, 4)
+  assert.ok(info.resetTime instanceof Date)
+  // Within retryMs Redis is not tried again: the answer comes at once.
+  assert.equal((await store.increment('k')).totalHits, 4)
+  assert.deepEqual(calls, ['EVALSHA'])
+
+  const limiter = new RateLimiter({ sendCommand: hang, limit: 2, windowMs: 1000, timeoutMs: 50 })
+  const results = []
+  for (let i = 0; i < 3; i++) results.push((await limiter.consume('k')).allowed)
+  assert.deepEqual(results, [true, true, false])
+  // decrement never throws, even when Redis hangs.
+  await store.decrement('k')
+})

@@ -171,9 +171,9 @@ class RedisPath {
   }
 
   _arm(ms) {
+    // Not unref'd: a pending decision must settle even if nothing else keeps the process
+    // alive; the timer stops once no call is pending (at most timeoutMs after the last).
     this.timer = setTimeout(this._sweep, ms)
-    // Never what keeps a process alive: the client or server does that.
-    this.timer.unref()
   }
 
   /** Fails the calls past their deadline; re-arms for the oldest call still pending. */
