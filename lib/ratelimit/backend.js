@@ -109,7 +109,8 @@ class RedisPath {
     this.timeoutMs = timeoutMs === undefined ? 1000 : checkInteger(timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1)
     this.retryMs = retryMs === undefined ? 1000 : checkInteger(retryMs, 'retryMs', 1, 2 ** 31 - 1)
     this.downUntil = 0
-    this.pending = []
+    this.pending = new Map()
+    this.nextId = 0
     this.timer = null
     this._sweep = () => this._expire()
   }
@@ -137,34 +138,30 @@ class RedisPath {
   }
 
   /**
-   * One command with the deadline. Every call of this path has the same timeout, so
-   * deadlines come in send order: one queue and one timer serve all calls instead of a
-   * timer and a race per call.
+   * One command with the deadline. Every call of this path has the same timeout, so the
+   * pending calls (a Map keeps insertion order) expire oldest first: one timer serves them
+   * all instead of a timer and a race per call, and a settled call is dropped at once.
    */
   call(args) {
     return new Promise((resolve, reject) => {
-      const entry = { deadline: Date.now() + this.timeoutMs, done: false, reject }
-      this.pending.push(entry)
+      const id = this.nextId++
+      this.pending.set(id, { deadline: Date.now() + this.timeoutMs, reject })
       if (this.timer === null) this._arm(this.timeoutMs)
       let sent
       try {
         sent = this.send(args)
       } catch (err) {
-        entry.done = true
+        this.pending.delete(id)
         reject(err)
         return
       }
-      // A late reply after the deadline is dropped.
+      // A reply after the deadline finds its call gone and is dropped.
       Promise.resolve(sent).then(
         (value) => {
-          if (entry.done) return
-          entry.done = true
-          resolve(value)
+          if (this.pending.delete(id)) resolve(value)
         },
         (err) => {
-          if (entry.done) return
-          entry.done = true
-          reject(err)
+          if (this.pending.delete(id)) reject(err)
         },
       )
     })
@@ -172,7 +169,7 @@ class RedisPath {
 
   _arm(ms) {
     // Not unref'd: a pending decision must settle even if nothing else keeps the process
-    // alive; the timer stops once no call is pending (at most timeoutMs after the last).
+    // alive; the timer stops once no call is pending.
     this.timer = setTimeout(this._sweep, ms)
   }
 
@@ -180,17 +177,14 @@ class RedisPath {
   _expire() {
     this.timer = null
     const now = Date.now()
-    const queue = this.pending
-    let head = 0
-    while (head < queue.length && (queue[head].done || queue[head].deadline <= now)) {
-      const entry = queue[head++]
-      if (!entry.done) {
-        entry.done = true
-        entry.reject(timeoutError(this.timeoutMs))
+    for (const [id, call] of this.pending) {
+      if (call.deadline > now) {
+        this._arm(call.deadline - now)
+        return
       }
+      this.pending.delete(id)
+      call.reject(timeoutError(this.timeoutMs))
     }
-    queue.splice(0, head)
-    if (queue.length > 0) this._arm(Math.max(1, queue[0].deadline - now))
   }
 
   /** A script by EVALSHA; on NOSCRIPT (Redis restarted or flushed) once more by EVAL. */
