@@ -269,3 +269,31 @@ test('ESM named imports work as with rate-limit-redis', async () => {
   assert.equal(typeof main.RateLimiter, 'function')
   assert.equal(typeof main.setRateLimitHeaders, 'function')
 })
+
+test('express-rate-limit skipFailedRequests, getKey and resetKey go through the store', async () => {
+  const c = ioredis()
+  const store = new RedisStore({ client: bulwarkClient(), prefix: 'erl-skip:' })
+  const limiter = rateLimit({ windowMs: 60_000, limit: 3, store, keyGenerator: () => 'u', skipFailedRequests: true })
+  const a = express()
+  a.use(limiter)
+  a.get('/ok', (req, res) => res.send('ok'))
+  a.get('/fail', (req, res) => res.status(500).send('failed'))
+  const server = await listen(a)
+  const port = server.address().port
+  try {
+    assert.equal((await get(port, '/ok')).statusCode, 200)
+    assert.equal((await get(port, '/fail')).statusCode, 500)
+    // The failed request was taken back (decrement runs on 'finish').
+    for (let i = 0; i < 50 && (await c.get('erl-skip:u')) !== '1'; i++) await new Promise((r) => setTimeout(r, 10))
+    assert.equal(await c.get('erl-skip:u'), '1')
+    assert.equal((await limiter.getKey('u')).totalHits, 1)
+    assert.equal((await get(port, '/ok')).statusCode, 200)
+    assert.equal((await get(port, '/ok')).statusCode, 200)
+    assert.equal((await get(port, '/ok')).statusCode, 429)
+    await limiter.resetKey('u')
+    assert.equal(await limiter.getKey('u'), undefined)
+    assert.equal((await get(port, '/ok')).statusCode, 200)
+  } finally {
+    server.close()
+  }
+})
