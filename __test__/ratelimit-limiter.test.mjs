@@ -288,3 +288,15 @@ test('the native functions refuse bad handles and arguments with errors, never a
   native.ratelimitDrop(h) // twice: ignored
   assert.throws(() => native.ratelimitSize(h), /not live/)
 })
+
+test('long and multi-byte keys stay distinct in memory (no truncation at any length)', async () => {
+  const limiter = new RateLimiter({ memory: true, limit: 1, windowMs: 60_000 })
+  const keys = []
+  for (let n = 240; n <= 270; n++) {
+    for (const tail of ['a', 'b', 'é', '😀', '😀a']) keys.push('x'.repeat(n) + tail)
+  }
+  keys.push('k'.repeat(100_000), 'k'.repeat(100_000) + 'z', '', 'é'.repeat(200))
+  for (const key of keys) assert.equal((await limiter.consume(key)).allowed, true, `first ${key.length}`)
+  for (const key of keys) assert.equal((await limiter.consume(key)).allowed, false, `second ${key.length}`)
+  assert.equal(limiter.local.size, keys.length)
+})
