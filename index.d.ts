@@ -223,3 +223,53 @@ export declare function memoryExecute(slot: number, args: Uint8Array, len: numbe
  * prove that the platform binary loaded.
  */
 export declare function nativeVersion(): string
+
+/** Adds `delta` (a signed integer) units of use to `key` at `now`: penalty or reward. */
+export declare function ratelimitAdjust(handle: number, key: string, now: number, delta: number): void
+
+/** The Lua script for penalty/reward/block (`Algorithm::redis_adjust_script`). */
+export declare function ratelimitAdjustScript(algorithmName: string): string
+
+/** Denies `key` for `ms` from `now`; false when the algorithm cannot block. */
+export declare function ratelimitBlock(handle: number, key: string, now: number, ms: number): boolean
+
+/**
+ * Checks a policy; throws an error whose message names the argument (the facade turns
+ * it into a `RangeError`).
+ */
+export declare function ratelimitCheckPolicy(algorithm: string, limit: number, windowMs: number): void
+
+/** Forgets every key. */
+export declare function ratelimitClear(handle: number): void
+
+/**
+ * Decides a request of `cost` for `key` at `now` (ms; negative = the system clock);
+ * returns whether it is allowed and writes remaining, reset_ms and retry_after_ms into
+ * the registered output array.
+ */
+export declare function ratelimitConsume(handle: number, key: string, now: number, cost: number): boolean
+
+/** Creates an in-process limiter holding at most `max_keys` keys; returns its handle. */
+export declare function ratelimitCreate(algorithm: string, limit: number, windowMs: number, maxKeys: number): number
+
+/** Frees a limiter (its owner was garbage-collected). Unknown handles are ignored. */
+export declare function ratelimitDrop(handle: number): void
+
+/** The largest accepted limit or cost. */
+export declare function ratelimitMaxLimit(): number
+
+/** Forgets `key`. */
+export declare function ratelimitRemove(handle: number, key: string): void
+
+/**
+ * The Lua script that decides a request atomically on Redis
+ * (`Algorithm::redis_script`): KEYS[1] the key, ARGV limit, window_ms, cost; returns
+ * `[allowed 0|1, remaining, reset_ms, retry_after_ms, now_ms]`.
+ */
+export declare function ratelimitScript(algorithmName: string): string
+
+/** Registers the array (at least 3 numbers) `ratelimit_consume` writes into on this thread. */
+export declare function ratelimitSetOutput(out: Float64Array): void
+
+/** Number of keys held. */
+export declare function ratelimitSize(handle: number): number

@@ -5,3 +5,6 @@ export { Redis } from './redis'
 export type { RedisOptions, RedisHealth } from './redis'
 import RedisBreakerStateStoreClass = require('./breaker/redis-state-store')
 export { RedisBreakerStateStoreClass as RedisBreakerStateStore }
+export { RedisStore as RateLimitStore } from './ratelimit/store'
+export { RateLimiter, setRateLimitHeaders } from './ratelimit/limiter'
+export type { RateLimiterOptions, RateLimitResult, Algorithm as RateLimitAlgorithm } from './ratelimit/limiter'

@@ -10,3 +10,8 @@ exports.CircuitBreaker = require('./circuit-breaker')
 exports.Redis = require('./redis').Redis
 /** Shares CircuitBreaker open/close transitions across processes through a Redis client. */
 exports.RedisBreakerStateStore = require('./breaker/redis-state-store')
+/** express-rate-limit store (rate-limit-redis compatible; also `bulwark/rate-limit-redis`). */
+exports.RateLimitStore = require('./ratelimit/store').RedisStore
+/** Standalone limiter (fixed window, sliding window, token bucket) and its header helper. */
+exports.RateLimiter = require('./ratelimit/limiter').RateLimiter
+exports.setRateLimitHeaders = require('./ratelimit/limiter').setRateLimitHeaders

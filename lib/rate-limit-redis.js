@@ -1,8 +1,7 @@
 'use strict'
-// Drop-in for the `rate-limit-redis` package. Resolves now; the class lands with its issue.
-const { notImplemented } = require('./not-implemented')
+// Drop-in for the `rate-limit-redis` package: `new RedisStore({ sendCommand })`.
+const { RedisStore } = require('./ratelimit/store')
 
-const RedisStore = notImplemented('RedisStore', 'bulwark/rate-limit-redis')
 module.exports = RedisStore
 module.exports.default = RedisStore
 module.exports.RedisStore = RedisStore

@@ -7,6 +7,7 @@ mod breaker;
 
 use napi_derive::napi;
 
+mod ratelimit;
 mod redis;
 
 /// The version of the native core, e.g. `"0.1.0"`. Used by the packaging check to

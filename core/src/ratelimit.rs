@@ -11,6 +11,9 @@
 
 use std::fmt;
 
+mod local;
+pub use local::Limiter;
+
 /// Which algorithm a limiter uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Algorithm {
@@ -33,6 +36,19 @@ impl Algorithm {
             Algorithm::FixedWindow => include_str!("ratelimit/fixed_window.lua"),
             Algorithm::SlidingWindow => include_str!("ratelimit/sliding_window.lua"),
             Algorithm::TokenBucket => include_str!("ratelimit/token_bucket.lua"),
+        }
+    }
+
+    /// The Lua script that applies [`adjust`] (or, with a fourth argument, [`block`]) on
+    /// Redis with the server's clock, on the state [`Algorithm::redis_script`] keeps.
+    /// `KEYS[1]` is the key; `ARGV` are limit, window_ms, delta and optionally block_ms
+    /// (which replaces the state and ignores delta; not for the sliding window). Returns
+    /// `now_ms`.
+    pub fn redis_adjust_script(self) -> &'static str {
+        match self {
+            Algorithm::FixedWindow => include_str!("ratelimit/fixed_window_adjust.lua"),
+            Algorithm::SlidingWindow => include_str!("ratelimit/sliding_window_adjust.lua"),
+            Algorithm::TokenBucket => include_str!("ratelimit/token_bucket_adjust.lua"),
         }
     }
 }
@@ -192,13 +208,7 @@ fn fixed_window(
     now: u64,
     cost: u64,
 ) -> (Decision, Option<State>) {
-    let (count, expires_at_ms) = match state {
-        Some(State::Fixed {
-            count,
-            expires_at_ms,
-        }) => (count, expires_at_ms),
-        _ => (0, now + policy.window_ms),
-    };
+    let (count, expires_at_ms) = fixed_counts(policy, state, now);
     let allowed = count + cost <= policy.limit;
     let count = if allowed { count + cost } else { count };
     let reset_ms = if count == 0 { 0 } else { expires_at_ms - now };
@@ -236,21 +246,7 @@ fn sliding_window(
     cost: u64,
 ) -> (Decision, Option<State>) {
     let w = policy.window_ms;
-    let window = now / w;
-    let (current, previous) = match state {
-        Some(State::Sliding {
-            window: stored,
-            current,
-            previous,
-        }) if stored == window => (current, previous),
-        // The stored window just ended: its count becomes the previous one.
-        Some(State::Sliding {
-            window: stored,
-            current,
-            ..
-        }) if stored + 1 == window => (0, current),
-        _ => (0, 0),
-    };
+    let (window, current, previous) = sliding_counts(policy, state, now);
     let elapsed = now - window * w;
     // The previous window's weight is the part of it the sliding window still covers,
     // in integer arithmetic so that a Lua script computes exactly the same.
@@ -328,19 +324,13 @@ fn token_bucket(
     cost: u64,
 ) -> (Decision, Option<State>) {
     let w = policy.window_ms;
-    let tat = match state {
-        Some(State::Bucket { tat_ms }) => tat_ms.max(now),
-        _ => now,
-    };
-    // One token is worth window/limit ms of TAT; keep the product exact by scaling with
-    // the division done last.
-    let token_ms =
-        |tokens: u64| ((tokens as u128 * w as u128).div_ceil(policy.limit as u128)) as u64;
-    let new_tat = tat + token_ms(cost);
+    let tat = bucket_tat(state, now);
+    let new_tat = tat + token_ms(policy, cost);
     let allowed = cost <= policy.limit && new_tat - now <= w;
     let tat = if allowed { new_tat } else { tat };
     let used_ms = tat - now;
-    let remaining = ((w - used_ms) as u128 * policy.limit as u128 / w as u128) as u64;
+    // A penalty (see [`adjust`]) can push the TAT beyond a whole window.
+    let remaining = (w.saturating_sub(used_ms) as u128 * policy.limit as u128 / w as u128) as u64;
     let retry_after_ms = if allowed {
         0
     } else if cost > policy.limit {
@@ -357,6 +347,106 @@ fn token_bucket(
     };
     let stored = (tat > now).then_some(State::Bucket { tat_ms: tat });
     (decision, stored)
+}
+
+/// Adds `delta` units of use to `state` at `now_ms` without a decision: a penalty when
+/// positive (may go past the limit, so later requests wait longer), a reward when negative
+/// (never below nothing used). Returns the state to store (`None` when nothing counts).
+pub fn adjust(policy: &Policy, state: Option<State>, now_ms: u64, delta: i64) -> Option<State> {
+    let state = state.filter(|s| s.expires_at_ms(policy) > now_ms);
+    let add = |count: u64| count.saturating_add_signed(delta);
+    match policy.algorithm {
+        Algorithm::FixedWindow => {
+            let (count, expires_at_ms) = fixed_counts(policy, state, now_ms);
+            let count = add(count);
+            (count > 0).then_some(State::Fixed {
+                count,
+                expires_at_ms,
+            })
+        }
+        Algorithm::SlidingWindow => {
+            let (window, current, previous) = sliding_counts(policy, state, now_ms);
+            let current = add(current);
+            (current > 0 || previous > 0).then_some(State::Sliding {
+                window,
+                current,
+                previous,
+            })
+        }
+        Algorithm::TokenBucket => {
+            let tat = bucket_tat(state, now_ms);
+            let ms = token_ms(policy, delta.unsigned_abs());
+            let tat = if delta >= 0 {
+                tat.saturating_add(ms)
+            } else {
+                tat.saturating_sub(ms).max(now_ms)
+            };
+            (tat > now_ms).then_some(State::Bucket { tat_ms: tat })
+        }
+    }
+}
+
+/// The state that denies every request for `ms` (at least 1) from `now_ms`, replacing
+/// whatever is stored; `None` for the sliding window, whose counters cannot express an
+/// arbitrary end.
+pub fn block(policy: &Policy, now_ms: u64, ms: u64) -> Option<State> {
+    let until = now_ms.saturating_add(ms.max(1));
+    match policy.algorithm {
+        Algorithm::FixedWindow => Some(State::Fixed {
+            count: policy.limit,
+            expires_at_ms: until,
+        }),
+        // A request of one token fits again exactly at `until`.
+        Algorithm::TokenBucket => Some(State::Bucket {
+            tat_ms: until + policy.window_ms - token_ms(policy, 1),
+        }),
+        Algorithm::SlidingWindow => None,
+    }
+}
+
+/// The TAT one GCRA token is worth: window / limit ms, rounded up, exact in u128.
+fn token_ms(policy: &Policy, tokens: u64) -> u64 {
+    (tokens as u128 * policy.window_ms as u128)
+        .div_ceil(policy.limit as u128)
+        .min(u64::MAX as u128) as u64
+}
+
+/// A fixed window's hits and end at `now` (a fresh window when nothing is stored).
+fn fixed_counts(policy: &Policy, state: Option<State>, now: u64) -> (u64, u64) {
+    match state {
+        Some(State::Fixed {
+            count,
+            expires_at_ms,
+        }) => (count, expires_at_ms),
+        _ => (0, now + policy.window_ms),
+    }
+}
+
+/// The sliding window's index at `now` with its count and the previous window's.
+fn sliding_counts(policy: &Policy, state: Option<State>, now: u64) -> (u64, u64, u64) {
+    let window = now / policy.window_ms;
+    match state {
+        Some(State::Sliding {
+            window: stored,
+            current,
+            previous,
+        }) if stored == window => (window, current, previous),
+        // The stored window just ended: its count becomes the previous one.
+        Some(State::Sliding {
+            window: stored,
+            current,
+            ..
+        }) if stored + 1 == window => (window, 0, current),
+        _ => (window, 0, 0),
+    }
+}
+
+/// GCRA's theoretical arrival time at `now` (never in the past).
+fn bucket_tat(state: Option<State>, now: u64) -> u64 {
+    match state {
+        Some(State::Bucket { tat_ms }) => tat_ms.max(now),
+        _ => now,
+    }
 }
 
 #[cfg(test)]

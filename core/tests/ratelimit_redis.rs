@@ -3,7 +3,7 @@
 
 mod support;
 
-use bulwark_core::ratelimit::{decide, Algorithm, Policy, State};
+use bulwark_core::ratelimit::{adjust, block, decide, Algorithm, Policy, State};
 use std::thread::sleep;
 use std::time::Duration;
 use support::RedisServer;
@@ -90,4 +90,80 @@ fn scripts_leave_no_key_behind_once_nothing_counts() {
         };
         assert!(pttl > 0 && pttl <= bound, "{algorithm:?} pttl {pttl}");
     }
+}
+
+#[test]
+fn adjust_and_block_scripts_match_the_rust_functions() {
+    let server = RedisServer::start();
+    let mut conn = server.client().get_connection().unwrap();
+    let mut rng = Rng(0x2545_f491_4f6c_dd1d);
+    let mut adjusted = 0;
+    for algorithm in [
+        Algorithm::FixedWindow,
+        Algorithm::SlidingWindow,
+        Algorithm::TokenBucket,
+    ] {
+        let consume = redis::Script::new(algorithm.redis_script());
+        let change = redis::Script::new(algorithm.redis_adjust_script());
+        for round in 0..3 {
+            let policy = Policy::new(algorithm, 1 + rng.below(6), 20 + rng.below(180)).unwrap();
+            let key = format!("adj:{algorithm:?}:{round}");
+            let mut mirror: Option<State> = None;
+            for _ in 0..40 {
+                sleep(Duration::from_millis(rng.below(policy.window_ms() / 4 + 1)));
+                let limit = policy.limit() as i64;
+                match rng.below(4) {
+                    0 => {
+                        let delta = rng.below(2 * limit as u64 + 1) as i64 - limit;
+                        let now: u64 = change
+                            .key(&key)
+                            .arg(policy.limit())
+                            .arg(policy.window_ms())
+                            .arg(delta)
+                            .invoke(&mut conn)
+                            .unwrap();
+                        mirror = adjust(&policy, mirror, now, delta);
+                        adjusted += 1;
+                    }
+                    1 if algorithm != Algorithm::SlidingWindow => {
+                        let ms = 1 + rng.below(policy.window_ms());
+                        let now: u64 = change
+                            .key(&key)
+                            .arg(policy.limit())
+                            .arg(policy.window_ms())
+                            .arg(0)
+                            .arg(ms)
+                            .invoke(&mut conn)
+                            .unwrap();
+                        mirror = block(&policy, now, ms);
+                        adjusted += 1;
+                    }
+                    _ => {
+                        let cost = rng.below(policy.limit() + 1);
+                        let reply: Vec<u64> = consume
+                            .key(&key)
+                            .arg(policy.limit())
+                            .arg(policy.window_ms())
+                            .arg(cost)
+                            .invoke(&mut conn)
+                            .unwrap();
+                        let (expected, next) = decide(&policy, mirror, reply[4], cost);
+                        assert_eq!(
+                            (reply[0], reply[1], reply[2], reply[3]),
+                            (
+                                expected.allowed as u64,
+                                expected.remaining,
+                                expected.reset_ms,
+                                expected.retry_after_ms
+                            ),
+                            "{algorithm:?} {policy:?} cost {cost} at {}, state {mirror:?}",
+                            reply[4]
+                        );
+                        mirror = next;
+                    }
+                }
+            }
+        }
+    }
+    assert!(adjusted > 30, "{adjusted}");
 }

@@ -13,9 +13,14 @@ if expires <= now then
 end
 local allowed = count + cost <= limit
 if allowed and cost > 0 then
+  if count == 0 then
+    redis.call('HSET', KEYS[1], 'c', cost, 'e', expires)
+    redis.call('PEXPIREAT', KEYS[1], expires)
+  else
+    -- Same window: its end and the key's expiry are already stored.
+    redis.call('HINCRBY', KEYS[1], 'c', cost)
+  end
   count = count + cost
-  redis.call('HSET', KEYS[1], 'c', count, 'e', expires)
-  redis.call('PEXPIREAT', KEYS[1], expires)
 end
 local reset = 0
 if count > 0 then reset = expires - now end

@@ -45,7 +45,12 @@ if not allowed then
   end
 end
 if allowed and cost > 0 then
-  redis.call('HSET', KEYS[1], 'w', window, 'c', current, 'p', previous)
-  redis.call('PEXPIREAT', KEYS[1], (window + 2) * w)
+  if sw == window then
+    -- Same window: only its count changes; the expiry is already set.
+    redis.call('HINCRBY', KEYS[1], 'c', cost)
+  else
+    redis.call('HSET', KEYS[1], 'w', window, 'c', current, 'p', previous)
+    redis.call('PEXPIREAT', KEYS[1], (window + 2) * w)
+  end
 end
 return {allowed and 1 or 0, math.max(limit - used, 0), reset, retry, now}

@@ -23,4 +23,5 @@ if allowed and cost > 0 then
   redis.call('SET', KEYS[1], tat, 'PXAT', tat)
 end
 local used = tat - now
-return {allowed and 1 or 0, math.floor((w - used) * limit / w), used, retry, now}
+-- A penalty can push the TAT beyond a whole window.
+return {allowed and 1 or 0, math.floor(math.max(w - used, 0) * limit / w), used, retry, now}

@@ -1,0 +1,302 @@
+// RateLimiter: the three algorithms with controlled time in memory, the same decisions on
+// a real redis-server with the server's clock, penalty/reward/block, headers, bad input.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import http from 'node:http'
+import { createRequire } from 'node:module'
+import { startRedis } from './helpers/redis-server.mjs'
+
+const require = createRequire(import.meta.url)
+const express = require('express')
+const IORedis = require('ioredis')
+const { RateLimiter, setRateLimitHeaders, Redis } = require('bulwark')
+
+let redis
+let client
+let io
+before(async () => {
+  redis = await startRedis()
+  client = new Redis(redis.port, '127.0.0.1')
+  io = new IORedis(redis.port, '127.0.0.1')
+})
+after(async () => {
+  client.disconnect()
+  io.disconnect()
+  await redis.stop()
+})
+
+/** A memory limiter on a clock the test moves. */
+function atClock(options) {
+  const clock = { now: 0 }
+  const limiter = new RateLimiter({ memory: true, clock: () => clock.now, ...options })
+  return { limiter, clock }
+}
+
+async function at(l, t, key = 'k', cost = 1) {
+  l.clock.now = t
+  return l.limiter.consume(key, cost)
+}
+
+test('fixed window: limit per window from the first request, exact retry-after', async () => {
+  const l = atClock({ algorithm: 'fixed-window', limit: 3, windowMs: 1000 })
+  const d = []
+  for (const t of [100, 200, 300, 400, 1099, 1100]) d.push(await at(l, t))
+  assert.deepEqual(
+    d.map((r) => r.allowed),
+    [true, true, true, false, false, true],
+  )
+  assert.deepEqual(
+    d.map((r) => r.remaining),
+    [2, 1, 0, 0, 0, 2],
+  )
+  assert.deepEqual(d[0], { allowed: true, limit: 3, remaining: 2, resetMs: 1000, retryAfterMs: 0 })
+  assert.deepEqual(d[3], { allowed: false, limit: 3, remaining: 0, resetMs: 700, retryAfterMs: 700 })
+  assert.equal(d[4].retryAfterMs, 1)
+})
+
+test('sliding window: the previous window weighs in proportion to its overlap', async () => {
+  const l = atClock({ algorithm: 'sliding-window', limit: 10, windowMs: 1000 })
+  for (let t = 900; t < 910; t++) assert.equal((await at(l, t)).allowed, true)
+  const denied = await at(l, 950)
+  assert.equal(denied.allowed, false)
+  // 1 ms into the next window the 10 old hits weigh floor(10 × 999/1000) = 9: one fits.
+  assert.equal(denied.retryAfterMs, 51)
+  const later = await at(l, 1250)
+  assert.deepEqual(later, { allowed: true, limit: 10, remaining: 2, resetMs: 1750, retryAfterMs: 0 })
+})
+
+test('token bucket (GCRA): bursts to the limit, then one token per window/limit', async () => {
+  const l = atClock({ algorithm: 'token-bucket', limit: 4, windowMs: 1000 })
+  const d = []
+  for (const t of [0, 0, 0, 0, 0, 249, 250, 250]) d.push(await at(l, t))
+  assert.deepEqual(
+    d.map((r) => r.allowed),
+    [true, true, true, true, false, false, true, false],
+  )
+  assert.equal(d[4].retryAfterMs, 250)
+  assert.equal(d[5].retryAfterMs, 1)
+  assert.equal(d[3].resetMs, 1000)
+})
+
+test('costs, peeks and requests larger than the limit', async () => {
+  for (const algorithm of ['fixed-window', 'sliding-window', 'token-bucket']) {
+    const l = atClock({ algorithm, limit: 5, windowMs: 1000 })
+    assert.deepEqual(await at(l, 0, 'k', 6), { allowed: false, limit: 5, remaining: 5, resetMs: 0, retryAfterMs: 1000 }, algorithm)
+    assert.equal((await at(l, 0, 'k', 3)).remaining, 2, algorithm)
+    assert.equal((await l.limiter.get('k')).remaining, 2, algorithm)
+    assert.equal((await l.limiter.get('k')).remaining, 2, algorithm)
+    assert.equal((await at(l, 0, 'k', 3)).allowed, false, algorithm)
+    assert.equal((await at(l, 0, 'k', 2)).remaining, 0, algorithm)
+    await l.limiter.reset('k')
+    assert.equal((await l.limiter.get('k')).remaining, 5, algorithm)
+  }
+})
+
+test('penalty, reward and block in memory', async () => {
+  for (const algorithm of ['fixed-window', 'sliding-window', 'token-bucket']) {
+    const l = atClock({ algorithm, limit: 4, windowMs: 1000 })
+    l.clock.now = 10
+    await l.limiter.penalty('k', 4)
+    assert.equal((await at(l, 10)).allowed, false, algorithm)
+    await l.limiter.reward('k', 2)
+    assert.deepEqual(
+      [(await at(l, 10)).allowed, (await l.limiter.get('k')).remaining],
+      [true, 1],
+      algorithm,
+    )
+    await l.limiter.reward('k', 4)
+    assert.equal((await l.limiter.get('k')).remaining, 4, algorithm)
+  }
+  for (const algorithm of ['fixed-window', 'token-bucket']) {
+    const l = atClock({ algorithm, limit: 4, windowMs: 1000 })
+    l.clock.now = 100
+    await l.limiter.block('k', 5000)
+    const denied = await at(l, 5099)
+    assert.equal(denied.allowed, false, algorithm)
+    assert.equal(denied.retryAfterMs, 1, algorithm)
+    assert.equal((await at(l, 5100)).allowed, true, algorithm)
+  }
+})
+
+test('the in-process limiter holds at most maxKeys keys', async () => {
+  const l = atClock({ limit: 5, windowMs: 60_000, maxKeys: 100 })
+  for (let i = 0; i < 10_000; i++) await at(l, i, `ip-${i}`)
+  assert.ok(l.limiter.local.size <= 100, `${l.limiter.local.size}`)
+  // The most recent keys are still limited.
+  assert.equal((await at(l, 10_000, 'ip-9999')).remaining, 3)
+})
+
+test('on Redis the algorithms decide as in memory', async () => {
+  for (const algorithm of ['fixed-window', 'sliding-window', 'token-bucket']) {
+    const limiter = new RateLimiter({ client, algorithm, limit: 4, windowMs: 60_000, prefix: `same:${algorithm}:` })
+    const memory = new RateLimiter({ memory: true, algorithm, limit: 4, windowMs: 60_000 })
+    const costs = [1, 2, 0, 2, 1, 1, 5]
+    const remote = []
+    const local = []
+    for (const cost of costs) {
+      remote.push(await limiter.consume('k', cost))
+      local.push(await memory.consume('k', cost))
+    }
+    const shape = (r) => [r.allowed, r.remaining]
+    assert.deepEqual(remote.map(shape), local.map(shape), algorithm)
+    const denied = remote[3]
+    assert.equal(denied.allowed, false)
+    assert.ok(denied.retryAfterMs > 0 && denied.retryAfterMs <= 60_000, `${algorithm} ${denied.retryAfterMs}`)
+    assert.ok(remote[0].resetMs > 0 && remote[0].resetMs <= 120_000)
+    if (algorithm === 'token-bucket') assert.ok(denied.retryAfterMs > 14_000 && denied.retryAfterMs <= 15_000, `${denied.retryAfterMs}`)
+    if (algorithm === 'fixed-window') assert.equal(denied.retryAfterMs, denied.resetMs)
+  }
+})
+
+test('penalty, reward, block and reset on Redis', async () => {
+  for (const algorithm of ['fixed-window', 'sliding-window', 'token-bucket']) {
+    const limiter = new RateLimiter({ client, algorithm, limit: 4, windowMs: 60_000, prefix: `adj:${algorithm}:` })
+    await limiter.penalty('k', 4)
+    assert.equal((await limiter.consume('k')).allowed, false, algorithm)
+    await limiter.reward('k', 2)
+    assert.equal((await limiter.consume('k')).allowed, true, algorithm)
+    assert.equal((await limiter.get('k')).remaining, 1, algorithm)
+    await limiter.reset('k')
+    assert.equal(await io.exists(`adj:${algorithm}:k`), 0)
+    assert.equal((await limiter.get('k')).remaining, 4, algorithm)
+    if (algorithm === 'sliding-window') {
+      await assert.rejects(limiter.block('k', 1000), { name: 'TypeError', message: /sliding-window/ })
+      continue
+    }
+    await limiter.block('k', 30_000)
+    const blocked = await limiter.consume('k')
+    assert.equal(blocked.allowed, false, algorithm)
+    assert.ok(blocked.retryAfterMs > 29_000 && blocked.retryAfterMs <= 30_000, `${algorithm} ${blocked.retryAfterMs}`)
+  }
+})
+
+test("two limiters with skewed local clocks agree: Redis's clock decides", async () => {
+  const realNow = Date.now
+  const a = new RateLimiter({ client, algorithm: 'sliding-window', limit: 10, windowMs: 60_000, prefix: 'skew:' })
+  const b = new RateLimiter({ sendCommand: (c, ...args) => io.call(c, ...args), algorithm: 'sliding-window', limit: 10, windowMs: 60_000, prefix: 'skew:' })
+  const results = []
+  try {
+    for (let i = 0; i < 30; i++) {
+      // One process an hour ahead, the other an hour behind.
+      Date.now = i % 2 ? () => realNow() + 3_600_000 : () => realNow() - 3_600_000
+      results.push(await (i % 2 ? a : b).consume('shared'))
+    }
+  } finally {
+    Date.now = realNow
+  }
+  assert.equal(results.filter((r) => r.allowed).length, 10)
+  assert.deepEqual(
+    results.slice(0, 10).map((r) => r.remaining),
+    [9, 8, 7, 6, 5, 4, 3, 2, 1, 0],
+  )
+  for (const r of results) assert.ok(r.resetMs <= 120_000 && r.retryAfterMs <= 120_000)
+})
+
+test('setRateLimitHeaders sets RateLimit, RateLimit-Policy and Retry-After on an Express response', async () => {
+  const limiter = new RateLimiter({ client, limit: 2, windowMs: 30_000, prefix: 'headers:' })
+  const app = express()
+  app.get('/', async (req, res) => {
+    const result = await limiter.consume('ip')
+    limiter.setHeaders(res, result)
+    res.status(result.allowed ? 200 : 429).end()
+  })
+  const server = http.createServer(app).listen(0, '127.0.0.1')
+  await new Promise((r) => server.once('listening', r))
+  const get = () =>
+    new Promise((resolve, reject) =>
+      http.get({ host: '127.0.0.1', port: server.address().port, agent: false }, (res) => (res.resume(), res.on('end', () => resolve(res)))).on('error', reject),
+    )
+  try {
+    const first = await get()
+    assert.equal(first.statusCode, 200)
+    assert.equal(first.headers.ratelimit, 'limit=2, remaining=1, reset=30')
+    assert.equal(first.headers['ratelimit-policy'], '2;w=30')
+    assert.equal(first.headers['retry-after'], undefined)
+    await get()
+    const third = await get()
+    assert.equal(third.statusCode, 429)
+    assert.match(third.headers.ratelimit, /^limit=2, remaining=0, reset=(29|30)$/)
+    assert.match(third.headers['retry-after'], /^(29|30)$/)
+  } finally {
+    server.close()
+  }
+  const headers = {}
+  setRateLimitHeaders({ setHeader: (k, v) => (headers[k] = v) }, { allowed: false, limit: 1, remaining: 0, resetMs: 1, retryAfterMs: 1 })
+  assert.deepEqual(headers, { RateLimit: 'limit=1, remaining=0, reset=1', 'Retry-After': '1' })
+  setRateLimitHeaders({ headersSent: true, setHeader: () => assert.fail('headers already sent') }, { allowed: true, limit: 1, remaining: 0, resetMs: 0, retryAfterMs: 0 })
+  assert.throws(() => setRateLimitHeaders({}, {}), { name: 'TypeError', message: /res must be/ })
+  assert.throws(() => setRateLimitHeaders({ setHeader() {} }, null), { name: 'TypeError', message: /result must be/ })
+})
+
+test('bad options and arguments are refused with errors naming them', async () => {
+  const ok = { memory: true, limit: 5, windowMs: 1000 }
+  assert.throws(() => new RateLimiter(), { name: 'TypeError', message: /options must be an object/ })
+  assert.throws(() => new RateLimiter({ windowMs: 1000 }), { name: 'TypeError', message: /^limit must be a number/ })
+  assert.throws(() => new RateLimiter({ limit: '5', windowMs: 1000 }), { name: 'TypeError', message: /^limit must be a number/ })
+  assert.throws(() => new RateLimiter({ limit: 5 }), { name: 'TypeError', message: /^windowMs must be a number/ })
+  for (const limit of [0, -1, 1.5, NaN, Infinity, 2 ** 41]) {
+    assert.throws(() => new RateLimiter({ ...ok, limit }), { name: 'RangeError', message: /^limit must be an integer from 1 to/ }, String(limit))
+  }
+  for (const windowMs of [0, -1000, 0.5, NaN, -Infinity, 2 ** 48]) {
+    assert.throws(() => new RateLimiter({ ...ok, windowMs }), { name: 'RangeError', message: /^windowMs must be an integer from 1 to/ }, String(windowMs))
+  }
+  assert.throws(() => new RateLimiter({ ...ok, limit: 2 ** 30, windowMs: 2 ** 30 }), { name: 'RangeError', message: /^limit × windowMs must be at most/ })
+  assert.throws(() => new RateLimiter({ ...ok, algorithm: 'leaky-bucket' }), { name: 'TypeError', message: /^algorithm must be/ })
+  assert.throws(() => new RateLimiter({ ...ok, prefix: 1 }), { name: 'TypeError', message: /^prefix must be a string/ })
+  assert.throws(() => new RateLimiter({ ...ok, whenDown: 'open' }), { name: 'TypeError', message: /^whenDown must be/ })
+  assert.throws(() => new RateLimiter({ ...ok, clock: 5 }), { name: 'TypeError', message: /^clock must be a function/ })
+  assert.throws(() => new RateLimiter({ ...ok, memory: false, client: {} }), { name: 'TypeError', message: /^client must be/ })
+
+  for (const limiter of [new RateLimiter(ok), new RateLimiter({ ...ok, client, prefix: 'bad:' })]) {
+    for (const key of [undefined, null, 42, {}, ['k']]) {
+      await assert.rejects(limiter.consume(key), { name: 'TypeError', message: /^key must be a string/ })
+      await assert.rejects(limiter.get(key), { name: 'TypeError', message: /^key must be a string/ })
+      await assert.rejects(limiter.reset(key), { name: 'TypeError', message: /^key must be a string/ })
+      await assert.rejects(limiter.penalty(key, 1), { name: 'TypeError', message: /^key must be a string/ })
+    }
+    for (const cost of [-1, 1.5, NaN, Infinity, -Infinity, 2 ** 41]) {
+      await assert.rejects(limiter.consume('k', cost), { name: 'RangeError', message: /^cost must be an integer from 0 to/ }, String(cost))
+    }
+    await assert.rejects(limiter.consume('k', '1'), { name: 'TypeError', message: /^cost must be a number/ })
+    for (const points of [-1, 6, 0.5, NaN]) {
+      await assert.rejects(limiter.penalty('k', points), { name: 'RangeError', message: /^points must be an integer from 0 to 5/ })
+      await assert.rejects(limiter.reward('k', points), { name: 'RangeError', message: /^points/ })
+    }
+    for (const ms of [0, -5, NaN, Infinity, 2 ** 48]) {
+      await assert.rejects(limiter.block('k', ms), { name: 'RangeError', message: /^ms must be an integer from 1/ })
+    }
+    // Nothing was counted by the refused calls.
+    assert.equal((await limiter.get('k')).remaining, 5)
+  }
+  const broken = new RateLimiter({ ...ok, clock: () => NaN })
+  await assert.rejects(broken.consume('k'), { name: 'RangeError', message: /clock\(\) must return/ })
+})
+
+test('the native functions refuse bad handles and arguments with errors, never a crash', () => {
+  const native = require('../lib/native.js')
+  assert.throws(() => native.ratelimitConsume(123456, 'k', 0, 1), /rate limiter handle 123456 is not live/)
+  assert.throws(() => native.ratelimitCreate('nope', 1, 1, 10), /algorithm must be/)
+  assert.throws(() => native.ratelimitCreate('fixed-window', 1.5, 1000, 10), /limit must be an integer/)
+  assert.throws(() => native.ratelimitCheckPolicy('token-bucket', 5, NaN), /windowMs must be an integer/)
+  assert.throws(() => native.ratelimitScript(''), /algorithm must be/)
+  const h = native.ratelimitCreate('fixed-window', 5, 1000, 10)
+  assert.throws(() => native.ratelimitConsume(h, 'k', 0, -1), /cost must be an integer/)
+  assert.throws(() => native.ratelimitAdjust(h, 'k', 0, 2 ** 41), /cost must be an integer/)
+  assert.throws(() => native.ratelimitSetOutput(new Float64Array(2)), /out must hold 3 numbers/)
+  assert.throws(() => native.ratelimitConsume(h, 42, 0, 1))
+  native.ratelimitDrop(h)
+  native.ratelimitDrop(h) // twice: ignored
+  assert.throws(() => native.ratelimitSize(h), /not live/)
+})
+
+test('long and multi-byte keys stay distinct in memory (no truncation at any length)', async () => {
+  const limiter = new RateLimiter({ memory: true, limit: 1, windowMs: 60_000 })
+  const keys = []
+  for (let n = 240; n <= 270; n++) {
+    for (const tail of ['a', 'b', 'é', '😀', '😀a']) keys.push('x'.repeat(n) + tail)
+  }
+  keys.push('k'.repeat(100_000), 'k'.repeat(100_000) + 'z', '', 'é'.repeat(200))
+  for (const key of keys) assert.equal((await limiter.consume(key)).allowed, true, `first ${key.length}`)
+  for (const key of keys) assert.equal((await limiter.consume(key)).allowed, false, `second ${key.length}`)
+  assert.equal(limiter.local.size, keys.length)
+})

@@ -1,0 +1,207 @@
+'use strict'
+// What the rate-limit store and the RateLimiter share: argument checks, the outage policy
+// and the way a script reaches Redis (EVALSHA, EVAL once on NOSCRIPT, a deadline).
+const { createHash } = require('node:crypto')
+const native = require('../native')
+const { throttledLog } = require('../throttled-log')
+
+const WHEN_DOWN = ['local', 'allow', 'deny']
+const MAX_LIMIT = native.ratelimitMaxLimit()
+const logOutage = throttledLog('bulwark rate limit: Redis unavailable, applying the whenDown policy:')
+
+function sha1(text) {
+  return createHash('sha1').update(text).digest('hex')
+}
+
+function checkKey(key, name = 'key') {
+  if (typeof key !== 'string') throw new TypeError(`${name} must be a string, got ${key === null ? 'null' : typeof key}`)
+  return key
+}
+
+/** An integer option or argument in [min, max], else a TypeError/RangeError naming it. */
+function checkInteger(value, name, min, max) {
+  if (typeof value !== 'number') throw new TypeError(`${name} must be a number, got ${value === null ? 'null' : typeof value}`)
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`${name} must be an integer from ${min} to ${max}, got ${value}`)
+  }
+  return value
+}
+
+function checkWhenDown(value) {
+  if (value === undefined) return 'local'
+  if (!WHEN_DOWN.includes(value)) throw new TypeError(`whenDown must be 'local', 'allow' or 'deny', got ${String(value)}`)
+  return value
+}
+
+/** Runs a native call whose errors are range errors with the argument's name. */
+function rangeChecked(fn) {
+  try {
+    return fn()
+  } catch (err) {
+    throw new RangeError(err.message)
+  }
+}
+
+const registry = new FinalizationRegistry((handle) => native.ratelimitDrop(handle))
+// Every limiter of this thread reads its numbers here right after a synchronous consume.
+const OUT = new Float64Array(3)
+native.ratelimitSetOutput(OUT)
+
+/** The native in-process limiter (bulwark_core::ratelimit::Limiter), bounded to maxKeys. */
+class LocalLimiter {
+  constructor(algorithm, limit, windowMs, maxKeys) {
+    this.handle = rangeChecked(() => native.ratelimitCreate(algorithm, limit, windowMs, maxKeys))
+    this.out = OUT
+    registry.register(this, this.handle)
+  }
+
+  /** Whether a request of `cost` at `now` (ms; -1 = the system clock) is allowed;
+   * remaining, resetMs and retryAfterMs are then in `out[0..3]`. */
+  consume(key, now, cost) {
+    return native.ratelimitConsume(this.handle, key, now, cost)
+  }
+
+  adjust(key, now, delta) {
+    native.ratelimitAdjust(this.handle, key, now, delta)
+  }
+
+  block(key, now, ms) {
+    return native.ratelimitBlock(this.handle, key, now, ms)
+  }
+
+  remove(key) {
+    native.ratelimitRemove(this.handle, key)
+  }
+
+  clear() {
+    native.ratelimitClear(this.handle)
+  }
+
+  get size() {
+    return native.ratelimitSize(this.handle)
+  }
+}
+
+/** Rejection of a call that Redis did not answer in time. */
+function timeoutError(ms) {
+  return Object.assign(new Error(`Redis did not answer within ${ms} ms`), { code: 'ETIMEDOUT' })
+}
+
+/**
+ * One way to Redis: a bulwark/ioredis-style `client` (`client.call`) or a rate-limit-redis
+ * `sendCommand(...args)`. Knows whether Redis is down: a rejected or timed-out call marks it
+ * down for `retryMs`, during which calls are not attempted; a bulwark client that failed
+ * over to its memory engine reports `client.backend === 'memory'`.
+ */
+class RedisPath {
+  constructor({ client, sendCommand, timeoutMs, retryMs }, owner) {
+    if (client !== undefined && client !== null) {
+      if (typeof client.call !== 'function') throw new TypeError('client must be a bulwark or ioredis Redis client (with call())')
+      this.client = client
+      this.send = (args) => client.call(...args)
+    } else if (typeof sendCommand === 'function') {
+      this.client = null
+      // rate-limit-redis calls sendCommand with the store as `this`.
+      this.send = (args) => sendCommand.apply(owner, args)
+    } else {
+      throw new TypeError('options must include a client or a sendCommand function')
+    }
+    this.timeoutMs = timeoutMs === undefined ? 1000 : checkInteger(timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1)
+    this.retryMs = retryMs === undefined ? 1000 : checkInteger(retryMs, 'retryMs', 1, 2 ** 31 - 1)
+    this.downUntil = 0
+    this.pending = new Map()
+    this.nextId = 0
+    this.timer = null
+    this._sweep = () => this._expire()
+  }
+
+  /** Whether the client answers from its in-process memory engine (bulwark failover). */
+  get clientInMemory() {
+    return this.client !== null && this.client.backend === 'memory'
+  }
+
+  /** Whether a recent failure says not to try Redis now. */
+  get down() {
+    return this.downUntil !== 0 && Date.now() < this.downUntil
+  }
+
+  markDown(err) {
+    if (this.downUntil === 0) logOutage(err)
+    this.downUntil = Date.now() + this.retryMs
+  }
+
+  /** Resolves true when this success ended an outage. */
+  markUp() {
+    if (this.downUntil === 0) return false
+    this.downUntil = 0
+    return true
+  }
+
+  /**
+   * One command with the deadline. Every call of this path has the same timeout, so the
+   * pending calls (a Map keeps insertion order) expire oldest first: one timer serves them
+   * all instead of a timer and a race per call, and a settled call is dropped at once.
+   */
+  call(args) {
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++
+      this.pending.set(id, { deadline: Date.now() + this.timeoutMs, reject })
+      if (this.timer === null) this._arm(this.timeoutMs)
+      let sent
+      try {
+        sent = this.send(args)
+      } catch (err) {
+        this.pending.delete(id)
+        reject(err)
+        return
+      }
+      // A reply after the deadline finds its call gone and is dropped.
+      Promise.resolve(sent).then(
+        (value) => {
+          if (this.pending.delete(id)) resolve(value)
+        },
+        (err) => {
+          if (this.pending.delete(id)) reject(err)
+        },
+      )
+    })
+  }
+
+  _arm(ms) {
+    // Not unref'd: a pending decision must settle even if nothing else keeps the process
+    // alive; the timer stops once no call is pending.
+    this.timer = setTimeout(this._sweep, ms)
+  }
+
+  /** Fails the calls past their deadline; re-arms for the oldest call still pending. */
+  _expire() {
+    this.timer = null
+    const now = Date.now()
+    for (const [id, call] of this.pending) {
+      if (call.deadline > now) {
+        this._arm(call.deadline - now)
+        return
+      }
+      this.pending.delete(id)
+      call.reject(timeoutError(this.timeoutMs))
+    }
+  }
+
+  /** A script by EVALSHA; on NOSCRIPT (Redis restarted or flushed) once more by EVAL. */
+  evalScript(script, key, args) {
+    return this.call(['EVALSHA', script.sha, '1', key, ...args]).catch((err) => {
+      if (!isNoScript(err)) throw err
+      return this.call(['EVAL', script.lua, '1', key, ...args])
+    })
+  }
+}
+
+function isNoScript(err) {
+  return err instanceof Error && /^NOSCRIPT(?:\s|$)/.test(err.message)
+}
+
+function script(lua) {
+  return { lua, sha: sha1(lua) }
+}
+
+module.exports = { LocalLimiter, RedisPath, script, checkKey, checkInteger, checkWhenDown, rangeChecked, MAX_LIMIT }

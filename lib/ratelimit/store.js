@@ -1,0 +1,214 @@
+'use strict'
+// express-rate-limit store, drop-in for rate-limit-redis 6: the same keys (`prefix + key`),
+// values (a string integer with a PX TTL) and increment script, so old and new instances
+// can count on the same Redis during a rollout; plus an outage policy (`whenDown`).
+const { LocalLimiter, RedisPath, script, checkKey, checkInteger, checkWhenDown, MAX_LIMIT } = require('./backend')
+
+// Byte-identical to rate-limit-redis 6 (whitespace-normalised the same way), so both share
+// one SHA1 in Redis's script cache. PTTL before INCR: a key that expired (or lost its TTL)
+// starts a new window instead of counting into a dead one.
+const INCREMENT = script(
+  [
+    'local windowMs = tonumber(ARGV[1])',
+    'local timeToExpire = redis.call("PTTL", KEYS[1])',
+    'if timeToExpire <= 0 then',
+    'redis.call("SET", KEYS[1], 1, "PX", windowMs)',
+    'return { 1, windowMs }',
+    'end',
+    'local totalHits = redis.call("INCR", KEYS[1])        ',
+    'return { totalHits, timeToExpire }',
+  ].join('\n'),
+)
+const GET = script(
+  [
+    'local totalHits = redis.call("GET", KEYS[1])',
+    'local timeToExpire = redis.call("PTTL", KEYS[1])',
+    'return { totalHits, timeToExpire }',
+  ].join('\n'),
+)
+// rate-limit-redis sends a bare DECR, which on a just-expired key creates an immortal -1.
+// Only a live counter with a TTL is decremented, and never below 0.
+const DECREMENT = script(
+  [
+    'if redis.call("PTTL", KEYS[1]) > 0 and (tonumber(redis.call("GET", KEYS[1])) or 0) > 0 then',
+    'redis.call("DECR", KEYS[1])',
+    'end',
+    'return 0',
+  ].join('\n'),
+)
+
+// express-rate-limit's default window, used if increment() runs before init().
+const DEFAULT_WINDOW_MS = 60_000
+const MAX_WINDOW_MS = 2 ** 47
+const SCAN_COUNT = 1000
+
+/** Escapes SCAN MATCH's glob characters so the prefix matches literally. */
+function literalPattern(prefix) {
+  return prefix.replace(/[*?[\]\\]/g, '\\$&')
+}
+
+class RedisStore {
+  /**
+   * @param {object} options `{ sendCommand }` (rate-limit-redis), `{ sendCommandCluster }`
+   *   or `{ client }` (bulwark/ioredis Redis); `prefix` (default 'rl:'); `whenDown`
+   *   ('local' | 'allow' | 'deny'); `timeoutMs`, `retryMs`, `maxKeys`.
+   */
+  constructor(options) {
+    if (options === null || typeof options !== 'object') throw new TypeError('rate-limit-redis: Error: options object is required')
+    if ('resetExpiryOnChange' in options) {
+      throw new TypeError('rate-limit-redis: Error: the resetExpiryOnChange option was removed in v6')
+    }
+    const ways = ['client', 'sendCommand', 'sendCommandCluster'].filter((k) => options[k] !== undefined && options[k] !== null)
+    if (ways.length !== 1) {
+      throw new TypeError('rate-limit-redis: Error: options must include exactly one of client, sendCommand or sendCommandCluster')
+    }
+    let { sendCommand } = options
+    if (options.sendCommandCluster !== undefined) {
+      if (typeof options.sendCommandCluster !== 'function') throw new TypeError('sendCommandCluster must be a function')
+      const cluster = options.sendCommandCluster
+      // Every command here has its key at index 3 (EVALSHA/EVAL sha 1 key) or 1 (DEL, …).
+      sendCommand = function (...command) {
+        const key = command[0] === 'EVALSHA' || command[0] === 'EVAL' ? command[3] : command[1]
+        return cluster.call(this, { key, isReadOnly: false, command })
+      }
+    }
+    this.prefix = options.prefix === undefined || options.prefix === null ? 'rl:' : checkKey(options.prefix, 'prefix')
+    this.whenDown = checkWhenDown(options.whenDown)
+    this.maxKeys = options.maxKeys === undefined ? 100_000 : checkInteger(options.maxKeys, 'maxKeys', 1, 2 ** 32 - 1)
+    this.localKeys = false
+    this.windowMs = DEFAULT_WINDOW_MS
+    this.limit = undefined
+    this.redis = new RedisPath({ client: options.client, sendCommand, timeoutMs: options.timeoutMs, retryMs: options.retryMs }, this)
+    this.local = null
+  }
+
+  /** Called by express-rate-limit (synchronously, not awaited) with its options. */
+  init(options) {
+    if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
+    this.windowMs = checkInteger(options.windowMs, 'windowMs', 1, MAX_WINDOW_MS)
+    // With a function limit the store cannot know it; 'deny' then reports a huge count.
+    this.limit = typeof options.limit === 'number' ? options.limit : typeof options.max === 'number' ? options.max : undefined
+    this.local = null
+  }
+
+  /** `${prefix}${key}`, as rate-limit-redis. */
+  prefixKey(key) {
+    return `${this.prefix}${checkKey(key)}`
+  }
+
+  /** The in-process fallback: the core's fixed window with a limit nothing reaches, so it
+   * counts every hit like the Redis script and express-rate-limit compares. */
+  _local() {
+    if (this.local === null) {
+      const limit = Math.min(MAX_LIMIT, Math.floor(2 ** 53 / this.windowMs))
+      this.local = new LocalLimiter('fixed-window', limit, this.windowMs, this.maxKeys)
+      this.localLimit = limit
+    }
+    return this.local
+  }
+
+  /** The answer when Redis cannot give one. */
+  _whenDown(key) {
+    const now = Date.now()
+    if (this.whenDown === 'allow') return { totalHits: 1, resetTime: new Date(now + this.windowMs) }
+    if (this.whenDown === 'deny') {
+      const totalHits = this.limit !== undefined && this.limit < Number.MAX_SAFE_INTEGER ? Math.floor(this.limit) + 1 : Number.MAX_SAFE_INTEGER
+      return { totalHits: Math.max(totalHits, 1), resetTime: new Date(now + this.redis.retryMs) }
+    }
+    const local = this._local()
+    local.consume(key, now, 1)
+    return { totalHits: this.localLimit - local.out[0], resetTime: new Date(now + local.out[1]) }
+  }
+
+  /** Whether to skip Redis: recently down, or a failed-over client with a non-local policy. */
+  _skipRedis() {
+    if (this.redis.clientInMemory) return this.whenDown !== 'local'
+    return this.redis.down
+  }
+
+  _recovered() {
+    // Counting resumes on Redis; what was counted locally during the outage is dropped.
+    if (this.redis.markUp() && this.local !== null) this.local.clear()
+  }
+
+  /** Counts a hit: `{ totalHits ≥ 1, resetTime }`. Never rejects because Redis is down. */
+  async increment(key) {
+    const full = this.prefixKey(key)
+    if (this._skipRedis()) return this._whenDown(full)
+    let reply
+    try {
+      reply = await this.redis.evalScript(INCREMENT, full, [String(this.windowMs)])
+    } catch (err) {
+      this.redis.markDown(err)
+      return this._whenDown(full)
+    }
+    this._recovered()
+    const totalHits = Number(reply[0])
+    const pttl = Number(reply[1])
+    return { totalHits, resetTime: new Date(Date.now() + pttl) }
+  }
+
+  /** Takes a hit back (skipped/failed requests); never below 0, never throws. */
+  async decrement(key) {
+    const full = this.prefixKey(key)
+    if (this.local !== null) this.local.adjust(full, Date.now(), -1)
+    if (this._skipRedis()) return
+    try {
+      await this.redis.evalScript(DECREMENT, full, [])
+    } catch (err) {
+      this.redis.markDown(err)
+    }
+  }
+
+  /** `{ totalHits, resetTime }` of a key, or undefined when it has no live count. */
+  async get(key) {
+    const full = this.prefixKey(key)
+    if (this._skipRedis()) return this._localInfo(full)
+    let reply
+    try {
+      reply = await this.redis.evalScript(GET, full, [])
+    } catch (err) {
+      this.redis.markDown(err)
+      return this._localInfo(full)
+    }
+    const totalHits = reply[0] === null || reply[0] === false ? 0 : Number(reply[0])
+    const pttl = Number(reply[1])
+    if (totalHits <= 0 || pttl <= 0) return undefined
+    return { totalHits, resetTime: new Date(Date.now() + pttl) }
+  }
+
+  _localInfo(full) {
+    if (this.whenDown !== 'local' || this.local === null) return undefined
+    const now = Date.now()
+    this.local.consume(full, now, 0)
+    const totalHits = this.localLimit - this.local.out[0]
+    return totalHits > 0 ? { totalHits, resetTime: new Date(now + this.local.out[1]) } : undefined
+  }
+
+  /** Forgets a key (on Redis and locally). Rejects if Redis cannot be reached. */
+  async resetKey(key) {
+    const full = this.prefixKey(key)
+    if (this.local !== null) this.local.remove(full)
+    await this.redis.call(['DEL', full])
+  }
+
+  /** Forgets every key under the prefix: SCAN + UNLINK, never KEYS or FLUSHALL. */
+  async resetAll() {
+    if (this.local !== null) this.local.clear()
+    const match = `${literalPattern(this.prefix)}*`
+    let cursor = '0'
+    do {
+      const [next, keys] = await this.redis.call(['SCAN', cursor, 'MATCH', match, 'COUNT', String(SCAN_COUNT)])
+      if (keys.length > 0) await this.redis.call(['UNLINK', ...keys])
+      cursor = String(next)
+    } while (cursor !== '0')
+  }
+
+  /** Drops the in-process fallback state; the Redis connection belongs to the caller. */
+  async shutdown() {
+    if (this.local !== null) this.local.clear()
+    this.local = null
+  }
+}
+
+module.exports = { RedisStore }
