@@ -101,7 +101,7 @@ for (const whenDown of ['local', 'allow', 'deny']) {
 
 test('a bulwark client without failover: rejected or timed-out calls apply the policy', async () => {
   const redis = await startRedis()
-  const client = new Redis(redis.port, '127.0.0.1', { retryStrategy: () => 50 })
+  const client = new Redis(redis.port, '127.0.0.1', { fallback: false, retryStrategy: () => 50 })
   client.on('error', () => {})
   const limiter = new RateLimiter({ client, algorithm: 'token-bucket', limit: 3, windowMs: 60_000, timeoutMs: 200, retryMs: 300 })
   try {
@@ -122,6 +122,42 @@ test('a bulwark client without failover: rejected or timed-out calls apply the p
     await redis.stop()
   }
 })
+
+for (const algorithm of ['fixed-window', 'sliding-window', 'token-bucket']) {
+  test(`real failover (${algorithm}): the limiter's script runs in the memory engine during the outage, counts are replayed`, async () => {
+    const redis = await startRedis()
+    const client = new Redis(redis.port, '127.0.0.1')
+    client.on('error', () => {})
+    const limiter = new RateLimiter({ client, algorithm, limit: 4, windowMs: 60_000 })
+    const store = new RateLimitStore({ client, prefix: 'fo:' })
+    store.init({ windowMs: 60_000, limit: 4 })
+    try {
+      assert.equal((await limiter.consume('before')).remaining, 3)
+      const fellBack = new Promise((resolve) => client.once('fallback', resolve))
+      await redis.kill()
+      // The first call waits for the failover timeout, then memory answers.
+      const during = []
+      for (let i = 0; i < 6; i++) during.push((await limiter.consume('k')).allowed)
+      await fellBack
+      assert.equal(client.backend, 'memory')
+      assert.deepEqual(during, [true, true, true, true, false, false])
+      assert.deepEqual((await store.increment('s')).totalHits, 1)
+      assert.deepEqual((await store.increment('s')).totalHits, 2)
+      const recovered = new Promise((resolve) => client.once('recover', resolve))
+      await redis.restart()
+      await recovered
+      // Replayed: Redis continues the outage's counts.
+      assert.equal((await limiter.consume('k')).allowed, false)
+      assert.equal((await store.increment('s')).totalHits, 3)
+      const direct = new Redis(redis.port, '127.0.0.1', { fallback: false })
+      assert.equal(await direct.get('fo:s'), '3')
+      await direct.quit()
+    } finally {
+      client.disconnect()
+      await redis.stop()
+    }
+  })
+}
 
 test("a client that reports backend 'memory' keeps being called for 'local' and is skipped for 'allow'/'deny'", async () => {
   const redis = await startRedis()
