@@ -30,6 +30,7 @@ test('the example backend answers /health on the PORT it is given', async (t) =>
   for (const expected of [1, 2]) {
     const visit = await fetch(`http://127.0.0.1:${port}/visits`, { method: 'POST' })
     assert.deepEqual(await visit.json(), { visits: expected, backend: 'memory' })
+    assert.match(visit.headers.get('ratelimit-policy'), /q=20; w=60/)
   }
 
   child.kill('SIGTERM')

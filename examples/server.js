@@ -4,6 +4,7 @@
 // (memory://), so it runs on a fresh machine with no Redis at all. With a real Redis it
 // keeps answering from memory while Redis is down (see /health).
 const express = require('express')
+const { rateLimit } = require('express-rate-limit')
 const bulwark = require('bulwark')
 
 function createApp(redis) {
@@ -13,8 +14,16 @@ function createApp(redis) {
     const redisHealth = await redis.health()
     res.json({ status: 'ok', native: bulwark.nativeVersion(), uptimeMs: Date.now() - startedAt, redis: redisHealth })
   })
-  // A counter in Redis (or in memory while Redis is away).
-  app.post('/visits', async (req, res, next) => {
+  // A counter in Redis (or in memory while Redis is away), rate limited per client IP
+  // with the express-rate-limit store (20 a minute; counted in the same Redis).
+  const limiter = rateLimit({
+    windowMs: 60_000,
+    limit: 20,
+    standardHeaders: 'draft-8',
+    legacyHeaders: false,
+    store: new bulwark.RateLimitStore({ client: redis, prefix: 'demo:rl:' }),
+  })
+  app.post('/visits', limiter, async (req, res, next) => {
     try {
       res.json({ visits: await redis.incr('demo:visits'), backend: redis.backend })
     } catch (err) {
