@@ -479,7 +479,9 @@ impl Dispatcher {
                         _ = abort.changed() => Sent::Aborted,
                     }
                 };
-                if let Some(pipe) = pipe {
+                // Only unanswered commands need their arguments again (to re-send them or
+                // run them in memory); answered ones skip the copy.
+                if let (Some(pipe), false) = (pipe, matches!(sent, Sent::Replied(Ok(_)))) {
                     for (pending, cmd) in group.iter_mut().zip(pipe.cmd_iter()) {
                         pending.cmd = cmd.clone();
                     }
