@@ -34,7 +34,10 @@ impl Algorithm {
     pub fn redis_script(self) -> &'static str {
         match self {
             Algorithm::FixedWindow => include_str!("ratelimit/fixed_window.lua"),
-            Algorithm::SlidingWindow => include_str!("ratelimit/sliding_window.lua"),
+            Algorithm::SlidingWindow => concat!(
+                include_str!("ratelimit/sliding_window_state.lua"),
+                include_str!("ratelimit/sliding_window.lua")
+            ),
             Algorithm::TokenBucket => include_str!("ratelimit/token_bucket.lua"),
         }
     }
@@ -47,7 +50,10 @@ impl Algorithm {
     pub fn redis_adjust_script(self) -> &'static str {
         match self {
             Algorithm::FixedWindow => include_str!("ratelimit/fixed_window_adjust.lua"),
-            Algorithm::SlidingWindow => include_str!("ratelimit/sliding_window_adjust.lua"),
+            Algorithm::SlidingWindow => concat!(
+                include_str!("ratelimit/sliding_window_state.lua"),
+                include_str!("ratelimit/sliding_window_adjust.lua")
+            ),
             Algorithm::TokenBucket => include_str!("ratelimit/token_bucket_adjust.lua"),
         }
     }

@@ -1,20 +1,7 @@
--- bulwark sliding window: the mirror of ratelimit.rs `sliding_window`, on Redis's clock.
--- KEYS[1]: a hash {w = window index (now // window_ms), c = its count, p = the previous
--- window's count}, expiring when nothing in it counts any more.
--- ARGV: limit, window_ms, cost. Returns {allowed 0|1, remaining, reset_ms, retry_after_ms, now_ms}.
-local limit, w, cost = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local time = redis.call('TIME')
-local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local window = math.floor(now / w)
-local stored = redis.call('HMGET', KEYS[1], 'w', 'c', 'p')
-local sw, current, previous = tonumber(stored[1] or nil), tonumber(stored[2] or nil) or 0, tonumber(stored[3] or nil) or 0
-if sw ~= window then
-  if sw ~= nil and sw + 1 == window then
-    current, previous = 0, current
-  else
-    current, previous = 0, 0
-  end
-end
+-- bulwark sliding window: the mirror of ratelimit.rs `sliding_window` (after
+-- sliding_window_state.lua). ARGV[3]: cost. Returns {allowed 0|1, remaining, reset_ms,
+-- retry_after_ms, now_ms}.
+local cost = n
 local elapsed = now - window * w
 -- Products stay below 2^53 (the policy bounds limit × window), so they are exact.
 local function fits(prev, cur, at)
