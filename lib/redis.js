@@ -897,29 +897,26 @@ function runScript(client, script, args, replyEncoding, callback) {
   return result
 }
 
+/** The prototype method of a command (`flags`: FLAG_BUFFERS for its …Buffer twin). */
+function commandMethod(name, flags) {
+  const options = flags & FLAG_BUFFERS ? { replyEncoding: null } : {}
+  return function (...args) {
+    if (this.backend === 'memory' && typeof args[args.length - 1] !== 'function') {
+      const answered = this._direct(name, args, flags)
+      if (answered !== undefined) return answered
+    }
+    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
+    return this.sendCommand(new Command(name, args, options, callback))
+  }
+}
+
 // One prototype method (plus a …Buffer twin) per Redis 7 command.
 for (const name of commands.list) {
   // Methods with their own behaviour (quit, multi, exec, subscribe…) keep it; every
   // command still gets a raw …Buffer twin.
-  if (!(name in Redis.prototype)) {
-    Redis.prototype[name] = function (...args) {
-      if (this.backend === 'memory' && typeof args[args.length - 1] !== 'function') {
-        const answered = this._direct(name, args, 0)
-        if (answered !== undefined) return answered
-      }
-      const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
-      return this.sendCommand(new Command(name, args, {}, callback))
-    }
-  }
+  if (!(name in Redis.prototype)) Redis.prototype[name] = commandMethod(name, 0)
   if (`${name}Buffer` in Redis.prototype || NO_BUFFER_TWIN.has(name)) continue
-  Redis.prototype[`${name}Buffer`] = function (...args) {
-    if (this.backend === 'memory' && typeof args[args.length - 1] !== 'function') {
-      const answered = this._direct(name, args, FLAG_BUFFERS)
-      if (answered !== undefined) return answered
-    }
-    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
-    return this.sendCommand(new Command(name, args, { replyEncoding: null }, callback))
-  }
+  Redis.prototype[`${name}Buffer`] = commandMethod(name, FLAG_BUFFERS)
 }
 
 for (const command of ['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe']) {

@@ -20,34 +20,17 @@ use napi::bindgen_prelude::{Float64Array, Float64ArraySlice};
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
-/// Breakers of this thread; a freed slot is reused by the next `breaker_create`.
-#[derive(Default)]
-struct Slab {
-    entries: Vec<Option<Breaker>>,
-    free: Vec<u32>,
-}
+use crate::slab::Slab;
 
 thread_local! {
-    static BREAKERS: RefCell<Slab> = RefCell::new(Slab::default());
+    /// Breakers of this thread; a freed handle is reused by the next `breaker_create`.
+    static BREAKERS: RefCell<Slab<Breaker>> = RefCell::new(Slab::default());
 }
 
 /// Runs `f` on the live breaker `handle`. No JS code runs inside, so the borrow never
 /// re-enters.
 fn with<R>(handle: u32, f: impl FnOnce(&mut Breaker) -> R) -> Result<R> {
-    BREAKERS.with(|slab| {
-        let mut slab = slab.borrow_mut();
-        match slab
-            .entries
-            .get_mut(handle as usize)
-            .and_then(Option::as_mut)
-        {
-            Some(breaker) => Ok(f(breaker)),
-            None => Err(Error::new(
-                Status::InvalidArg,
-                format!("circuit breaker handle {handle} is not live"),
-            )),
-        }
-    })
+    BREAKERS.with(|slab| slab.borrow_mut().get_mut(handle, "circuit breaker").map(f))
 }
 
 fn field(index: u32) -> Result<Field> {
@@ -79,32 +62,13 @@ pub fn breaker_create(
         }
     };
     let breaker = Breaker::new(Window::new(buckets as usize, rotation, percentiles));
-    BREAKERS.with(|slab| {
-        let mut slab = slab.borrow_mut();
-        match slab.free.pop() {
-            Some(handle) => {
-                slab.entries[handle as usize] = Some(breaker);
-                handle
-            }
-            None => {
-                slab.entries.push(Some(breaker));
-                (slab.entries.len() - 1) as u32
-            }
-        }
-    })
+    BREAKERS.with(|slab| slab.borrow_mut().insert(breaker))
 }
 
 /// Frees a breaker (its owner was garbage-collected). Unknown handles are ignored.
 #[napi(catch_unwind)]
 pub fn breaker_drop(handle: u32) {
-    BREAKERS.with(|slab| {
-        let mut slab = slab.borrow_mut();
-        if let Some(entry) = slab.entries.get_mut(handle as usize) {
-            if entry.take().is_some() {
-                slab.free.push(handle);
-            }
-        }
-    });
+    BREAKERS.with(|slab| slab.borrow_mut().remove(handle));
 }
 
 /// Sets the trip settings; `window_size` 0 means the time window (opossum).

@@ -9,6 +9,7 @@ use napi_derive::napi;
 
 mod ratelimit;
 mod redis;
+mod slab;
 
 /// The version of the native core, e.g. `"0.1.0"`. Used by the packaging check to
 /// prove that the platform binary loaded.

@@ -17,15 +17,11 @@ use napi::sys;
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
-/// Limiters of this thread; a freed slot is reused by the next `ratelimit_create`.
-#[derive(Default)]
-struct Slab {
-    entries: Vec<Option<Limiter>>,
-    free: Vec<u32>,
-}
+use crate::slab::Slab;
 
 thread_local! {
-    static LIMITERS: RefCell<Slab> = RefCell::new(Slab::default());
+    /// Limiters of this thread; a freed handle is reused by the next `ratelimit_create`.
+    static LIMITERS: RefCell<Slab<Limiter>> = RefCell::new(Slab::default());
     /// Where `ratelimit_consume` writes its numbers: one array per thread, registered once
     /// by the facade, so a decision passes no typed array across the boundary.
     static OUT: RefCell<Option<Float64Array>> = const { RefCell::new(None) };
@@ -34,20 +30,7 @@ thread_local! {
 /// Runs `f` on the live limiter `handle`. No JS code runs inside, so the borrow never
 /// re-enters.
 fn with<R>(handle: u32, f: impl FnOnce(&mut Limiter) -> R) -> Result<R> {
-    LIMITERS.with(|slab| {
-        let mut slab = slab.borrow_mut();
-        match slab
-            .entries
-            .get_mut(handle as usize)
-            .and_then(Option::as_mut)
-        {
-            Some(limiter) => Ok(f(limiter)),
-            None => Err(Error::new(
-                Status::InvalidArg,
-                format!("rate limiter handle {handle} is not live"),
-            )),
-        }
-    })
+    LIMITERS.with(|slab| slab.borrow_mut().get_mut(handle, "rate limiter").map(f))
 }
 
 fn algorithm(name: &str) -> Result<Algorithm> {
@@ -119,32 +102,13 @@ pub fn ratelimit_create(
     max_keys: u32,
 ) -> Result<u32> {
     let limiter = Limiter::new(policy(&algorithm, limit, window_ms)?, max_keys as usize);
-    Ok(LIMITERS.with(|slab| {
-        let mut slab = slab.borrow_mut();
-        match slab.free.pop() {
-            Some(handle) => {
-                slab.entries[handle as usize] = Some(limiter);
-                handle
-            }
-            None => {
-                slab.entries.push(Some(limiter));
-                (slab.entries.len() - 1) as u32
-            }
-        }
-    }))
+    Ok(LIMITERS.with(|slab| slab.borrow_mut().insert(limiter)))
 }
 
 /// Frees a limiter (its owner was garbage-collected). Unknown handles are ignored.
 #[napi(catch_unwind)]
 pub fn ratelimit_drop(handle: u32) {
-    LIMITERS.with(|slab| {
-        let mut slab = slab.borrow_mut();
-        if let Some(entry) = slab.entries.get_mut(handle as usize) {
-            if entry.take().is_some() {
-                slab.free.push(handle);
-            }
-        }
-    });
+    LIMITERS.with(|slab| slab.borrow_mut().remove(handle));
 }
 
 /// Registers the array (at least 3 numbers) `ratelimit_consume` writes into on this thread.

@@ -30,6 +30,8 @@ use napi::sys;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
+use crate::slab::Slab;
+
 /// Per-command flag: bulk and status replies become Buffers (the `…Buffer` methods).
 const FLAG_BUFFERS: u8 = 0b001;
 
@@ -204,27 +206,17 @@ pub struct RedisConnection {
     direct: Option<u32>,
 }
 
-/// Routers of the clients on this JS thread, addressed by `u32` for
-/// [`memory_execute`]: a plain function costs a fraction of a class method, whose
-/// receiver type check alone costs more than a memory-engine GET.
-#[derive(Default)]
-struct Routers {
-    entries: Vec<Option<(Arc<Router>, bool)>>,
-    free: Vec<u32>,
-}
-
 thread_local! {
-    static ROUTERS: RefCell<Routers> = RefCell::new(Routers::default());
+    /// Routers (and `stringNumbers`) of the clients on this JS thread, addressed by
+    /// `u32` for [`memory_execute`]: a class method's receiver check alone costs more
+    /// than a memory-engine GET.
+    static ROUTERS: RefCell<Slab<(Arc<Router>, bool)>> = RefCell::new(Slab::default());
 }
 
 impl Drop for RedisConnection {
     fn drop(&mut self) {
         if let Some(slot) = self.direct {
-            ROUTERS.with(|r| {
-                let mut r = r.borrow_mut();
-                r.entries[slot as usize] = None;
-                r.free.push(slot);
-            });
+            ROUTERS.with(|r| r.borrow_mut().remove(slot));
         }
     }
 }
@@ -279,7 +271,7 @@ pub fn memory_execute(slot: u32, args: &[u8], len: u32, flags: u32) -> Result<Di
     let encoded = args
         .get(..len as usize)
         .ok_or_else(|| Error::new(Status::InvalidArg, "len exceeds the argument buffer"))?;
-    let entry = ROUTERS.with(|r| r.borrow().entries.get(slot as usize).cloned().flatten());
+    let entry = ROUTERS.with(|r| r.borrow().get(slot).cloned());
     let answered = entry.and_then(|(router, string_numbers)| {
         router.execute_now(encoded).map(|reply| Direct::Reply {
             reply,
@@ -315,20 +307,7 @@ impl RedisConnection {
             _ => Backend::Redis(RedisLink::start(options.into(), sink)),
         };
         let direct = backend.router().map(|router| {
-            ROUTERS.with(|r| {
-                let mut r = r.borrow_mut();
-                let entry = Some((router.clone(), string_numbers));
-                match r.free.pop() {
-                    Some(slot) => {
-                        r.entries[slot as usize] = entry;
-                        slot
-                    }
-                    None => {
-                        r.entries.push(entry);
-                        r.entries.len() as u32 - 1
-                    }
-                }
-            })
+            ROUTERS.with(|r| r.borrow_mut().insert((router.clone(), string_numbers)))
         });
         Ok(Self {
             backend,

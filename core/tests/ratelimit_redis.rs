@@ -19,17 +19,51 @@ impl Rng {
     }
 }
 
+const ALGORITHMS: [Algorithm; 3] = [
+    Algorithm::FixedWindow,
+    Algorithm::SlidingWindow,
+    Algorithm::TokenBucket,
+];
+
+/// Runs the decide script once and checks its reply against `decide` at the time the
+/// script used; returns the state after it.
+fn consume_and_check(
+    conn: &mut redis::Connection,
+    script: &redis::Script,
+    key: &str,
+    policy: &Policy,
+    mirror: Option<State>,
+    cost: u64,
+) -> Option<State> {
+    let reply: Vec<u64> = script
+        .key(key)
+        .arg(policy.limit())
+        .arg(policy.window_ms())
+        .arg(cost)
+        .invoke(conn)
+        .unwrap();
+    let now = reply[4];
+    let (expected, next) = decide(policy, mirror, now, cost);
+    assert_eq!(
+        (reply[0], reply[1], reply[2], reply[3]),
+        (
+            expected.allowed as u64,
+            expected.remaining,
+            expected.reset_ms,
+            expected.retry_after_ms
+        ),
+        "{policy:?} cost {cost} at {now}, state {mirror:?}"
+    );
+    next
+}
+
 #[test]
 fn scripts_match_the_rust_algorithms() {
     let server = RedisServer::start();
     let mut conn = server.client().get_connection().unwrap();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut compared = 0;
-    for algorithm in [
-        Algorithm::FixedWindow,
-        Algorithm::SlidingWindow,
-        Algorithm::TokenBucket,
-    ] {
+    for algorithm in ALGORITHMS {
         let script = redis::Script::new(algorithm.redis_script());
         for round in 0..4 {
             let policy = Policy::new(algorithm, 1 + rng.below(6), 20 + rng.below(180)).unwrap();
@@ -38,26 +72,7 @@ fn scripts_match_the_rust_algorithms() {
             for _ in 0..40 {
                 sleep(Duration::from_millis(rng.below(policy.window_ms() / 4 + 1)));
                 let cost = rng.below(policy.limit() + 2);
-                let reply: Vec<u64> = script
-                    .key(&key)
-                    .arg(policy.limit())
-                    .arg(policy.window_ms())
-                    .arg(cost)
-                    .invoke(&mut conn)
-                    .unwrap();
-                let now = reply[4];
-                let (expected, next) = decide(&policy, mirror, now, cost);
-                assert_eq!(
-                    (reply[0], reply[1], reply[2], reply[3]),
-                    (
-                        expected.allowed as u64,
-                        expected.remaining,
-                        expected.reset_ms,
-                        expected.retry_after_ms
-                    ),
-                    "{algorithm:?} {policy:?} cost {cost} at {now}, state {mirror:?}"
-                );
-                mirror = next;
+                mirror = consume_and_check(&mut conn, &script, &key, &policy, mirror, cost);
                 compared += 1;
             }
         }
@@ -69,11 +84,7 @@ fn scripts_match_the_rust_algorithms() {
 fn scripts_leave_no_key_behind_once_nothing_counts() {
     let server = RedisServer::start();
     let mut conn = server.client().get_connection().unwrap();
-    for algorithm in [
-        Algorithm::FixedWindow,
-        Algorithm::SlidingWindow,
-        Algorithm::TokenBucket,
-    ] {
+    for algorithm in ALGORITHMS {
         let key = format!("ttl:{algorithm:?}");
         let _: Vec<u64> = redis::Script::new(algorithm.redis_script())
             .key(&key)
@@ -98,11 +109,7 @@ fn adjust_and_block_scripts_match_the_rust_functions() {
     let mut conn = server.client().get_connection().unwrap();
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     let mut adjusted = 0;
-    for algorithm in [
-        Algorithm::FixedWindow,
-        Algorithm::SlidingWindow,
-        Algorithm::TokenBucket,
-    ] {
+    for algorithm in ALGORITHMS {
         let consume = redis::Script::new(algorithm.redis_script());
         let change = redis::Script::new(algorithm.redis_adjust_script());
         for round in 0..3 {
@@ -140,26 +147,8 @@ fn adjust_and_block_scripts_match_the_rust_functions() {
                     }
                     _ => {
                         let cost = rng.below(policy.limit() + 1);
-                        let reply: Vec<u64> = consume
-                            .key(&key)
-                            .arg(policy.limit())
-                            .arg(policy.window_ms())
-                            .arg(cost)
-                            .invoke(&mut conn)
-                            .unwrap();
-                        let (expected, next) = decide(&policy, mirror, reply[4], cost);
-                        assert_eq!(
-                            (reply[0], reply[1], reply[2], reply[3]),
-                            (
-                                expected.allowed as u64,
-                                expected.remaining,
-                                expected.reset_ms,
-                                expected.retry_after_ms
-                            ),
-                            "{algorithm:?} {policy:?} cost {cost} at {}, state {mirror:?}",
-                            reply[4]
-                        );
-                        mirror = next;
+                        mirror =
+                            consume_and_check(&mut conn, &consume, &key, &policy, mirror, cost);
                     }
                 }
             }

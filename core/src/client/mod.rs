@@ -285,15 +285,27 @@ impl RedisLink {
     }
 
     fn send(&self, msg: Msg) -> Result<(), Failure> {
-        self.tx.send(msg).map_err(|mpsc::error::SendError(msg)| {
-            if let Msg::Commands(batch) = msg {
-                for pending in batch {
-                    self.budget.release(pending.bytes);
-                }
-            }
-            Failure::new(FailureKind::Closed, "Connection is closed.")
-        })
+        self.tx.send(msg).map_err(|_| closed())
     }
+
+    /// Hands a batch to the dispatcher; when it has ended, the batch fails at once.
+    fn send_commands(&self, batch: Vec<Pending>) -> Vec<Completion> {
+        match self.tx.send(Msg::Commands(batch)) {
+            Ok(()) => Vec::new(),
+            Err(mpsc::error::SendError(Msg::Commands(batch))) => batch
+                .into_iter()
+                .map(|p| {
+                    self.budget.release(p.bytes);
+                    failed(p.id, p.flags, closed())
+                })
+                .collect(),
+            Err(_) => unreachable!("the channel hands back the message it was given"),
+        }
+    }
+}
+
+fn closed() -> Failure {
+    Failure::new(FailureKind::Closed, "Connection is closed.")
 }
 
 /// One entry of a command batch: `(id, flags, encoded arguments)`, or the id of a
@@ -389,11 +401,7 @@ impl Backend {
                     now.push(router.execute(route, id, flags, args));
                 }
                 (fallback::Mode::Closed, ..) | (_, Backend::Memory(_), ..) => {
-                    now.push(failed(
-                        id,
-                        flags,
-                        Failure::new(FailureKind::Closed, "Connection is closed."),
-                    ));
+                    now.push(failed(id, flags, closed()));
                 }
                 (_, Backend::Redis(link), ..) => {
                     if let Some(router) = router {
@@ -407,15 +415,8 @@ impl Backend {
             }
         }
         if let (Backend::Redis(link), false) = (self, batch.is_empty()) {
-            let flags: Vec<(u32, u8)> = batch.iter().map(|p| (p.id, p.flags)).collect();
             // Sent while the routing lock is held: a flip to memory cannot overtake it.
-            if let Err(failure) = link.send(Msg::Commands(batch)) {
-                now.extend(
-                    flags
-                        .into_iter()
-                        .map(|(id, f)| failed(id, f, failure.clone())),
-                );
-            }
+            now.extend(link.send_commands(batch));
         }
         drop(route);
         now

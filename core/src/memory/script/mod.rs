@@ -579,22 +579,15 @@ impl Scripts {
     ) -> mlua::Result<Reply> {
         let lua = &self.lua;
         let f = self.cache[sha].clone();
-        self.sandbox.raw_set(
-            "KEYS",
-            lua.create_sequence_from(
-                keys.iter()
-                    .map(|k| lua.create_string(k))
-                    .collect::<mlua::Result<Vec<_>>>()?,
-            )?,
-        )?;
-        self.sandbox.raw_set(
-            "ARGV",
-            lua.create_sequence_from(
-                argv.iter()
-                    .map(|a| lua.create_string(a))
-                    .collect::<mlua::Result<Vec<_>>>()?,
-            )?,
-        )?;
+        let strings = |items: &[&[u8]]| {
+            let items = items
+                .iter()
+                .map(|item| lua.create_string(item))
+                .collect::<mlua::Result<Vec<_>>>()?;
+            lua.create_sequence_from(items)
+        };
+        self.sandbox.raw_set("KEYS", strings(keys)?)?;
+        self.sandbox.raw_set("ARGV", strings(argv)?)?;
         self.killed.store(false, Ordering::Relaxed);
         let limit = Duration::from_millis(self.time_limit_ms);
         self.deadline_us.store(
