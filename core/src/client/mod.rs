@@ -11,6 +11,7 @@ pub mod args;
 pub mod fallback;
 mod link;
 pub mod options;
+mod spin;
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -221,6 +222,7 @@ pub(crate) fn runtime() -> &'static tokio::runtime::Handle {
             .build()
             .expect("building the Redis client runtime (a tokio current-thread runtime) failed");
         let handle = runtime.handle().clone();
+        handle.spawn(spin::Spin::run());
         std::thread::Builder::new()
             .name("bulwark-redis".into())
             .spawn(move || runtime.block_on(std::future::pending::<()>()))
@@ -290,6 +292,7 @@ impl RedisLink {
 
     /// Hands a batch to the dispatcher; when it has ended, the batch fails at once.
     fn send_commands(&self, batch: Vec<Pending>) -> Vec<Completion> {
+        spin::Spin::touch();
         match self.tx.send(Msg::Commands(batch)) {
             Ok(()) => Vec::new(),
             Err(mpsc::error::SendError(Msg::Commands(batch))) => batch
