@@ -467,6 +467,34 @@ test('nothing keeps the process alive after quit() or disconnect(), nor after th
   }
 })
 
+test('BULWARK_SPIN_MICROS (the connection thread spin window) off, short or odd: commands are answered, the process exits', async () => {
+  for (const value of ['0', '1', '5000', 'not-a-number']) {
+    const code = `
+      const Redis = require(${JSON.stringify(require.resolve('../lib/ioredis.js'))})
+      const r = new Redis(${server.port}, '127.0.0.1', { fallback: false })
+      ;(async () => {
+        let sum = 0
+        for (let i = 0; i < 200; i++) sum += await r.incr('spin:${value}')
+        const pipelined = await Promise.all(Array.from({ length: 100 }, () => r.incr('spin:${value}')))
+        await r.quit()
+        console.log(JSON.stringify({ sum, last: Math.max(...pipelined) }))
+      })()
+    `
+    const child = spawn(process.execPath, ['-e', code], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, BULWARK_SPIN_MICROS: value },
+    })
+    let out = ''
+    child.stdout.on('data', (d) => (out += d))
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10000)
+    const [exitCode, signal] = await once(child, 'exit')
+    clearTimeout(timer)
+    assert.equal(signal, null, `BULWARK_SPIN_MICROS=${value}: the process did not exit on its own`)
+    assert.equal(exitCode, 0)
+    assert.deepEqual(JSON.parse(out), { sum: (200 * 201) / 2, last: 300 }, `BULWARK_SPIN_MICROS=${value}`)
+  }
+})
+
 test('duplicate() copies options', async () => {
   const r = client({ port: server.port, host: '127.0.0.1', keyPrefix: 'dup:', lazyConnect: true })
   const d = r.duplicate({ lazyConnect: false })
