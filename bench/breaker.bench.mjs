@@ -43,16 +43,20 @@ async function successPath(CB, options) {
 }
 
 /**
- * ns per failure that does not trip, with `samples` successes already in the window.
- * A fresh breaker per run keeps the window near `samples` (each run adds 100 failures).
+ * ns per failure that does not trip, with about `samples` latencies in the window: each
+ * run builds a fresh breaker, fills its window, warms the failure path up (50 failures,
+ * not timed) and times `n` failures, so the window holds `samples` at the middle of the
+ * timed stretch. Timing a few hundred calls per run (not 100) and taking the median of
+ * 15 runs keeps one GC pause from deciding the figure.
  */
-async function failurePath(CB, samples, repeats = 7) {
+async function failurePath(CB, samples, repeats = 15, n = 400) {
+  const warm = 50
   const runs = []
   for (let r = -1; r < repeats; r++) {
     const b = new CB(ok, { timeout: false, errorThresholdPercentage: 100, rollingCountTimeout: 600_000 })
-    for (let i = 0; i < samples; i++) await b.fire()
+    for (let i = 0; i < samples - warm - n / 2; i++) await b.fire()
     b.action = failing
-    const n = r < 0 ? 300 : 100 // the first run only warms up the JIT
+    for (let i = 0; i < warm; i++) await b.fire().catch(swallow)
     const t0 = performance.now()
     for (let i = 0; i < n; i++) await b.fire().catch(swallow)
     if (r >= 0) runs.push(((performance.now() - t0) * 1e6) / n)
