@@ -403,29 +403,49 @@ test('AUTH with an ACL user and password; wrong password never leaks into errors
   assert.match(errors[0].message, /WRONGPASS|invalid/i)
 })
 
-test('TLS with a self-signed certificate (rediss:// + tls.ca, and rejectUnauthorized: false)', async (t) => {
-  const openssl = spawnSync('openssl', ['version'])
-  if (openssl.status !== 0) {
-    t.skip('openssl CLI not available to make a certificate')
-    return
-  }
-  const dir = (await import('node:fs')).mkdtempSync('/tmp/bulwark-tls-')
-  // A CA and a server certificate signed by it (webpki refuses a CA used as end entity).
+/**
+ * A CA and server and client certificates signed by it, made with the openssl CLI in a
+ * fresh directory (webpki refuses a CA used as end entity); null when openssl is absent.
+ */
+async function makeCertificates() {
+  if (spawnSync('openssl', ['version']).status !== 0) return null
+  const fs = await import('node:fs')
+  const dir = fs.mkdtempSync('/tmp/bulwark-tls-')
+  fs.writeFileSync(`${dir}/ext.cnf`, 'subjectAltName=DNS:localhost,IP:127.0.0.1\n')
+  const signed = (name, cn) => [
+    ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/${name}.key`, '-out', `${dir}/${name}.csr`, '-subj', `/CN=${cn}`],
+    ['x509', '-req', '-in', `${dir}/${name}.csr`, '-CA', `${dir}/ca.pem`, '-CAkey', `${dir}/ca.key`, '-CAcreateserial', '-out', `${dir}/${name}.pem`, '-days', '1', '-extfile', `${dir}/ext.cnf`],
+  ]
   const steps = [
     ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/ca.key`, '-out', `${dir}/ca.pem`, '-days', '1', '-subj', '/CN=bulwark test CA'],
-    ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', `${dir}/key.pem`, '-out', `${dir}/server.csr`, '-subj', '/CN=localhost'],
-    ['x509', '-req', '-in', `${dir}/server.csr`, '-CA', `${dir}/ca.pem`, '-CAkey', `${dir}/ca.key`, '-CAcreateserial', '-out', `${dir}/cert.pem`, '-days', '1', '-extfile', `${dir}/ext.cnf`],
+    ...signed('server', 'localhost'),
+    ...signed('client', 'bulwark test client'),
   ]
-  ;(await import('node:fs')).writeFileSync(`${dir}/ext.cnf`, 'subjectAltName=DNS:localhost,IP:127.0.0.1\n')
   for (const step of steps) {
     const gen = spawnSync('openssl', step)
     assert.equal(gen.status, 0, String(gen.stderr))
   }
+  const read = (name) => fs.readFileSync(`${dir}/${name}`)
+  return { dir, ca: read('ca.pem'), clientCert: read('client.pem'), clientKey: read('client.key') }
+}
+
+/** A redis-server serving TLS on a second port; `clients`: '--tls-auth-clients' value. */
+async function startTlsRedis(certs, clients) {
   const tlsPort = await freePort()
-  const tlsServer = await startRedis({ args: ['--tls-port', String(tlsPort), '--tls-cert-file', `${dir}/cert.pem`, '--tls-key-file', `${dir}/key.pem`, '--tls-auth-clients', 'no'] })
+  const args = ['--tls-port', String(tlsPort), '--tls-cert-file', `${certs.dir}/server.pem`, '--tls-key-file', `${certs.dir}/server.key`, '--tls-auth-clients', clients]
+  if (clients === 'yes') args.push('--tls-ca-cert-file', `${certs.dir}/ca.pem`)
+  return { tlsPort, tlsServer: await startRedis({ args }) }
+}
+
+test('TLS with a self-signed certificate (rediss:// + tls.ca, and rejectUnauthorized: false)', async (t) => {
+  const certs = await makeCertificates()
+  if (certs === null) {
+    t.skip('openssl CLI not available to make a certificate')
+    return
+  }
+  const { tlsPort, tlsServer } = await startTlsRedis(certs, 'no')
   try {
-    const ca = (await import('node:fs')).readFileSync(`${dir}/ca.pem`)
-    const verified = new Redis(`rediss://localhost:${tlsPort}`, { tls: { ca } })
+    const verified = new Redis(`rediss://localhost:${tlsPort}`, { tls: { ca: certs.ca } })
     assert.equal(await verified.ping(), 'PONG')
     await verified.quit()
     const insecure = new Redis({ host: '127.0.0.1', port: tlsPort, tls: { rejectUnauthorized: false } })
@@ -433,6 +453,50 @@ test('TLS with a self-signed certificate (rediss:// + tls.ca, and rejectUnauthor
     await insecure.quit()
   } finally {
     await tlsServer.stop()
+  }
+})
+
+test('mutual TLS: tls.cert + tls.key get in where the server requires a client certificate; without them the handshake fails', async (t) => {
+  const certs = await makeCertificates()
+  if (certs === null) {
+    t.skip('openssl CLI not available to make a certificate')
+    return
+  }
+  const { tlsPort, tlsServer } = await startTlsRedis(certs, 'yes')
+  try {
+    // PEM as a string (cert, in an array) and as a Buffer (key), as Node's tls takes them.
+    const withCert = new Redis(`rediss://localhost:${tlsPort}`, { tls: { ca: certs.ca, cert: [certs.clientCert.toString()], key: certs.clientKey } })
+    assert.equal(await withCert.set('mtls', 'yes'), 'OK')
+    assert.equal(await withCert.get('mtls'), 'yes')
+    await withCert.quit()
+
+    const without = new Redis(`rediss://localhost:${tlsPort}`, { tls: { ca: certs.ca }, fallback: false, retryStrategy: () => null })
+    const errors = []
+    without.on('error', (e) => errors.push(e))
+    await onceEvent(without, 'end')
+    assert.ok(errors.length > 0, 'the refused handshake is reported')
+    await assert.rejects(without.get('mtls'), /Connection is closed/)
+    for (const e of errors) assert.doesNotMatch(`${e.message} ${e.stack}`, /PRIVATE KEY/)
+  } finally {
+    await tlsServer.stop()
+  }
+})
+
+test('tls options: bad values are a TypeError naming the option', () => {
+  const cases = [
+    [{ tls: 'yes' }, /"tls" must be an object/],
+    [{ tls: { ca: 42 } }, /"tls.ca" must be PEM/],
+    [{ tls: { ca: '' } }, /"tls.ca" must be PEM/],
+    [{ tls: { ca: [] } }, /"tls.ca" must be PEM/],
+    [{ tls: { cert: 'x' } }, /"tls.cert" and "tls.key" must be given together/],
+    [{ tls: { key: Buffer.from('x') } }, /"tls.cert" and "tls.key" must be given together/],
+    [{ tls: { cert: 'x', key: { pem: 'y' } } }, /"tls.key" must be PEM/],
+    [{ tls: { cert: 'x', key: 'y', passphrase: 'secret' } }, /passphrase.*not supported/],
+    [{ tls: { pfx: Buffer.from('x') } }, /pfx.*not supported/],
+    [{ tls: { rejectUnauthorized: 'no' } }, /"tls.rejectUnauthorized" must be a boolean/],
+  ]
+  for (const [options, message] of cases) {
+    assert.throws(() => new Redis({ lazyConnect: true, ...options }), (err) => err instanceof TypeError && message.test(err.message), JSON.stringify(options))
   }
 })
 

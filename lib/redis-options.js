@@ -140,6 +140,28 @@ function integer(o, key, min, max, nullable = false) {
   }
 }
 
+/** A PEM value as Node's tls takes it: a string, a Buffer, or a non-empty array of them. */
+function isPem(v) {
+  const one = (x) => (typeof x === 'string' && x.length > 0) || (Buffer.isBuffer(x) && x.length > 0)
+  return one(v) || (Array.isArray(v) && v.length > 0 && v.every(one))
+}
+
+function validateTls(tls) {
+  if (typeof tls !== 'object' || Array.isArray(tls)) throw new TypeError('Redis option "tls" must be an object')
+  for (const key of ['ca', 'cert', 'key']) {
+    if (tls[key] !== undefined && tls[key] !== null && !isPem(tls[key])) {
+      throw new TypeError(`Redis option "tls.${key}" must be PEM text: a non-empty string or Buffer, or an array of them`)
+    }
+  }
+  if (Boolean(tls.cert) !== Boolean(tls.key)) throw new TypeError('Redis options "tls.cert" and "tls.key" must be given together')
+  if (tls.passphrase !== undefined || tls.pfx !== undefined) {
+    throw new TypeError('Redis options "tls.passphrase" and "tls.pfx" are not supported: give tls.key as an unencrypted PEM key')
+  }
+  if (tls.rejectUnauthorized !== undefined && typeof tls.rejectUnauthorized !== 'boolean') {
+    throw new TypeError('Redis option "tls.rejectUnauthorized" must be a boolean')
+  }
+}
+
 function validate(o) {
   if (typeof o.host !== 'string' || o.host.length === 0) throw new TypeError('Redis option "host" must be a non-empty string')
   integer(o, 'port', 0, 65535)
@@ -156,7 +178,7 @@ function validate(o) {
   if (typeof o.keyPrefix !== 'string' && !Buffer.isBuffer(o.keyPrefix)) throw new TypeError('Redis option "keyPrefix" must be a string or Buffer')
   if (o.retryStrategy !== null && typeof o.retryStrategy !== 'function') throw new TypeError('Redis option "retryStrategy" must be a function or null')
   if (o.reconnectOnError !== null && typeof o.reconnectOnError !== 'function') throw new TypeError('Redis option "reconnectOnError" must be a function or null')
-  if (o.tls !== undefined && o.tls !== null && (typeof o.tls !== 'object' || Array.isArray(o.tls))) throw new TypeError('Redis option "tls" must be an object')
+  if (o.tls !== undefined && o.tls !== null) validateTls(o.tls)
   for (const key of ['lazyConnect', 'enableOfflineQueue', 'enableReadyCheck', 'stringNumbers']) {
     if (typeof o[key] !== 'boolean') throw new TypeError(`Redis option "${key}" must be a boolean`)
   }

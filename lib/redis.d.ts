@@ -12,7 +12,19 @@ export interface RedisOptions {
   username?: string
   password?: string
   db?: number
-  tls?: { ca?: string | Buffer | Array<string | Buffer>; rejectUnauthorized?: boolean } | true
+  /**
+   * TLS (rustls). `ca`: PEM roots to trust instead of the system store; `cert` + `key`: a PEM
+   * client certificate chain and its unencrypted key, for servers that require client
+   * certificates; `rejectUnauthorized: false` skips verification.
+   */
+  tls?:
+    | {
+        ca?: string | Buffer | Array<string | Buffer>
+        cert?: string | Buffer | Array<string | Buffer>
+        key?: string | Buffer | Array<string | Buffer>
+        rejectUnauthorized?: boolean
+      }
+    | true
   keyPrefix?: string
   lazyConnect?: boolean
   connectTimeout?: number

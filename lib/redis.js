@@ -825,6 +825,11 @@ class Redis extends EventEmitter {
   }
 }
 
+/** PEM text from `tls` values as Node's tls takes them: a string, a Buffer or an array of them. */
+function pem(value) {
+  return Buffer.concat([].concat(value).flatMap((part) => [Buffer.from(part), Buffer.from('\n')]))
+}
+
 /** The options object the native RedisConnection takes. */
 function nativeOptions(o, subscriber) {
   return {
@@ -833,7 +838,9 @@ function nativeOptions(o, subscriber) {
     path: o.path || undefined,
     tls: Boolean(o.tls),
     tlsInsecure: Boolean(o.tls && o.tls.rejectUnauthorized === false),
-    tlsCa: o.tls && o.tls.ca ? Buffer.from([].concat(o.tls.ca).join('\n')) : undefined,
+    tlsCa: o.tls && o.tls.ca ? pem(o.tls.ca) : undefined,
+    tlsCert: o.tls && o.tls.cert ? pem(o.tls.cert) : undefined,
+    tlsKey: o.tls && o.tls.key ? pem(o.tls.key) : undefined,
     username: o.username || undefined,
     password: o.password || undefined,
     db: o.db,

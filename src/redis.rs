@@ -20,8 +20,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bulwark_core::client::{
-    Address, Backend, ClientOptions, Completion, Delivery, Event, Failure, FailureKind,
-    FallbackOptions, MessageKind, Recovery, RedisLink, Router, Sink, TlsOptions,
+    Address, Backend, ClientCertificate, ClientOptions, Completion, Delivery, Event, Failure,
+    FailureKind, FallbackOptions, MessageKind, Recovery, RedisLink, Router, Sink, TlsOptions,
 };
 use bulwark_core::memory::MemoryConfig;
 use bulwark_core::Reply;
@@ -50,6 +50,10 @@ pub struct ConnectionOptions {
     pub tls_insecure: bool,
     /// PEM CA certificate(s) to trust instead of the system store.
     pub tls_ca: Option<Buffer>,
+    /// PEM client certificate chain (mutual TLS; with `tls_key`).
+    pub tls_cert: Option<Buffer>,
+    /// PEM private key of the client certificate, unencrypted.
+    pub tls_key: Option<Buffer>,
     /// ACL user.
     pub username: Option<String>,
     /// Password (never echoed back in errors).
@@ -155,6 +159,13 @@ impl From<ConnectionOptions> for ClientOptions {
             tls: o.tls.then(|| TlsOptions {
                 insecure: o.tls_insecure,
                 ca: o.tls_ca.map(|b| b.to_vec()),
+                client: o
+                    .tls_cert
+                    .zip(o.tls_key)
+                    .map(|(cert, key)| ClientCertificate {
+                        cert: cert.to_vec(),
+                        key: key.to_vec(),
+                    }),
             }),
             username: o.username,
             password: o.password,

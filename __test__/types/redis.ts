@@ -6,6 +6,10 @@ async function usage(): Promise<void> {
   const a = new Redis(6379, 'localhost', { lazyConnect: true, keyPrefix: 'x:' })
   const b = new MainRedis('redis://localhost:6379/0', { commandTimeout: 500 })
   const c = new Redis.Redis({ port: 6379, maxRetriesPerRequest: null })
+  const mtls = new Redis('rediss://localhost:6380', { tls: { ca: Buffer.from('pem'), cert: ['pem'], key: 'pem', rejectUnauthorized: true } })
+  // @ts-expect-error a passphrase-protected key is not a tls option bulwark takes
+  new Redis({ tls: { key: 'pem', cert: 'pem', passphrase: 'x' } })
+  mtls.disconnect()
   const v: string | null = await a.get('k')
   const buf: Buffer | null = await a.getBuffer('k')
   const n: number = await a.incr('n')

@@ -777,15 +777,18 @@ async fn establish(options: &ClientOptions) -> Result<Conn, (String, String)> {
         .into_connection_info()
         .map_err(|e| describe(e, &options.address))?
         .set_redis_settings(settings);
-    let client = match options.tls.as_ref().and_then(|tls| tls.ca.clone()) {
-        Some(root_cert) => redis::Client::build_with_tls(
+    let client = match &options.tls {
+        Some(tls) if tls.ca.is_some() || tls.client.is_some() => redis::Client::build_with_tls(
             info,
             redis::TlsCertificates {
-                client_tls: None,
-                root_cert: Some(root_cert),
+                client_tls: tls.client.as_ref().map(|c| redis::ClientTlsConfig {
+                    client_cert: c.cert.clone(),
+                    client_key: c.key.clone(),
+                }),
+                root_cert: tls.ca.clone(),
             },
         ),
-        None => redis::Client::open(info),
+        _ => redis::Client::open(info),
     }
     .map_err(|e| describe(e, &options.address))?;
     let mut config = redis::AsyncConnectionConfig::new()

@@ -25,7 +25,7 @@ use tokio::sync::mpsc;
 use crate::Reply;
 pub use fallback::{FallbackOptions, FallbackStats, Recovery, Router};
 pub use link::FLAG_BLOCKING;
-pub use options::{Address, ClientOptions, TlsOptions};
+pub use options::{Address, ClientCertificate, ClientOptions, TlsOptions};
 
 /// Why a command failed without a server reply. The JS facade maps each kind to the
 /// error class and message ioredis uses.

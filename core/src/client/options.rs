@@ -24,6 +24,25 @@ pub struct TlsOptions {
     pub insecure: bool,
     /// PEM root certificate(s) to trust instead of the system store (`tls.ca`).
     pub ca: Option<Vec<u8>>,
+    /// PEM client certificate chain and private key, for servers that require client
+    /// certificates (`tls.cert` and `tls.key`, given together).
+    pub client: Option<ClientCertificate>,
+}
+
+/// A client certificate for mutual TLS.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct ClientCertificate {
+    /// PEM certificate chain (`tls.cert`).
+    pub cert: Vec<u8>,
+    /// PEM private key, unencrypted (`tls.key`).
+    pub key: Vec<u8>,
+}
+
+impl std::fmt::Debug for ClientCertificate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print a private key.
+        f.write_str("ClientCertificate { .. }")
+    }
 }
 
 /// Everything a connection needs; see docs/redis-client.md for the JS names.
