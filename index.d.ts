@@ -138,6 +138,10 @@ export interface ConnectionOptions {
   tlsInsecure: boolean
   /** PEM CA certificate(s) to trust instead of the system store. */
   tlsCa?: Buffer
+  /** PEM client certificate chain (mutual TLS; with `tls_key`). */
+  tlsCert?: Buffer
+  /** PEM private key of the client certificate, unencrypted. */
+  tlsKey?: Buffer
   /** ACL user. */
   username?: string
   /** Password (never echoed back in errors). */
