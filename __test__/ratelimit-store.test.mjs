@@ -297,3 +297,50 @@ test('express-rate-limit skipFailedRequests, getKey and resetKey go through the 
     server.close()
   }
 })
+
+test('sendCommandCluster: every command carries its key and read-only flag, as rate-limit-redis sends them', async () => {
+  const c = ioredis()
+  const seen = []
+  const store = new RedisStore({
+    prefix: 'cl:',
+    // rate-limit-redis 4.3's cluster signature; `this` is the store.
+    sendCommandCluster(request) {
+      assert.ok(this instanceof RedisStore)
+      seen.push(request)
+      return c.call(...request.command)
+    },
+  })
+  store.init({ windowMs: 60_000 })
+  // The first use of each script goes EVALSHA, NOSCRIPT, EVAL; count from a warm cache.
+  await store.increment('warm')
+  await store.get('warm')
+  await store.decrement('warm')
+  assert.deepEqual(
+    seen.map(({ key, isReadOnly, command }) => [command[0], key, isReadOnly]),
+    [
+      ['EVALSHA', 'cl:warm', false],
+      ['EVAL', 'cl:warm', false],
+      ['EVALSHA', 'cl:warm', true],
+      ['EVAL', 'cl:warm', true],
+      ['EVALSHA', 'cl:warm', false],
+      ['EVAL', 'cl:warm', false],
+    ],
+  )
+  seen.length = 0
+  assert.equal((await store.increment('a')).totalHits, 1)
+  assert.equal((await store.increment('a')).totalHits, 2)
+  assert.equal((await store.get('a')).totalHits, 2)
+  await store.decrement('a')
+  assert.equal(await c.get('cl:a'), '1')
+  await store.resetKey('a')
+  assert.equal(await c.exists('cl:a'), 0)
+  const shapes = seen.map(({ key, isReadOnly, command }) => [command[0], key, isReadOnly])
+  assert.deepEqual(shapes, [
+    ['EVALSHA', 'cl:a', false],
+    ['EVALSHA', 'cl:a', false],
+    ['EVALSHA', 'cl:a', true],
+    ['EVALSHA', 'cl:a', false],
+    ['DEL', 'cl:a', false],
+  ])
+  for (const { command } of seen) assert.ok(command.every((part) => typeof part === 'string'), JSON.stringify(command))
+})

@@ -67,9 +67,13 @@ class RedisStore {
       if (typeof options.sendCommandCluster !== 'function') throw new TypeError('sendCommandCluster must be a function')
       const cluster = options.sendCommandCluster
       // Every command here has its key at index 3 (EVALSHA/EVAL sha 1 key) or 1 (DEL, …).
+      // Reads are marked as rate-limit-redis marks them (its get script), so a cluster
+      // router may send them to a replica.
       sendCommand = function (...command) {
-        const key = command[0] === 'EVALSHA' || command[0] === 'EVAL' ? command[3] : command[1]
-        return cluster.call(this, { key, isReadOnly: false, command })
+        const script = command[0] === 'EVALSHA' || command[0] === 'EVAL'
+        const key = script ? command[3] : command[1]
+        const isReadOnly = script ? command[1] === GET.sha || command[1] === GET.lua : command[0] === 'SCAN'
+        return cluster.call(this, { key, isReadOnly, command })
       }
     }
     this.prefix = options.prefix === undefined || options.prefix === null ? 'rl:' : checkKey(options.prefix, 'prefix')
