@@ -234,8 +234,8 @@ export declare function ratelimitAdjust(handle: number, key: string, now: number
 /** The Lua script for penalty/reward/block (`Algorithm::redis_adjust_script`). */
 export declare function ratelimitAdjustScript(algorithmName: string): string
 
-/** Denies `key` for `ms` from `now`; false when the algorithm cannot block. */
-export declare function ratelimitBlock(handle: number, key: string, now: number, ms: number): boolean
+/** Denies `key` for `ms` from `now`. */
+export declare function ratelimitBlock(handle: number, key: string, now: number, ms: number): void
 
 /**
  * Checks a policy; throws an error whose message names the argument (the facade turns

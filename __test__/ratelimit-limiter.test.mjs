@@ -107,7 +107,7 @@ test('penalty, reward and block in memory', async () => {
     await l.limiter.reward('k', 4)
     assert.equal((await l.limiter.get('k')).remaining, 4, algorithm)
   }
-  for (const algorithm of ['fixed-window', 'token-bucket']) {
+  for (const algorithm of ['fixed-window', 'sliding-window', 'token-bucket']) {
     const l = atClock({ algorithm, limit: 4, windowMs: 1000 })
     l.clock.now = 100
     await l.limiter.block('k', 5000)
@@ -116,6 +116,30 @@ test('penalty, reward and block in memory', async () => {
     assert.equal(denied.retryAfterMs, 1, algorithm)
     assert.equal((await at(l, 5100)).allowed, true, algorithm)
   }
+})
+
+test('sliding window block in memory: exact end, peeks, penalty and reward during it, fresh counts after', async () => {
+  const l = atClock({ algorithm: 'sliding-window', limit: 4, windowMs: 1000 })
+  for (const t of [900, 901, 902]) await at(l, t)
+  l.clock.now = 950
+  await l.limiter.block('k', 2000)
+  const blocked = { allowed: false, limit: 4, remaining: 0, resetMs: 1500, retryAfterMs: 1500 }
+  assert.deepEqual(await at(l, 1450), blocked)
+  assert.deepEqual(await l.limiter.get('k'), blocked)
+  // A cost above the limit never fits: a full window, as without a block.
+  assert.equal((await at(l, 1450, 'k', 5)).retryAfterMs, 1000)
+  // Reward and penalty during the block keep its end.
+  await l.limiter.reward('k', 4)
+  assert.deepEqual(await at(l, 2949), { ...blocked, resetMs: 1, retryAfterMs: 1 })
+  l.clock.now = 2900
+  await l.limiter.penalty('k', 2)
+  assert.deepEqual(await at(l, 2949), { ...blocked, resetMs: 1, retryAfterMs: 1 })
+  // After it the hits before the block are gone; the penalty of window 2 counts.
+  assert.deepEqual(await at(l, 2950), { allowed: true, limit: 4, remaining: 1, resetMs: 1050, retryAfterMs: 0 })
+  // A block replaces the counts: right after it all 4 fit (window 2's 3 would weigh 2).
+  l.clock.now = 3000
+  await l.limiter.block('k', 10)
+  assert.equal((await at(l, 3010, 'k', 4)).allowed, true)
 })
 
 test('the in-process limiter holds at most maxKeys keys', async () => {
@@ -159,15 +183,88 @@ test('penalty, reward, block and reset on Redis', async () => {
     await limiter.reset('k')
     assert.equal(await io.exists(`adj:${algorithm}:k`), 0)
     assert.equal((await limiter.get('k')).remaining, 4, algorithm)
-    if (algorithm === 'sliding-window') {
-      await assert.rejects(limiter.block('k', 1000), { name: 'TypeError', message: /sliding-window/ })
-      continue
-    }
     await limiter.block('k', 30_000)
     const blocked = await limiter.consume('k')
     assert.equal(blocked.allowed, false, algorithm)
     assert.ok(blocked.retryAfterMs > 29_000 && blocked.retryAfterMs <= 30_000, `${algorithm} ${blocked.retryAfterMs}`)
   }
+})
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
+
+test('sliding window block on Redis gives the same outcomes as in memory', async () => {
+  // Windows of 2^40 ms: no window boundary falls within the test, so the outcomes do not
+  // depend on when it runs; Redis's clock and the process's are the same machine's.
+  const options = { algorithm: 'sliding-window', limit: 4, windowMs: 2 ** 40 }
+  const limiters = [new RateLimiter({ client, ...options, prefix: 'swblock:' }), new RateLimiter({ memory: true, ...options })]
+  const each = async (fn) => {
+    const results = []
+    for (const limiter of limiters) results.push(await fn(limiter))
+    return results
+  }
+  const BLOCK = 600
+  /** Denied by a block that has at most BLOCK ms left (and more than half of it). */
+  const assertBlocked = (results, what) => {
+    for (const [i, r] of results.entries()) {
+      const where = `${what} ${i ? 'memory' : 'redis'} ${JSON.stringify(r)}`
+      assert.equal(r.allowed, false, where)
+      assert.equal(r.remaining, 0, where)
+      assert.ok(r.retryAfterMs > BLOCK / 2 && r.retryAfterMs <= BLOCK, where)
+      assert.equal(r.resetMs, r.retryAfterMs, where)
+    }
+  }
+  const shape = (results) => results.map((r) => [r.allowed, r.remaining])
+
+  assert.deepEqual(shape(await each((l) => l.consume('k', 3))), [
+    [true, 1],
+    [true, 1],
+  ])
+  await each((l) => l.block('k', BLOCK))
+  assertBlocked(await each((l) => l.consume('k')), 'consume')
+  assertBlocked(await each((l) => l.get('k')), 'get')
+  for (const r of await each((l) => l.consume('k', 5))) assert.equal(r.retryAfterMs, 2 ** 40)
+  // With short windows, the key lives on Redis until the block ends, not with its counts.
+  const short = new RateLimiter({ client, algorithm: 'sliding-window', limit: 4, windowMs: 100, prefix: 'swblock-short:' })
+  await short.block('k', 5000)
+  const pttl = await io.pttl('swblock-short:k')
+  assert.ok(pttl > 4000 && pttl <= 5000, `pttl ${pttl}`)
+  await sleep(BLOCK + 50)
+  // Counting starts afresh: the 3 hits before the block are gone.
+  assert.deepEqual(shape(await each((l) => l.consume('k'))), [
+    [true, 3],
+    [true, 3],
+  ])
+
+  // A block over a penalty, then reward and penalty during it: the block holds, and the
+  // last penalty counts once it is over.
+  await each((l) => l.penalty('k', 4))
+  await each((l) => l.block('k', BLOCK))
+  assertBlocked(await each((l) => l.consume('k')), 'after penalty')
+  await each((l) => l.reward('k', 4))
+  assertBlocked(await each((l) => l.consume('k')), 'after reward')
+  await each((l) => l.penalty('k', 2))
+  assertBlocked(await each((l) => l.consume('k')), 'after second penalty')
+  await sleep(BLOCK + 50)
+  assert.deepEqual(shape(await each((l) => l.consume('k'))), [
+    [true, 1],
+    [true, 1],
+  ])
+  assert.deepEqual(shape(await each((l) => l.consume('k', 2))), [
+    [false, 1],
+    [false, 1],
+  ])
+})
+
+test('a sliding window key written before blocks existed (no b field) still counts and can be blocked', async () => {
+  const limiter = new RateLimiter({ client, algorithm: 'sliding-window', limit: 5, windowMs: 2 ** 40, prefix: 'swold:' })
+  const [seconds] = await io.time()
+  await io.hset('swold:k', { w: String(Math.floor((Number(seconds) * 1000) / 2 ** 40)), c: '3', p: '0' })
+  const first = await limiter.consume('k')
+  assert.deepEqual([first.allowed, first.remaining, first.retryAfterMs], [true, 1, 0])
+  assert.equal((await limiter.get('k')).remaining, 1)
+  await limiter.block('k', 60_000)
+  assert.equal((await limiter.get('k')).allowed, false)
+  assert.equal(await io.hget('swold:k', 'c'), '0')
 })
 
 test("two limiters with skewed local clocks agree: Redis's clock decides", async () => {
@@ -247,12 +344,19 @@ test('bad options and arguments are refused with errors naming them', async () =
   assert.throws(() => new RateLimiter({ ...ok, clock: 5 }), { name: 'TypeError', message: /^clock must be a function/ })
   assert.throws(() => new RateLimiter({ ...ok, memory: false, client: {} }), { name: 'TypeError', message: /^client must be/ })
 
-  for (const limiter of [new RateLimiter(ok), new RateLimiter({ ...ok, client, prefix: 'bad:' })]) {
+  const sliding = { ...ok, algorithm: 'sliding-window' }
+  for (const limiter of [
+    new RateLimiter(ok),
+    new RateLimiter({ ...ok, client, prefix: 'bad:' }),
+    new RateLimiter(sliding),
+    new RateLimiter({ ...sliding, client, prefix: 'bad-sliding:' }),
+  ]) {
     for (const key of [undefined, null, 42, {}, ['k']]) {
       await assert.rejects(limiter.consume(key), { name: 'TypeError', message: /^key must be a string/ })
       await assert.rejects(limiter.get(key), { name: 'TypeError', message: /^key must be a string/ })
       await assert.rejects(limiter.reset(key), { name: 'TypeError', message: /^key must be a string/ })
       await assert.rejects(limiter.penalty(key, 1), { name: 'TypeError', message: /^key must be a string/ })
+      await assert.rejects(limiter.block(key, 1000), { name: 'TypeError', message: /^key must be a string/ })
     }
     for (const cost of [-1, 1.5, NaN, Infinity, -Infinity, 2 ** 41]) {
       await assert.rejects(limiter.consume('k', cost), { name: 'RangeError', message: /^cost must be an integer from 0 to/ }, String(cost))
@@ -262,9 +366,11 @@ test('bad options and arguments are refused with errors naming them', async () =
       await assert.rejects(limiter.penalty('k', points), { name: 'RangeError', message: /^points must be an integer from 0 to 5/ })
       await assert.rejects(limiter.reward('k', points), { name: 'RangeError', message: /^points/ })
     }
-    for (const ms of [0, -5, NaN, Infinity, 2 ** 48]) {
+    for (const ms of [0, -5, 1.5, NaN, Infinity, 2 ** 48]) {
       await assert.rejects(limiter.block('k', ms), { name: 'RangeError', message: /^ms must be an integer from 1/ })
     }
+    await assert.rejects(limiter.block('k', '1000'), { name: 'TypeError', message: /^ms must be a number/ })
+    await assert.rejects(limiter.block('k'), { name: 'TypeError', message: /^ms must be a number/ })
     // Nothing was counted by the refused calls.
     assert.equal((await limiter.get('k')).remaining, 5)
   }

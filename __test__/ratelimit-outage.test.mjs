@@ -141,13 +141,19 @@ for (const algorithm of ['fixed-window', 'sliding-window', 'token-bucket']) {
       await fellBack
       assert.equal(client.backend, 'memory')
       assert.deepEqual(during, [true, true, true, true, false, false])
+      // The block script runs in the memory engine too.
+      await limiter.block('blocked', 60_000)
+      assert.equal((await limiter.consume('blocked')).allowed, false)
       assert.deepEqual((await store.increment('s')).totalHits, 1)
       assert.deepEqual((await store.increment('s')).totalHits, 2)
       const recovered = new Promise((resolve) => client.once('recover', resolve))
       await redis.restart()
       await recovered
-      // Replayed: Redis continues the outage's counts.
+      // Replayed: Redis continues the outage's counts and block.
       assert.equal((await limiter.consume('k')).allowed, false)
+      const blocked = await limiter.consume('blocked')
+      assert.equal(blocked.allowed, false)
+      assert.ok(blocked.retryAfterMs > 30_000 && blocked.retryAfterMs <= 60_000, `${blocked.retryAfterMs}`)
       assert.equal((await store.increment('s')).totalHits, 3)
       const direct = new Redis(redis.port, '127.0.0.1', { fallback: false })
       assert.equal(await direct.get('fo:s'), '3')

@@ -226,9 +226,9 @@ pub fn ratelimit_adjust(handle: u32, key: String, now: f64, delta: f64) -> Resul
     with(handle, |l| l.adjust(&key, now_ms(now), delta))
 }
 
-/// Denies `key` for `ms` from `now`; false when the algorithm cannot block.
+/// Denies `key` for `ms` from `now`.
 #[napi(catch_unwind)]
-pub fn ratelimit_block(handle: u32, key: String, now: f64, ms: f64) -> Result<bool> {
+pub fn ratelimit_block(handle: u32, key: String, now: f64, ms: f64) -> Result<()> {
     with(handle, |l| l.block(&key, now_ms(now), integer(ms)))
 }
 

@@ -4,7 +4,8 @@
 //! the state is what a backend stores under the limiter's key, so that Redis scripts and
 //! the memory backend can compute identical decisions from identical data:
 //! - fixed window: the hits and the window's end;
-//! - sliding window: the current and previous windows' counters, weighted by overlap;
+//! - sliding window: the current and previous windows' counters, weighted by overlap, and
+//!   the end of a block if one was set;
 //! - token bucket: GCRA's theoretical arrival time (TAT) in ms.
 //!
 //! A denied request consumes nothing, so hammering a closed limit does not extend it.
@@ -45,8 +46,7 @@ impl Algorithm {
     /// The Lua script that applies [`adjust`] (or, with a fourth argument, [`block`]) on
     /// Redis with the server's clock, on the state [`Algorithm::redis_script`] keeps.
     /// `KEYS[1]` is the key; `ARGV` are limit, window_ms, delta and optionally block_ms
-    /// (which replaces the state and ignores delta; not for the sliding window). Returns
-    /// `now_ms`.
+    /// (which replaces the state and ignores delta). Returns `now_ms`.
     pub fn redis_adjust_script(self) -> &'static str {
         match self {
             Algorithm::FixedWindow => include_str!("ratelimit/fixed_window_adjust.lua"),
@@ -167,12 +167,14 @@ pub struct Decision {
 pub enum State {
     /// Fixed window: hits so far and the window's end.
     Fixed { count: u64, expires_at_ms: u64 },
-    /// Sliding window: the index (`now / window`) of the current window, its count and
-    /// the previous window's count.
+    /// Sliding window: the index (`now / window`) of the current window, its count, the
+    /// previous window's count, and until when (ms) every request is denied by [`block`]
+    /// (0, or any time already past: not blocked).
     Sliding {
         window: u64,
         current: u64,
         previous: u64,
+        blocked_until_ms: u64,
     },
     /// Token bucket: GCRA's theoretical arrival time.
     Bucket { tat_ms: u64 },
@@ -183,10 +185,16 @@ impl State {
     pub fn expires_at_ms(&self, policy: &Policy) -> u64 {
         match *self {
             State::Fixed { expires_at_ms, .. } => expires_at_ms,
-            // The current window's hits still weigh in during the next window.
+            // The current window's hits still weigh in during the next window; a block
+            // outlives any count.
             State::Sliding {
-                window, current, ..
-            } => (window + if current > 0 { 2 } else { 1 }).saturating_mul(policy.window_ms),
+                window,
+                current,
+                blocked_until_ms,
+                ..
+            } => (window + if current > 0 { 2 } else { 1 })
+                .saturating_mul(policy.window_ms)
+                .max(blocked_until_ms),
             State::Bucket { tat_ms } => tat_ms,
         }
     }
@@ -252,7 +260,20 @@ fn sliding_window(
     cost: u64,
 ) -> (Decision, Option<State>) {
     let w = policy.window_ms;
-    let (window, current, previous) = sliding_counts(policy, state, now);
+    let (window, current, previous, blocked_until_ms) = sliding_counts(policy, state, now);
+    if blocked_until_ms > now {
+        // Blocked: nothing fits, not even a peek, until the block ends; then the counts
+        // start afresh (the block replaced them).
+        let left = blocked_until_ms - now;
+        let decision = Decision {
+            allowed: false,
+            limit: policy.limit,
+            remaining: 0,
+            reset_ms: left,
+            retry_after_ms: retry_after_window(policy, cost, left),
+        };
+        return (decision, state);
+    }
     let elapsed = now - window * w;
     // The previous window's weight is the part of it the sliding window still covers,
     // in integer arithmetic so that a Lua script computes exactly the same.
@@ -285,6 +306,7 @@ fn sliding_window(
         window,
         current,
         previous,
+        blocked_until_ms,
     });
     (decision, stored)
 }
@@ -371,12 +393,14 @@ pub fn adjust(policy: &Policy, state: Option<State>, now_ms: u64, delta: i64) ->
             })
         }
         Algorithm::SlidingWindow => {
-            let (window, current, previous) = sliding_counts(policy, state, now_ms);
+            let (window, current, previous, blocked_until_ms) =
+                sliding_counts(policy, state, now_ms);
             let current = add(current);
-            (current > 0 || previous > 0).then_some(State::Sliding {
+            (current > 0 || previous > 0 || blocked_until_ms > now_ms).then_some(State::Sliding {
                 window,
                 current,
                 previous,
+                blocked_until_ms,
             })
         }
         Algorithm::TokenBucket => {
@@ -393,20 +417,25 @@ pub fn adjust(policy: &Policy, state: Option<State>, now_ms: u64, delta: i64) ->
 }
 
 /// The state that denies every request for `ms` (at least 1) from `now_ms`, replacing
-/// whatever is stored; `None` for the sliding window, whose counters cannot express an
-/// arbitrary end.
-pub fn block(policy: &Policy, now_ms: u64, ms: u64) -> Option<State> {
+/// whatever is stored: once the block ends, a window counts afresh and a bucket holds one
+/// token, refilling from there.
+pub fn block(policy: &Policy, now_ms: u64, ms: u64) -> State {
     let until = now_ms.saturating_add(ms.max(1));
     match policy.algorithm {
-        Algorithm::FixedWindow => Some(State::Fixed {
+        Algorithm::FixedWindow => State::Fixed {
             count: policy.limit,
             expires_at_ms: until,
-        }),
+        },
+        Algorithm::SlidingWindow => State::Sliding {
+            window: now_ms / policy.window_ms,
+            current: 0,
+            previous: 0,
+            blocked_until_ms: until,
+        },
         // A request of one token fits again exactly at `until`.
-        Algorithm::TokenBucket => Some(State::Bucket {
+        Algorithm::TokenBucket => State::Bucket {
             tat_ms: until + policy.window_ms - token_ms(policy, 1),
-        }),
-        Algorithm::SlidingWindow => None,
+        },
     }
 }
 
@@ -428,22 +457,27 @@ fn fixed_counts(policy: &Policy, state: Option<State>, now: u64) -> (u64, u64) {
     }
 }
 
-/// The sliding window's index at `now` with its count and the previous window's.
-fn sliding_counts(policy: &Policy, state: Option<State>, now: u64) -> (u64, u64, u64) {
+/// The sliding window's index at `now` with its count, the previous window's and the
+/// stored block end (kept whatever the window).
+fn sliding_counts(policy: &Policy, state: Option<State>, now: u64) -> (u64, u64, u64, u64) {
     let window = now / policy.window_ms;
     match state {
         Some(State::Sliding {
             window: stored,
             current,
             previous,
-        }) if stored == window => (window, current, previous),
-        // The stored window just ended: its count becomes the previous one.
-        Some(State::Sliding {
-            window: stored,
-            current,
-            ..
-        }) if stored + 1 == window => (window, 0, current),
-        _ => (window, 0, 0),
+            blocked_until_ms,
+        }) => {
+            if stored == window {
+                (window, current, previous, blocked_until_ms)
+            } else if stored + 1 == window {
+                // The stored window just ended: its count becomes the previous one.
+                (window, 0, current, blocked_until_ms)
+            } else {
+                (window, 0, 0, blocked_until_ms)
+            }
+        }
+        _ => (window, 0, 0, 0),
     }
 }
 
@@ -465,7 +499,11 @@ mod tests {
 
     /// Runs requests of cost 1 at the given times, threading the state; returns decisions.
     fn run(policy: &Policy, times: &[u64]) -> Vec<Decision> {
-        let mut state = None;
+        run_from(policy, None, times)
+    }
+
+    /// [`run`] from a given state.
+    fn run_from(policy: &Policy, mut state: Option<State>, times: &[u64]) -> Vec<Decision> {
         times
             .iter()
             .map(|&t| {
@@ -604,7 +642,8 @@ mod tests {
             Some(State::Sliding {
                 window: 1,
                 current: 1,
-                previous: 10
+                previous: 10,
+                blocked_until_ms: 0
             })
         );
         assert_eq!(d.reset_ms, 2000 - 250);
@@ -635,6 +674,88 @@ mod tests {
                 "at {at} wait {wait} is too short"
             );
         }
+    }
+
+    #[test]
+    fn sliding_window_block_denies_for_exactly_its_length_then_counts_afresh() {
+        let p = policy(Algorithm::SlidingWindow, 3, 1000);
+        // 3 hits late in window 0 would still weigh 2 at 1050 without the block.
+        let mut state = None;
+        for t in [900, 901, 902] {
+            state = decide(&p, state, t, 1).1;
+        }
+        let blocked = block(&p, 950, 100);
+        assert_eq!(
+            blocked,
+            State::Sliding {
+                window: 0,
+                current: 0,
+                previous: 0,
+                blocked_until_ms: 1050
+            }
+        );
+        let state = Some(blocked);
+        let denied = Decision {
+            allowed: false,
+            limit: 3,
+            remaining: 0,
+            reset_ms: 100,
+            retry_after_ms: 100,
+        };
+        assert_eq!(decide(&p, state, 950, 1), (denied, state));
+        // A peek reports the block too and changes nothing.
+        assert_eq!(decide(&p, state, 950, 0), (denied, state));
+        let (d, s) = decide(&p, state, 1049, 2);
+        assert_eq!((d.allowed, d.reset_ms, d.retry_after_ms), (false, 1, 1));
+        assert_eq!(s, state);
+        // A cost above the limit never fits: a full window, as without a block.
+        assert_eq!(decide(&p, state, 1000, 4).0.retry_after_ms, 1000);
+        // At its end the block is over and the hits before it are forgotten.
+        let d = run_from(&p, state, &[1050, 1051, 1052, 1053]);
+        assert_eq!(
+            d.iter()
+                .map(|d| (d.allowed, d.remaining))
+                .collect::<Vec<_>>(),
+            [(true, 2), (true, 1), (true, 0), (false, 0)]
+        );
+        assert_eq!(d[0].reset_ms, 2000 - 50);
+        // A block of 0 ms lasts 1 ms.
+        let state = Some(block(&p, 10, 0));
+        assert!(!decide(&p, state, 10, 1).0.allowed);
+        assert!(decide(&p, state, 11, 1).0.allowed);
+    }
+
+    #[test]
+    fn sliding_window_block_outlives_its_windows_and_survives_adjust() {
+        let p = policy(Algorithm::SlidingWindow, 4, 1000);
+        let blocked = block(&p, 100, 5000);
+        // Kept until the block ends, not just while its window's counts matter.
+        assert_eq!(blocked.expires_at_ms(&p), 5100);
+        assert_eq!(block(&p, 100, 10).expires_at_ms(&p), 1000);
+        // A reward during the block leaves nothing counted but keeps the block.
+        let state = adjust(&p, Some(blocked), 200, -4);
+        assert_eq!(state, Some(blocked));
+        let (d, _) = decide(&p, state, 5099, 1);
+        assert_eq!((d.allowed, d.retry_after_ms, d.reset_ms), (false, 1, 1));
+        // A penalty during the block keeps it and counts once it is over.
+        let state = adjust(&p, state, 4500, 3);
+        assert_eq!(
+            state,
+            Some(State::Sliding {
+                window: 4,
+                current: 3,
+                previous: 0,
+                blocked_until_ms: 5100
+            })
+        );
+        assert_eq!(state.unwrap().expires_at_ms(&p), 6000);
+        assert!(!decide(&p, state, 5099, 1).0.allowed);
+        // At 5100 the 3 penalty points weigh 3 × 900 / 1000 = 2.
+        let (d, _) = decide(&p, state, 5100, 1);
+        assert_eq!((d.allowed, d.remaining), (true, 1));
+        // A block replaces the counts, and a later block replaces an earlier one.
+        let state = Some(block(&p, 5200, 50));
+        assert_eq!(decide(&p, state, 5250, 0).0.remaining, 4);
     }
 
     #[test]
@@ -671,7 +792,7 @@ mod tests {
         assert!((30..=33).contains(&allowed), "{allowed}");
     }
 
-    /// For every algorithm and many random histories: a denied request is allowed exactly
+    /// For every algorithm and many random histories (with blocks): a denied request is allowed exactly
     /// `retry_after_ms` later, not a ms earlier; and `remaining` is what really still fits.
     #[test]
     fn retry_after_and_remaining_are_exact() {
@@ -692,6 +813,10 @@ mod tests {
                 let (mut state, mut now) = (None, rand(5000));
                 for _ in 0..40 {
                     now += rand(p.window_ms() / 3 + 1);
+                    // Now and then a block, of up to three windows.
+                    if rand(8) == 0 {
+                        state = Some(block(&p, now, rand(3 * p.window_ms())));
+                    }
                     let cost = rand(p.limit() + 1);
                     let (d, next) = decide(&p, state, now, cost);
                     if d.allowed {
@@ -732,12 +857,14 @@ mod tests {
             window: 3,
             current: 1,
             previous: 0,
+            blocked_until_ms: 0,
         };
         assert_eq!(s.expires_at_ms(&p), 5000);
         let s = State::Sliding {
             window: 3,
             current: 0,
             previous: 2,
+            blocked_until_ms: 0,
         };
         assert_eq!(s.expires_at_ms(&p), 4000);
         assert_eq!(State::Bucket { tat_ms: 77 }.expires_at_ms(&p), 77);

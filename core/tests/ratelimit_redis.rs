@@ -132,8 +132,9 @@ fn adjust_and_block_scripts_match_the_rust_functions() {
                         mirror = adjust(&policy, mirror, now, delta);
                         adjusted += 1;
                     }
-                    1 if algorithm != Algorithm::SlidingWindow => {
-                        let ms = 1 + rng.below(policy.window_ms());
+                    1 => {
+                        // Up to two windows: a sliding window's block then spans windows.
+                        let ms = 1 + rng.below(2 * policy.window_ms());
                         let now: u64 = change
                             .key(&key)
                             .arg(policy.limit())
@@ -142,7 +143,7 @@ fn adjust_and_block_scripts_match_the_rust_functions() {
                             .arg(ms)
                             .invoke(&mut conn)
                             .unwrap();
-                        mirror = block(&policy, now, ms);
+                        mirror = Some(block(&policy, now, ms));
                         adjusted += 1;
                     }
                     _ => {
@@ -155,4 +156,76 @@ fn adjust_and_block_scripts_match_the_rust_functions() {
         }
     }
     assert!(adjusted > 30, "{adjusted}");
+}
+
+#[test]
+fn a_sliding_window_block_outlives_its_window_on_redis() {
+    let server = RedisServer::start();
+    let mut conn = server.client().get_connection().unwrap();
+    let policy = Policy::new(Algorithm::SlidingWindow, 3, 100).unwrap();
+    let change = redis::Script::new(policy.algorithm().redis_adjust_script());
+    let consume = redis::Script::new(policy.algorithm().redis_script());
+    let now: u64 = change
+        .key("sw:block")
+        .arg(3)
+        .arg(100)
+        .arg(0)
+        .arg(10_000)
+        .invoke(&mut conn)
+        .unwrap();
+    let mirror = Some(block(&policy, now, 10_000));
+    // The key expires when the block ends, not with its window.
+    let pttl: i64 = redis::cmd("PTTL").arg("sw:block").query(&mut conn).unwrap();
+    assert!(pttl > 9_000 && pttl <= 10_000, "pttl {pttl}");
+    // Denied in later windows, penalty and reward keep the block.
+    sleep(Duration::from_millis(150));
+    let mirror = consume_and_check(&mut conn, &consume, "sw:block", &policy, mirror, 1);
+    for delta in [2i64, -3] {
+        let now: u64 = change
+            .key("sw:block")
+            .arg(3)
+            .arg(100)
+            .arg(delta)
+            .invoke(&mut conn)
+            .unwrap();
+        let mirror = adjust(&policy, mirror, now, delta);
+        assert!(mirror.is_some());
+        let next = consume_and_check(&mut conn, &consume, "sw:block", &policy, mirror, 0);
+        assert_eq!(next, mirror);
+    }
+    let pttl: i64 = redis::cmd("PTTL").arg("sw:block").query(&mut conn).unwrap();
+    assert!(pttl > 9_000 && pttl <= 10_000, "pttl after adjust {pttl}");
+}
+
+#[test]
+fn sliding_window_keys_written_before_blocks_existed_still_count() {
+    let server = RedisServer::start();
+    let mut conn = server.client().get_connection().unwrap();
+    let policy = Policy::new(Algorithm::SlidingWindow, 5, 60_000).unwrap();
+    let consume = redis::Script::new(policy.algorithm().redis_script());
+    let change = redis::Script::new(policy.algorithm().redis_adjust_script());
+    let time: Vec<u64> = redis::cmd("TIME").query(&mut conn).unwrap();
+    let window = (time[0] * 1000 + time[1] / 1000) / 60_000;
+    // A hash {w, c, p} without `b`, as earlier versions wrote it.
+    let _: () = redis::cmd("HSET")
+        .arg("sw:old")
+        .arg(&["w", &window.to_string(), "c", "3", "p", "0"])
+        .query(&mut conn)
+        .unwrap();
+    let mirror = Some(State::Sliding {
+        window,
+        current: 3,
+        previous: 0,
+        blocked_until_ms: 0,
+    });
+    let mirror = consume_and_check(&mut conn, &consume, "sw:old", &policy, mirror, 1);
+    let now: u64 = change
+        .key("sw:old")
+        .arg(5)
+        .arg(60_000)
+        .arg(1)
+        .invoke(&mut conn)
+        .unwrap();
+    let mirror = adjust(&policy, mirror, now, 1);
+    consume_and_check(&mut conn, &consume, "sw:old", &policy, mirror, 1);
 }

@@ -66,7 +66,7 @@ class LocalLimiter {
   }
 
   block(key, now, ms) {
-    return native.ratelimitBlock(this.handle, key, now, ms)
+    native.ratelimitBlock(this.handle, key, now, ms)
   }
 
   remove(key) {

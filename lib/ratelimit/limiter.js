@@ -172,13 +172,10 @@ class RateLimiter {
     await this._adjust(key, -points)
   }
 
-  /** Denies every request for `key` during `ms`. Not available with 'sliding-window'. */
+  /** Denies every request for `key` during `ms`; counting starts afresh after it. */
   async block(key, ms) {
     checkKey(key)
     checkInteger(ms, 'ms', 1, 2 ** 47)
-    if (this.algorithm === 'sliding-window') {
-      throw new TypeError("block() is not supported by the 'sliding-window' algorithm (its counters cannot express an arbitrary end)")
-    }
     await this._adjust(key, 0, ms)
   }
 

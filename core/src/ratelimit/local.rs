@@ -54,16 +54,10 @@ impl Limiter {
         self.store(key, now_ms, next);
     }
 
-    /// Denies every request for `key` during `ms` from `now_ms` (see [`block`]); false
-    /// (and nothing changed) when the algorithm cannot block.
-    pub fn block(&mut self, key: &str, now_ms: u64, ms: u64) -> bool {
-        match block(&self.policy, now_ms, ms) {
-            Some(state) => {
-                self.store(key, now_ms, Some(state));
-                true
-            }
-            None => false,
-        }
+    /// Denies every request for `key` during `ms` from `now_ms` (see [`block`]).
+    pub fn block(&mut self, key: &str, now_ms: u64, ms: u64) {
+        let state = block(&self.policy, now_ms, ms);
+        self.store(key, now_ms, Some(state));
     }
 
     /// Forgets `key`.
@@ -172,17 +166,30 @@ mod tests {
 
     #[test]
     fn block_denies_until_exactly_its_end() {
-        for algorithm in [Algorithm::FixedWindow, Algorithm::TokenBucket] {
+        for algorithm in [
+            Algorithm::FixedWindow,
+            Algorithm::SlidingWindow,
+            Algorithm::TokenBucket,
+        ] {
             let mut l = Limiter::new(Policy::new(algorithm, 3, 1000).unwrap(), 10);
-            assert!(l.block("k", 100, 5000));
+            l.block("k", 100, 5000);
             let d = l.consume("k", 5099, 1);
             assert!(!d.allowed, "{algorithm:?}");
             assert_eq!(d.retry_after_ms, 1, "{algorithm:?}");
             assert!(l.consume("k", 5100, 1).allowed, "{algorithm:?}");
         }
-        let mut l = Limiter::new(Policy::new(Algorithm::SlidingWindow, 3, 1000).unwrap(), 10);
-        assert!(!l.block("k", 100, 5000));
-        assert!(l.is_empty());
+    }
+
+    #[test]
+    fn a_sliding_window_block_survives_evictions_of_expired_states() {
+        // The block outlives the window its state was written in, so sweeping expired
+        // states when the map is full must keep it.
+        let mut l = Limiter::new(Policy::new(Algorithm::SlidingWindow, 3, 1000).unwrap(), 2);
+        l.block("blocked", 0, 10_000);
+        l.consume("a", 0, 1);
+        l.consume("b", 5000, 1);
+        assert!(!l.consume("blocked", 5000, 1).allowed);
+        assert!(l.consume("blocked", 10_000, 1).allowed);
     }
 
     #[test]

@@ -2,6 +2,14 @@
 -- sliding_window_state.lua). ARGV[3]: cost. Returns {allowed 0|1, remaining, reset_ms,
 -- retry_after_ms, now_ms}.
 local cost = n
+if blocked > now then
+  -- Blocked: nothing fits, not even a peek, until the block ends (then the counts start
+  -- afresh: the block replaced them). A cost above the limit never fits: a full window.
+  local left = blocked - now
+  local retry = left
+  if cost > limit then retry = w end
+  return {0, 0, left, retry, now}
+end
 local elapsed = now - window * w
 -- Products stay below 2^53 (the policy bounds limit × window), so they are exact.
 local function fits(prev, cur, at)
@@ -36,6 +44,8 @@ if allowed and cost > 0 then
     -- Same window: only its count changes; the expiry is already set.
     redis.call('HINCRBY', KEYS[1], 'c', cost)
   else
+    -- A block end left in `b` is past (else this request was denied): it changes nothing,
+    -- and the expiry of the counts is later.
     redis.call('HSET', KEYS[1], 'w', window, 'c', current, 'p', previous)
     redis.call('PEXPIREAT', KEYS[1], (window + 2) * w)
   end

@@ -1,10 +1,15 @@
--- bulwark sliding window penalty/reward: the mirror of ratelimit.rs `adjust` (after
--- sliding_window_state.lua). ARGV[3]: delta. Returns now_ms.
+-- bulwark sliding window penalty/reward/block: the mirror of ratelimit.rs `adjust` and
+-- `block` (after sliding_window_state.lua). ARGV[3]: delta; ARGV[4], optional: block_ms,
+-- which replaces the counts and ignores delta. Returns now_ms.
 local delta = n
-current = math.max(current + delta, 0)
-if current > 0 or previous > 0 then
-  redis.call('HSET', KEYS[1], 'w', window, 'c', current, 'p', previous)
-  redis.call('PEXPIREAT', KEYS[1], (window + 2) * w)
+if ARGV[4] then
+  current, previous, blocked = 0, 0, now + math.max(tonumber(ARGV[4]), 1)
+else
+  current = math.max(current + delta, 0)
+end
+if current > 0 or previous > 0 or blocked > now then
+  redis.call('HSET', KEYS[1], 'w', window, 'c', current, 'p', previous, 'b', blocked)
+  redis.call('PEXPIREAT', KEYS[1], math.max((window + 2) * w, blocked))
 else
   redis.call('DEL', KEYS[1])
 end
