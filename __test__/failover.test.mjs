@@ -193,6 +193,36 @@ test('restart: the outage writes are replayed to Redis with their TTLs (read by 
   assert.equal((await r.health()).memory.keys, 0)
 })
 
+test('the last SELECT that succeeded is kept: selected again after a reconnect, used by an outage and its replay', async () => {
+  const s = await server()
+  const r = client(s.url)
+  const selects = []
+  r.on('select', (db) => selects.push(db))
+  await r.select(2)
+  await r.select(2)
+  await r.set('where', 'db2')
+  // Refused by Redis: the event fires as in ioredis, but db 2 stays the one to reconnect to.
+  await assert.rejects(r.select(99), /DB index is out of range/)
+  assert.deepEqual(selects, [2, 99])
+  const ready = new Promise((resolve) => r.once('ready', resolve))
+  await direct(s).client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes')
+  await ready
+  assert.equal(await r.get('where'), 'db2')
+  await s.kill()
+  await waitFor(() => r.backend === 'memory', 'the fallback')
+  await r.set('outage', 'in-db2')
+  assert.equal(await r.get('outage'), 'in-db2')
+  const recovered = new Promise((resolve) => r.once('recover', resolve))
+  await s.restart()
+  await recovered
+  const d = direct(s)
+  assert.equal(await d.get('outage'), null, 'replayed into db 0')
+  await d.select(2)
+  assert.equal(await d.get('outage'), 'in-db2')
+  // The client's new connection is on db 2 too.
+  assert.equal(await r.get('outage'), 'in-db2')
+})
+
 test("recovery: 'discard' leaves Redis as it was", async () => {
   const s = await server()
   const r = client(s.url, { recovery: 'discard' })

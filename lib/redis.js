@@ -212,6 +212,7 @@ class Redis extends EventEmitter {
     this.condition = null
     /** Where commands are answered now: 'redis', or 'memory' (memory:// or during an outage). */
     this.backend = this.options.memoryOnly ? 'memory' : 'redis'
+    this._selectedDb = this.options.db
     for (const [name, def] of Object.entries(this.options.scripts || {})) this.defineCommand(name, def)
     if (!this.options.lazyConnect) this.connect().catch(() => {})
   }
@@ -281,6 +282,19 @@ class Redis extends EventEmitter {
     this._settle(batch)
   }
 
+  /**
+   * ioredis's `select` event, emitted when a SELECT of another database is sent. The
+   * native side remembers the database once Redis says OK and selects it again after
+   * every reconnect (and opens the memory session of an outage on it).
+   */
+  _noteSelect(args) {
+    if (args.length !== 1 || !/^\d+$/.test(String(args[0]))) return
+    const db = Number(args[0])
+    if (db === this._selectedDb) return
+    this._selectedDb = db
+    this.emit('select', db)
+  }
+
   /** Settles a batch answered during submission, yielding to the event loop now and then. */
   _settleNow(batch) {
     // Memory may answer before the 'fallback' event arrives: `backend` must not lag.
@@ -310,6 +324,7 @@ class Redis extends EventEmitter {
     }
     const reply = native.memoryExecute(this._directSlot, w.buf, w.pos, flags)
     if (reply === undefined) return undefined
+    if (name === 'select') this._noteSelect(sent)
     let outcome
     if (reply instanceof Error) {
       const err = new ReplyError(reply.message)
@@ -446,6 +461,7 @@ class Redis extends EventEmitter {
       command.reject(new Error('Connection in subscriber mode, only subscriber commands may be used'))
       return command.promise
     }
+    if (name === 'select') this._noteSelect(command.args)
     if (this._link === null) {
       if (this.status === 'end' && !this.options.lazyConnect) {
         command.reject(closedError())

@@ -16,6 +16,18 @@ pub fn decode(mut buf: &[u8]) -> Option<Vec<&[u8]>> {
     Some(args)
 }
 
+/// The database a `SELECT <index>` command switches to; `None` for any other command.
+/// A client remembers it once the server says OK, to select it again on reconnect (as
+/// ioredis does) and to open its memory-engine session on it during an outage.
+pub fn selected_db(args: &[&[u8]]) -> Option<u32> {
+    match args {
+        [name, index] if name.eq_ignore_ascii_case(b"SELECT") => {
+            std::str::from_utf8(index).ok()?.parse().ok()
+        }
+        _ => None,
+    }
+}
+
 /// Encodes arguments the way the JS facade does (used by tests and Rust callers).
 pub fn encode<A: AsRef<[u8]>>(args: &[A]) -> Vec<u8> {
     let mut out = Vec::new();
@@ -36,6 +48,16 @@ mod tests {
         let args: Vec<&[u8]> = vec![b"SET", b"", b"\x00\xff\r\n"];
         assert_eq!(decode(&encode(&args)).unwrap(), args);
         assert_eq!(decode(&[]).unwrap(), Vec::<&[u8]>::new());
+    }
+
+    #[test]
+    fn recognizes_select() {
+        assert_eq!(selected_db(&[b"SELECT", b"3"]), Some(3));
+        assert_eq!(selected_db(&[b"select", b"0"]), Some(0));
+        assert_eq!(selected_db(&[b"SELECT", b"-1"]), None);
+        assert_eq!(selected_db(&[b"SELECT", b"x"]), None);
+        assert_eq!(selected_db(&[b"SELECT"]), None);
+        assert_eq!(selected_db(&[b"GET", b"3"]), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@
 //! `memory://` clients share one engine per name and never leave it.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -143,7 +143,9 @@ pub struct FallbackStats {
 /// A client's switch between Redis and the memory engine.
 pub struct Router {
     target: Arc<Target>,
-    db: u32,
+    /// The client's database: the `db` option, then the last `SELECT` that succeeded
+    /// (shared with the Redis dispatcher, which selects it on every connect).
+    db: Arc<AtomicU32>,
     timeout: Duration,
     recovery: Recovery,
     route: Mutex<Route>,
@@ -171,10 +173,11 @@ fn is(name: &[u8], what: &str) -> bool {
 }
 
 impl Router {
-    /// A router for a client of `db`; `memory_only` clients start (and stay) on memory.
+    /// A router for a client whose database is `db`; `memory_only` clients start (and
+    /// stay) on memory.
     pub fn new(
         options: &FallbackOptions,
-        db: u32,
+        db: Arc<AtomicU32>,
         memory_only: bool,
         sink: Arc<dyn Sink>,
     ) -> Arc<Router> {
@@ -312,6 +315,9 @@ impl Router {
         };
         let engine = &self.target.engine;
         let mut reply = engine.execute(session, args);
+        if let (Some(db), Reply::Status(_)) = (args::selected_db(args), &reply) {
+            self.db.store(db, Ordering::Relaxed);
+        }
         // A script loaded on Redis (or by another client) runs here by its sha too.
         if matches!(&reply, Reply::Error(e) if e.starts_with("NOSCRIPT"))
             && (is(args[0], "EVALSHA") || is(args[0], "EVALSHA_RO"))
@@ -340,9 +346,10 @@ impl Router {
     fn open_session(&self) -> Session {
         let engine = &self.target.engine;
         let mut session = engine.session();
-        if self.db != 0 {
-            // Out-of-range indexes were refused when the client was created.
-            engine.execute(&mut session, &[b"SELECT", self.db.to_string().as_bytes()]);
+        let db = self.db.load(Ordering::Relaxed);
+        if db != 0 {
+            // Out-of-range indexes were refused when the client was created, or by SELECT.
+            engine.execute(&mut session, &[b"SELECT", db.to_string().as_bytes()]);
         }
         let me = self.me.clone();
         session.set_message_sink(Arc::new(move |message: Message| {
@@ -438,7 +445,8 @@ impl Router {
         } in engine.restore_commands(&keys)
         {
             // MULTI/EXEC so other Redis clients never see a key half rebuilt.
-            let other_db = key_db != self.db as usize;
+            let db = self.db.load(Ordering::Relaxed);
+            let other_db = key_db != db as usize;
             if other_db {
                 commands.push(vec![b"SELECT".to_vec(), key_db.to_string().into_bytes()]);
             }
@@ -446,7 +454,7 @@ impl Router {
             commands.extend(writes);
             commands.push(vec![b"EXEC".to_vec()]);
             if other_db {
-                commands.push(vec![b"SELECT".to_vec(), self.db.to_string().into_bytes()]);
+                commands.push(vec![b"SELECT".to_vec(), db.to_string().into_bytes()]);
             }
         }
         Some(Replay { commands, keys })
@@ -518,7 +526,7 @@ mod tests {
     #[test]
     fn discarding_recovery_still_loads_the_scripts() {
         let options = options("fallback-test-discard-scripts", Recovery::Discard);
-        let router = Router::new(&options, 0, false, Arc::new(NoSink));
+        let router = Router::new(&options, Arc::default(), false, Arc::new(NoSink));
         {
             let mut route = router.lock();
             assert!(router.degrade(&mut route));
@@ -541,7 +549,7 @@ mod tests {
     #[test]
     fn script_flush_forgets_the_remembered_sources() {
         let options = options("fallback-test-script-flush", Recovery::Replay);
-        let router = Router::new(&options, 0, true, Arc::new(NoSink));
+        let router = Router::new(&options, Arc::default(), true, Arc::new(NoSink));
         let mut route = router.lock();
         let sha = b"59b6ab2fbe0ee4b25733de0f62e6cda4899ef8e9"; // sha1("return 7")
         let run =

@@ -12,6 +12,7 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::pin::pin;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -73,6 +74,9 @@ enum Sent {
 
 pub(super) struct Dispatcher {
     options: ClientOptions,
+    /// The database to select on connect: the `db` option, then the last `SELECT` that
+    /// succeeded (shared with the router, whose memory session follows it too).
+    db: Arc<AtomicU32>,
     sink: Arc<dyn Sink>,
     rx: UnboundedReceiver<Msg>,
     budget: Arc<Budget>,
@@ -112,6 +116,7 @@ fn cmd_args(cmd: &redis::Cmd) -> Vec<&[u8]> {
 impl Dispatcher {
     pub(super) fn new(
         options: ClientOptions,
+        db: Arc<AtomicU32>,
         sink: Arc<dyn Sink>,
         rx: UnboundedReceiver<Msg>,
         budget: Arc<Budget>,
@@ -119,6 +124,7 @@ impl Dispatcher {
     ) -> Self {
         Self {
             options,
+            db,
             sink,
             rx,
             budget,
@@ -289,7 +295,8 @@ impl Dispatcher {
             self.event(Event::Connecting);
             let timeout = self.options.connect_timeout;
             let options = self.options.clone();
-            let attempt = async move { establish(&options).await };
+            let db = self.db.load(Ordering::Relaxed);
+            let attempt = async move { establish(&options, db).await };
             let connected = match self
                 .wait_for(tokio::time::timeout(timeout, attempt), false)
                 .await
@@ -661,7 +668,12 @@ impl Dispatcher {
                 for pending in group {
                     self.budget.release(pending.bytes);
                     let outcome = match values.next() {
-                        Some(value) => Ok(to_reply(value)),
+                        Some(value) => {
+                            if let (Some(db), Value::Okay) = (pending.select, &value) {
+                                self.db.store(db, Ordering::Relaxed);
+                            }
+                            Ok(to_reply(value))
+                        }
                         None => Err(Failure::new(
                             FailureKind::Aborted,
                             "Command aborted: no reply in the pipeline",
@@ -749,9 +761,9 @@ fn is_script_load(command: &[Vec<u8>]) -> bool {
     matches!(command, [name, sub, _] if name.eq_ignore_ascii_case(b"SCRIPT") && sub.eq_ignore_ascii_case(b"LOAD"))
 }
 
-/// Connects, authenticates, selects the db, names the client and runs the ready check.
+/// Connects, authenticates, selects `db`, names the client and runs the ready check.
 /// Errors come back as (code, message) without credentials.
-async fn establish(options: &ClientOptions) -> Result<Conn, (String, String)> {
+async fn establish(options: &ClientOptions, db: u32) -> Result<Conn, (String, String)> {
     use redis::{ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo};
     let addr = match (&options.address, &options.tls) {
         (super::Address::Unix(path), _) => ConnectionAddr::Unix(path.into()),
@@ -763,7 +775,7 @@ async fn establish(options: &ClientOptions) -> Result<Conn, (String, String)> {
             tls_params: None,
         },
     };
-    let mut settings = RedisConnectionInfo::default().set_db(i64::from(options.db));
+    let mut settings = RedisConnectionInfo::default().set_db(i64::from(db));
     if options.subscriber {
         settings = settings.set_protocol(redis::ProtocolVersion::RESP3);
     }

@@ -14,7 +14,7 @@ pub mod options;
 mod spin;
 
 use std::panic::AssertUnwindSafe;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use futures_util::FutureExt;
@@ -167,6 +167,8 @@ struct Pending {
     flags: u8,
     bytes: usize,
     cmd: redis::Cmd,
+    /// The database this command selects (`SELECT n`), remembered on its OK.
+    select: Option<u32>,
 }
 
 /// Count and byte budget shared by `submit` (which reserves) and the dispatcher (which
@@ -241,12 +243,19 @@ impl RedisLink {
             max_bytes: options.max_queue_bytes,
         });
         let (tx, rx) = mpsc::unbounded_channel();
+        let db = Arc::new(AtomicU32::new(options.db));
         let router = options
             .fallback
             .as_ref()
-            .map(|f| Router::new(f, options.db, false, sink.clone()));
-        let dispatcher =
-            link::Dispatcher::new(options, sink.clone(), rx, budget.clone(), router.clone());
+            .map(|f| Router::new(f, db.clone(), false, sink.clone()));
+        let dispatcher = link::Dispatcher::new(
+            options,
+            db,
+            sink.clone(),
+            rx,
+            budget.clone(),
+            router.clone(),
+        );
         runtime().spawn(async move {
             // A bug must not strand the caller's pending commands: report it and end, so
             // the owner fails whatever is still waiting.
@@ -272,6 +281,7 @@ impl RedisLink {
         let args = args::decode(encoded)
             .filter(|a| !a.is_empty())
             .ok_or_else(|| Failure::new(FailureKind::BadArguments, "malformed argument buffer"))?;
+        let select = args::selected_db(&args);
         let mut cmd = redis::Cmd::new();
         for arg in args {
             cmd.arg(arg);
@@ -283,6 +293,7 @@ impl RedisLink {
             flags,
             bytes,
             cmd,
+            select,
         })
     }
 
@@ -365,7 +376,7 @@ pub enum Backend {
 impl Backend {
     /// A memory-only client: announces `connect` and `ready` through `sink` at once.
     pub fn memory(options: &FallbackOptions, db: u32, sink: Arc<dyn Sink>) -> Backend {
-        let router = Router::new(options, db, true, sink);
+        let router = Router::new(options, Arc::new(AtomicU32::new(db)), true, sink);
         router.notify(Delivery::Event(Event::Connect));
         router.notify(Delivery::Event(Event::Ready));
         Backend::Memory(router)
