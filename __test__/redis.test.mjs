@@ -686,3 +686,56 @@ test('blocking commands are not mistaken for a dead connection by the PING probe
   assert.deepEqual(errors, [])
   assert.equal(reconnects, 0)
 })
+
+test('blockingTimeout (opt-in, as ioredis): deadlines computed from each command; a BLPOP on a hung server resolves null instead of hanging', async () => {
+  const { blockingDeadlineMs } = require('../lib/redis-blocking.js')
+  const on = { blockingTimeout: 1000, blockingTimeoutGrace: 100 }
+  assert.equal(blockingDeadlineMs('blpop', ['q', '2'], on), 2100)
+  assert.equal(blockingDeadlineMs('blmove', ['a', 'b', 'LEFT', 'RIGHT', 0.5], on), 600)
+  assert.equal(blockingDeadlineMs('blmpop', ['3', '1', 'q', 'LEFT'], on), 3100)
+  assert.equal(blockingDeadlineMs('blpop', ['q', '0'], on), 1000, 'blocks forever: the option is the safety net')
+  assert.equal(blockingDeadlineMs('xread', ['COUNT', '1', 'BLOCK', '250', 'STREAMS', 's', '$'], on), 350)
+  assert.equal(blockingDeadlineMs('xread', ['STREAMS', 's', '0'], on), 1000)
+  assert.equal(blockingDeadlineMs('blpop', ['q', 'soon'], on), undefined, 'unparsable timeout: no deadline')
+  assert.equal(blockingDeadlineMs('get', ['q'], on), undefined)
+  assert.equal(blockingDeadlineMs('blpop', ['q', '2'], { blockingTimeout: undefined, blockingTimeoutGrace: 100 }), undefined, 'off by default')
+
+  const hung = await startRedis()
+  try {
+    const r = client({ port: hung.port, host: '127.0.0.1', fallback: false, blockingTimeout: 300 })
+    await r.rpush('q', 'a')
+    assert.deepEqual(await r.blpop('q', 0), ['q', 'a'], 'answered normally while the server answers')
+    hung.pause()
+    assert.equal(await r.blpop('q', 0), null)
+    assert.equal(await r.brpop('q', 0.1), null)
+    hung.resume()
+    // Off (the default): the same call waits for the server, which answers once resumed.
+    const plain = client({ port: hung.port, host: '127.0.0.1', fallback: false })
+    await plain.ping()
+    hung.pause()
+    const waiting = plain.blpop('q2', 5)
+    const early = await Promise.race([waiting, sleep(600).then(() => 'still waiting')])
+    assert.equal(early, 'still waiting')
+    hung.resume()
+    // From another connection: r's is still behind the BLPOP 0 it gave up on (the
+    // caveat of this option, in ioredis as here), and plain's is blocked by its BLPOP.
+    const pusher = client({ port: hung.port, host: '127.0.0.1', fallback: false })
+    await pusher.rpush('q2', 'b')
+    assert.deepEqual(await waiting, ['q2', 'b'])
+  } finally {
+    hung.resume()
+    await hung.stop()
+  }
+})
+
+test('blockingTimeout options: bad values are a TypeError naming the option', () => {
+  for (const [options, name] of [
+    [{ blockingTimeout: -1 }, 'blockingTimeout'],
+    [{ blockingTimeout: 'soon' }, 'blockingTimeout'],
+    [{ blockingTimeout: Infinity }, 'blockingTimeout'],
+    [{ blockingTimeoutGrace: -5 }, 'blockingTimeoutGrace'],
+    [{ blockingTimeoutGrace: null }, 'blockingTimeoutGrace'],
+  ]) {
+    assert.throws(() => new Redis({ lazyConnect: true, ...options }), (err) => err instanceof TypeError && err.message.includes(`"${name}"`), JSON.stringify(options))
+  }
+})

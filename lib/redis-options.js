@@ -31,6 +31,8 @@ const DEFAULTS = {
   lazyConnect: false,
   connectTimeout: 10000,
   commandTimeout: undefined,
+  blockingTimeout: undefined,
+  blockingTimeoutGrace: 100,
   enableOfflineQueue: true,
   maxRetriesPerRequest: 20,
   retryStrategy: defaultRetryStrategy,
@@ -56,7 +58,7 @@ const DEFAULTS = {
 const MEMORY_DEFAULTS = { maxKeys: null, maxMemoryBytes: 256 * 1024 * 1024 }
 
 const URL_TLS = Object.freeze({})
-const NUMERIC = ['port', 'db', 'connectTimeout', 'commandTimeout', 'maxRetriesPerRequest', 'maxQueueLength', 'maxQueueBytes', 'pingInterval', 'fallbackTimeout']
+const NUMERIC = ['port', 'db', 'connectTimeout', 'commandTimeout', 'blockingTimeout', 'blockingTimeoutGrace', 'maxRetriesPerRequest', 'maxQueueLength', 'maxQueueBytes', 'pingInterval', 'fallbackTimeout']
 
 function parseURL(url) {
   if (/^\d+$/.test(url)) return { port: Number(url) }
@@ -168,6 +170,8 @@ function validate(o) {
   integer(o, 'db', 0, 2 ** 31 - 1)
   integer(o, 'connectTimeout', 1, 2 ** 31 - 1)
   integer(o, 'commandTimeout', 1, 2 ** 31 - 1, true)
+  integer(o, 'blockingTimeout', 0, 2 ** 31 - 1, true)
+  integer(o, 'blockingTimeoutGrace', 0, 2 ** 31 - 1)
   integer(o, 'maxRetriesPerRequest', 0, 2 ** 31 - 1, true)
   integer(o, 'maxQueueLength', 1, 2 ** 31 - 1)
   integer(o, 'maxQueueBytes', 1, Number.MAX_SAFE_INTEGER)

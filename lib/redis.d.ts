@@ -29,6 +29,15 @@ export interface RedisOptions {
   lazyConnect?: boolean
   connectTimeout?: number
   commandTimeout?: number
+  /**
+   * Off by default, as in ioredis. When set (ms > 0), a blocking command (BLPOP, BRPOP,
+   * BRPOPLPUSH, BLMOVE, BZPOPMIN, BZPOPMAX, BZMPOP, BLMPOP, XREAD/XREADGROUP) that gets no
+   * reply within its own timeout + `blockingTimeoutGrace`, or within `blockingTimeout` when
+   * it blocks forever, resolves `null`.
+   */
+  blockingTimeout?: number
+  /** Added to a blocking command's own timeout (default 100 ms). */
+  blockingTimeoutGrace?: number
   enableOfflineQueue?: boolean
   maxRetriesPerRequest?: number | null
   retryStrategy?: ((times: number) => number | void | null) | null

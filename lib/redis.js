@@ -12,6 +12,7 @@ const { Command, prepareArgs, transformReply } = require('./redis-command')
 const { ReplyError, AbortError, MaxRetriesPerRequestError } = require('./redis-errors')
 const { parseOptions } = require('./redis-options')
 const { throttledLog } = require('./throttled-log')
+const { armBlockingDeadline } = require('./redis-blocking')
 
 const FLAG_BUFFERS = 0b001
 const FLAG_BLOCKING = 0b100
@@ -475,7 +476,10 @@ class Redis extends EventEmitter {
     const id = this._nextId
     this._nextId = id >= 0x7fffffff ? 1 : id + 1
     let flags = command.replyEncoding === null ? FLAG_BUFFERS : 0
-    if (commands.isBlocking(name)) flags |= FLAG_BLOCKING
+    if (commands.isBlocking(name)) {
+      flags |= FLAG_BLOCKING
+      armBlockingDeadline(command, this.options)
+    }
     // Appended to this client's batch; every command issued in the same tick goes to the
     // native side in one call (one wake-up of the connection thread), like ioredis's
     // autopipelining but always on.

@@ -10,6 +10,7 @@ async function usage(): Promise<void> {
   // @ts-expect-error a passphrase-protected key is not a tls option bulwark takes
   new Redis({ tls: { key: 'pem', cert: 'pem', passphrase: 'x' } })
   mtls.disconnect()
+  new Redis({ blockingTimeout: 30_000, blockingTimeoutGrace: 200, lazyConnect: true }).disconnect()
   const v: string | null = await a.get('k')
   const buf: Buffer | null = await a.getBuffer('k')
   const n: number = await a.incr('n')
