@@ -18,8 +18,9 @@ use tokio::sync::Notify;
 /// `BULWARK_SPIN_MICROS` environment variable says otherwise (0: never spin).
 const WINDOW: Duration = Duration::from_micros(200);
 
-/// [`WINDOW`], or `BULWARK_SPIN_MICROS`; zero on a single CPU, where a spinning thread
-/// would only take the time the thread it waits for needs.
+/// [`WINDOW`], or `BULWARK_SPIN_MICROS`; zero with fewer than 2 CPUs (cgroup quotas
+/// included), where a spinning thread would only take the time the thread it waits for
+/// needs, and burn a container's quota.
 fn window() -> Duration {
     let single_cpu = std::thread::available_parallelism().map_or(true, |n| n.get() < 2);
     if single_cpu {
