@@ -739,3 +739,19 @@ test('blockingTimeout options: bad values are a TypeError naming the option', ()
     assert.throws(() => new Redis({ lazyConnect: true, ...options }), (err) => err instanceof TypeError && err.message.includes(`"${name}"`), JSON.stringify(options))
   }
 })
+
+test('a burst larger than one hand-over (32 commands) keeps its order, also around a transaction', async () => {
+  const r = client({ port: server.port, host: '127.0.0.1' })
+  await r.del('burst', 'burst:tx')
+  const before = Array.from({ length: 100 }, () => r.incr('burst'))
+  const tx = r.multi()
+  for (let i = 0; i < 70; i++) tx.rpush('burst:tx', String(i))
+  const exec = tx.exec()
+  const after = Array.from({ length: 100 }, () => r.incr('burst'))
+  assert.deepEqual(await Promise.all(before), Array.from({ length: 100 }, (_, i) => i + 1))
+  const results = await exec
+  assert.equal(results.length, 70)
+  assert.deepEqual(results.at(-1), [null, 70])
+  assert.deepEqual(await Promise.all(after), Array.from({ length: 100 }, (_, i) => i + 101))
+  assert.deepEqual(await r.lrange('burst:tx', 0, -1), Array.from({ length: 70 }, (_, i) => String(i)))
+})
