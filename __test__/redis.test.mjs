@@ -429,41 +429,39 @@ async function makeCertificates() {
   return { dir, ca: read('ca.pem'), clientCert: read('client.pem'), clientKey: read('client.key') }
 }
 
-/** A redis-server serving TLS on a second port; `clients`: '--tls-auth-clients' value. */
-async function startTlsRedis(certs, clients) {
-  const tlsPort = await freePort()
-  const args = ['--tls-port', String(tlsPort), '--tls-cert-file', `${certs.dir}/server.pem`, '--tls-key-file', `${certs.dir}/server.key`, '--tls-auth-clients', clients]
-  if (clients === 'yes') args.push('--tls-ca-cert-file', `${certs.dir}/ca.pem`)
-  return { tlsPort, tlsServer: await startRedis({ args }) }
-}
-
-test('TLS with a self-signed certificate (rediss:// + tls.ca, and rejectUnauthorized: false)', async (t) => {
+/**
+ * Runs `body(certs, tlsPort)` against a redis-server serving TLS on a second port, its
+ * `--tls-auth-clients` set to `clients`; skips the test when openssl is absent.
+ */
+async function withTlsRedis(t, clients, body) {
   const certs = await makeCertificates()
   if (certs === null) {
     t.skip('openssl CLI not available to make a certificate')
     return
   }
-  const { tlsPort, tlsServer } = await startTlsRedis(certs, 'no')
+  const tlsPort = await freePort()
+  const args = ['--tls-port', String(tlsPort), '--tls-cert-file', `${certs.dir}/server.pem`, '--tls-key-file', `${certs.dir}/server.key`, '--tls-auth-clients', clients]
+  if (clients === 'yes') args.push('--tls-ca-cert-file', `${certs.dir}/ca.pem`)
+  const tlsServer = await startRedis({ args })
   try {
+    await body(certs, tlsPort)
+  } finally {
+    await tlsServer.stop()
+  }
+}
+
+test('TLS with a self-signed certificate (rediss:// + tls.ca, and rejectUnauthorized: false)', (t) =>
+  withTlsRedis(t, 'no', async (certs, tlsPort) => {
     const verified = new Redis(`rediss://localhost:${tlsPort}`, { tls: { ca: certs.ca } })
     assert.equal(await verified.ping(), 'PONG')
     await verified.quit()
     const insecure = new Redis({ host: '127.0.0.1', port: tlsPort, tls: { rejectUnauthorized: false } })
     assert.equal(await insecure.set('tls', 'yes'), 'OK')
     await insecure.quit()
-  } finally {
-    await tlsServer.stop()
-  }
-})
+  }))
 
-test('mutual TLS: tls.cert + tls.key get in where the server requires a client certificate; without them the handshake fails', async (t) => {
-  const certs = await makeCertificates()
-  if (certs === null) {
-    t.skip('openssl CLI not available to make a certificate')
-    return
-  }
-  const { tlsPort, tlsServer } = await startTlsRedis(certs, 'yes')
-  try {
+test('mutual TLS: tls.cert + tls.key get in where the server requires a client certificate; without them the handshake fails', (t) =>
+  withTlsRedis(t, 'yes', async (certs, tlsPort) => {
     // PEM as a string (cert, in an array) and as a Buffer (key), as Node's tls takes them.
     const withCert = new Redis(`rediss://localhost:${tlsPort}`, { tls: { ca: certs.ca, cert: [certs.clientCert.toString()], key: certs.clientKey } })
     assert.equal(await withCert.set('mtls', 'yes'), 'OK')
@@ -477,10 +475,7 @@ test('mutual TLS: tls.cert + tls.key get in where the server requires a client c
     assert.ok(errors.length > 0, 'the refused handshake is reported')
     await assert.rejects(without.get('mtls'), /Connection is closed/)
     for (const e of errors) assert.doesNotMatch(`${e.message} ${e.stack}`, /PRIVATE KEY/)
-  } finally {
-    await tlsServer.stop()
-  }
-})
+  }))
 
 test('tls options: bad values are a TypeError naming the option', () => {
   const cases = [
@@ -499,6 +494,17 @@ test('tls options: bad values are a TypeError naming the option', () => {
     assert.throws(() => new Redis({ lazyConnect: true, ...options }), (err) => err instanceof TypeError && message.test(err.message), JSON.stringify(options))
   }
 })
+
+/** Runs `code` in a child Node (killed after 10 s); resolves { exitCode, signal, out }. */
+async function runChild(code, env = process.env) {
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'], env })
+  let out = ''
+  child.stdout.on('data', (d) => (out += d))
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10000)
+  const [exitCode, signal] = await once(child, 'exit')
+  clearTimeout(timer)
+  return { exitCode, signal, out }
+}
 
 test('nothing keeps the process alive after quit() or disconnect(), nor after the client ended (child process exits)', async () => {
   const deadPort = await freePort()
@@ -519,12 +525,7 @@ test('nothing keeps the process alive after quit() or disconnect(), nor after th
       r.on('error', () => {})
       ;(async () => { await r.set('exit', 1); await r.get('exit'); ${close}; console.log('closed') })()
     `
-    const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] })
-    let out = ''
-    child.stdout.on('data', (d) => (out += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10000)
-    const [exitCode, signal] = await once(child, 'exit')
-    clearTimeout(timer)
+    const { exitCode, signal, out } = await runChild(code)
     assert.equal(signal, null, `process did not exit on its own after ${make}; ${close}`)
     assert.equal(exitCode, 0)
     assert.match(out, /closed/)
@@ -544,15 +545,7 @@ test('BULWARK_SPIN_MICROS (the connection thread spin window) off, short or odd:
         console.log(JSON.stringify({ sum, last: Math.max(...pipelined) }))
       })()
     `
-    const child = spawn(process.execPath, ['-e', code], {
-      stdio: ['ignore', 'pipe', 'inherit'],
-      env: { ...process.env, BULWARK_SPIN_MICROS: value },
-    })
-    let out = ''
-    child.stdout.on('data', (d) => (out += d))
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10000)
-    const [exitCode, signal] = await once(child, 'exit')
-    clearTimeout(timer)
+    const { exitCode, signal, out } = await runChild(code, { ...process.env, BULWARK_SPIN_MICROS: value })
     assert.equal(signal, null, `BULWARK_SPIN_MICROS=${value}: the process did not exit on its own`)
     assert.equal(exitCode, 0)
     assert.deepEqual(JSON.parse(out), { sum: (200 * 201) / 2, last: 300 }, `BULWARK_SPIN_MICROS=${value}`)
