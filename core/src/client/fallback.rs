@@ -438,6 +438,8 @@ impl Router {
                 keys: Vec::new(),
             });
         }
+        // The connection the replay goes out on is on the client's database.
+        let db = self.db.load(Ordering::Relaxed);
         for KeyRestore {
             db: key_db,
             commands: writes,
@@ -445,7 +447,6 @@ impl Router {
         } in engine.restore_commands(&keys)
         {
             // MULTI/EXEC so other Redis clients never see a key half rebuilt.
-            let db = self.db.load(Ordering::Relaxed);
             let other_db = key_db != db as usize;
             if other_db {
                 commands.push(vec![b"SELECT".to_vec(), key_db.to_string().into_bytes()]);
