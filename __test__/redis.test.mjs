@@ -206,6 +206,14 @@ test('keyPrefix at key positions of every command and in call(), not in patterns
   const bufPrefix = client({ port: server.port, host: '127.0.0.1', keyPrefix: 'b:' })
   await bufPrefix.set(Buffer.from('bk'), 'bv')
   assert.equal(await raw.get('b:bk'), 'bv')
+  // SORT's BY and GET patterns are keys too (as ioredis prefixes them); GET # is not.
+  await r.rpush('ids', '2', '1', '3')
+  await r.mset('weight_1', '30', 'weight_2', '10', 'weight_3', '20', 'name_1', 'one', 'name_2', 'two', 'name_3', 'three')
+  await r.hset('obj_1', 'n', 'h1')
+  assert.deepEqual(await r.sort('ids', 'BY', 'weight_*', 'GET', '#', 'GET', 'name_*', 'GET', 'obj_*->n'), ['2', 'two', null, '3', 'three', null, '1', 'one', 'h1'])
+  assert.equal(await r.sort('ids', 'BY', 'weight_*', 'GET', 'name_*', 'STORE', 'sorted'), 3)
+  assert.deepEqual(await raw.lrange('app:sorted', 0, -1), ['two', 'three', 'one'])
+  assert.deepEqual(await r.sort_ro('ids', 'BY', 'nosort', 'GET', 'name_*'), ['two', 'one', 'three'])
 })
 
 test('scripting: eval, evalsha, script, defineCommand with NOSCRIPT fallback and in pipelines', async () => {

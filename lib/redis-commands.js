@@ -68,7 +68,27 @@ function keyIndexes(name, args) {
       }
     }
   }
+  const lower = name.toLowerCase()
+  if (lower === 'sort' || lower === 'sort_ro') addSortPatterns(args, out)
   return [...out].sort((a, b) => a - b)
+}
+
+/**
+ * SORT's BY and GET patterns name keys too, which the server's key specs do not say;
+ * ioredis prefixes them (every GET pattern but `#`), and so do we.
+ */
+function addSortPatterns(args, out) {
+  for (let i = 1; i < args.length - 1; i++) {
+    if (typeof args[i] !== 'string') continue
+    const directive = args[i].toUpperCase()
+    if (directive === 'GET') {
+      i += 1
+      if (args[i] !== '#') out.add(i)
+    } else if (directive === 'BY' || directive === 'STORE') {
+      i += 1
+      out.add(i)
+    }
+  }
 }
 
 const blocking = new Set(commands.filter(([, , flags]) => flags.includes('blocking')).map(([name]) => name))
