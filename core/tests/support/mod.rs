@@ -47,13 +47,8 @@ impl RedisServer {
             if self.child.try_wait().ok().flatten().is_some() {
                 return false;
             }
-            if TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
-                let info = Conn::open(self.port).call(&[b"INFO", b"server"]);
-                if let Reply::Bulk(text) = info {
-                    if String::from_utf8_lossy(&text).contains(&pid) {
-                        return true;
-                    }
-                }
+            if info_server(self.port).is_some_and(|text| text.contains(&pid)) {
+                return true;
             }
             sleep(Duration::from_millis(20));
         }
@@ -89,6 +84,23 @@ impl Drop for RedisServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `INFO server` from whatever answers on `port`; None when nothing does or it goes away
+/// mid-reply (a server that lost the race for the port exits while being probed).
+fn info_server(port: u16) -> Option<String> {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream.set_read_timeout(Some(Duration::from_secs(2))).ok()?;
+    stream
+        .write_all(b"*2\r\n$4\r\nINFO\r\n$6\r\nserver\r\n")
+        .ok()?;
+    let mut reader = BufReader::new(stream);
+    let mut header = String::new();
+    reader.read_line(&mut header).ok()?;
+    let len: usize = header.strip_prefix('$')?.trim_end().parse().ok()?;
+    let mut body = vec![0; len + 2];
+    reader.read_exact(&mut body).ok()?;
+    Some(String::from_utf8_lossy(&body[..len]).into_owned())
 }
 
 fn spawn(port: u16) -> Child {
