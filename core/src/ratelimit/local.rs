@@ -103,11 +103,16 @@ impl Limiter {
             .map(|s| s.expires_at_ms(&policy))
             .collect();
         let evict = self.states.len() - target;
-        let (_, &mut cutoff, _) = expiries.select_nth_unstable(evict - 1);
-        let mut left = evict;
+        let (sooner, &mut cutoff, _) = expiries.select_nth_unstable(evict - 1);
+        // Every state expiring before the cutoff goes; of those expiring at it, only as many
+        // as are still needed (the map's order must not pick a later state over a sooner one).
+        let mut ties = evict - sooner.iter().filter(|&&e| e < cutoff).count();
         self.states.retain(|_, s| {
-            if left > 0 && s.expires_at_ms(&policy) <= cutoff {
-                left -= 1;
+            let expires = s.expires_at_ms(&policy);
+            if expires < cutoff {
+                false
+            } else if expires == cutoff && ties > 0 {
+                ties -= 1;
                 false
             } else {
                 true
@@ -202,6 +207,17 @@ mod tests {
             assert!(l.len() <= 64);
         }
         assert_eq!(l.consume("old", 20, 0).remaining, 5);
+        // A full map of 16 evicts 2: "old" and one of 15 states expiring together. Which of
+        // the ties goes follows the map's random order, so try many maps: "old" must always go.
+        for _ in 0..50 {
+            let mut l = Limiter::new(Policy::new(Algorithm::FixedWindow, 5, 1000).unwrap(), 16);
+            l.consume("old", 0, 1);
+            for i in 0..16 {
+                l.consume(&format!("k{i}"), 1, 1);
+            }
+            assert_eq!(l.len(), 15);
+            assert_eq!(l.consume("old", 2, 0).remaining, 5);
+        }
         // Expired states are dropped first, without evicting live ones.
         let mut l = Limiter::new(Policy::new(Algorithm::FixedWindow, 5, 1000).unwrap(), 8);
         for i in 0..8 {
