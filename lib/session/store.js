@@ -31,10 +31,12 @@ function describe(value) {
   return value === null ? 'null' : typeof value
 }
 
+/** The sid, or a TypeError naming it. */
 function checkSid(sid) {
   if (typeof sid !== 'string' || sid.length === 0) {
     throw new TypeError(`sid must be a non-empty string, got ${typeof sid === 'string' ? 'an empty string' : describe(sid)}`)
   }
+  return sid
 }
 
 function checkSession(sess) {
@@ -46,6 +48,17 @@ function checkPositiveInteger(value, name) {
     throw new TypeError(`${name} must be a positive integer, got ${typeof value === 'number' ? value : describe(value)}`)
   }
   return value
+}
+
+const toNull = () => null
+
+/** The promise `fn` returns, or its synchronous throw (bad input) as a rejection. */
+function attempt(fn) {
+  try {
+    return fn()
+  } catch (err) {
+    return Promise.reject(err)
+  }
 }
 
 /** Callback form when a callback is given (nothing returned), else the promise. */
@@ -95,15 +108,15 @@ class RedisStore extends storeBase() {
   }
 
   get(sid, cb) {
-    return finish(this._get(sid), cb)
+    return finish(attempt(() => this._redis.get(this.prefix + checkSid(sid)).then((data) => this._received(sid, data))), cb)
   }
 
   set(sid, sess, cb) {
-    return finish(this._set(sid, sess), cb)
+    return finish(attempt(() => this._set(sid, sess)), cb)
   }
 
   touch(sid, sess, cb) {
-    return finish(this._touch(sid, sess), cb)
+    return finish(attempt(() => this._touch(sid, sess)), cb)
   }
 
   destroy(sid, cb) {
@@ -126,9 +139,8 @@ class RedisStore extends storeBase() {
     return finish(this._all(), cb)
   }
 
-  async _get(sid) {
-    checkSid(sid)
-    const data = await this._redis.get(this.prefix + sid)
+  /** A GET's reply: the session, null, or (async parse, a restore) a promise of either. */
+  _received(sid, data) {
     const local = this._local
     if (local !== null) {
       if (data) local.remember(sid, data)
@@ -156,28 +168,36 @@ class RedisStore extends storeBase() {
     return sess
   }
 
-  async _parse(sid, data) {
+  /** The parsed session, or null (reported) when it does not parse; a promise if parse is async. */
+  _parse(sid, data) {
     let sess
     try {
-      sess = await this.serializer.parse(data)
+      sess = this.serializer.parse(data)
     } catch (err) {
-      this._corrupt(sid, err)
-      return null
+      return this._corrupt(sid, err)
     }
-    if (sess === null || typeof sess !== 'object') {
-      this._corrupt(sid, new TypeError(`serializer.parse returned ${describe(sess)}, not a session object`))
-      return null
+    if (sess !== null && typeof sess === 'object' && typeof sess.then === 'function') {
+      return Promise.resolve(sess).then(
+        (parsed) => this._checkParsed(sid, parsed),
+        (err) => this._corrupt(sid, err),
+      )
     }
-    return sess
+    return this._checkParsed(sid, sess)
   }
 
-  /** A stored value that does not parse: reported, and read as no session. */
+  _checkParsed(sid, sess) {
+    if (sess !== null && typeof sess === 'object') return sess
+    return this._corrupt(sid, new TypeError(`serializer.parse returned ${describe(sess)}, not a session object`))
+  }
+
+  /** A stored value that does not parse: reported, and read as no session (null). */
   _corrupt(sid, cause) {
-    const err = new Error(`a stored session could not be parsed (${cause.message}); it is treated as missing`, { cause })
+    const err = new Error(`a stored session could not be parsed (${cause?.message ?? cause}); it is treated as missing`, { cause })
     err.code = 'ERR_BULWARK_SESSION_CORRUPT'
     err.sid = sid
     if (this.listenerCount('error') > 0) this.emit('error', err)
     else logCorrupt(err)
+    return null
   }
 
   _serialize(sess) {
@@ -186,32 +206,35 @@ class RedisStore extends storeBase() {
     return value
   }
 
-  async _set(sid, sess) {
+  /** Throws on bad input; else the promise of the write. */
+  _set(sid, sess) {
     checkSid(sid)
     checkSession(sess)
     const ttl = sessionTtl(this.ttl, sess)
     if (!(ttl > 0)) return this._destroy(sid)
     const value = this._serialize(sess)
-    await this._redis.set(this.prefix + sid, value, this.disableTTL ? undefined : ttl)
-    if (this._local !== null) this._local.remember(sid, value)
-    return null
+    const written = this._redis.set(this.prefix + sid, value, this.disableTTL ? undefined : ttl)
+    if (this._local === null) return written.then(toNull)
+    return written.then(() => {
+      this._local.remember(sid, value)
+      return null
+    })
   }
 
-  async _touch(sid, sess) {
+  /** Throws on bad input; else the promise of the EXPIRE (or, with rollingTouch, the rewrite). */
+  _touch(sid, sess) {
     checkSid(sid)
-    if (this.disableTouch || this.disableTTL) return null
+    if (this.disableTouch || this.disableTTL) return Promise.resolve(null)
     checkSession(sess)
     const ttl = sessionTtl(this.ttl, sess)
-    if (!this.rollingTouch) {
-      await this._redis.expire(this.prefix + sid, ttl)
-      return null
-    }
+    if (!this.rollingTouch) return this._redis.expire(this.prefix + sid, ttl).then(toNull)
     if (!(ttl > 0)) return this._destroy(sid)
     // The stored cookie gets the new `expires` too (connect-redis leaves it drifting).
     const value = this._serialize(sess)
-    const written = await this._redis.replace(this.prefix + sid, value, ttl)
-    if (written !== null && this._local !== null) this._local.remember(sid, value)
-    return null
+    return this._redis.replace(this.prefix + sid, value, ttl).then((written) => {
+      if (written !== null && this._local !== null) this._local.remember(sid, value)
+      return null
+    })
   }
 
   async _destroy(sid) {
