@@ -201,7 +201,12 @@ class RedisStore extends storeBase() {
   }
 
   _serialize(sess) {
-    const value = this.serializer.stringify(sess)
+    let value
+    try {
+      value = this.serializer.stringify(sess)
+    } catch (err) {
+      throw new TypeError(`session could not be serialized: ${err?.message ?? err}`, { cause: err })
+    }
     if (typeof value !== 'string') throw new TypeError(`serializer.stringify must return a string, got ${describe(value)}`)
     return value
   }
