@@ -300,3 +300,27 @@ test('local copies for outages are bounded by localCopies', async () => {
   assert.equal(new RedisStore({ client: redis, localCopies: 0 })._local, null)
   assert.equal(new RedisStore({ client: raw })._local, null) // fallback: false has no outage path
 })
+
+test('without express-session installed the store is a plain EventEmitter that still works', async () => {
+  const { execFileSync } = await import('node:child_process')
+  const script = `
+    const Module = require('node:module')
+    const resolve = Module._resolveFilename
+    Module._resolveFilename = function (request, ...rest) {
+      if (request === 'express-session') throw Object.assign(new Error('not installed'), { code: 'MODULE_NOT_FOUND' })
+      return resolve.call(this, request, ...rest)
+    }
+    const { EventEmitter } = require('node:events')
+    const { Redis, SessionStore } = require('./lib/index.js')
+    const client = new Redis('memory://no-express-session')
+    const store = new SessionStore({ client })
+    ;(async () => {
+      await store.set('a', { cookie: {}, v: 1 })
+      const back = await store.get('a')
+      console.log(JSON.stringify({ emitter: store instanceof EventEmitter, regenerate: typeof store.regenerate, v: back.v }))
+      await client.quit()
+    })()
+  `
+  const out = execFileSync(process.execPath, ['-e', script], { cwd: new URL('..', import.meta.url), encoding: 'utf8' })
+  assert.deepEqual(JSON.parse(out), { emitter: true, regenerate: 'undefined', v: 1 })
+})
