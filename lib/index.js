@@ -15,3 +15,5 @@ exports.RateLimitStore = require('./ratelimit/store').RedisStore
 /** Standalone limiter (fixed window, sliding window, token bucket) and its header helper. */
 exports.RateLimiter = require('./ratelimit/limiter').RateLimiter
 exports.setRateLimitHeaders = require('./ratelimit/limiter').setRateLimitHeaders
+/** express-session store (connect-redis compatible; also `bulwark/connect-redis`). */
+exports.SessionStore = require('./session/store').RedisStore
