@@ -374,6 +374,11 @@ pub(crate) fn err(msg: &str) -> Reply {
     Reply::Error(format!("ERR {msg}"))
 }
 
+/// What Redis prints of `s` through C's `%s`: the bytes up to the first NUL.
+pub(crate) fn c_str(s: &[u8]) -> &[u8] {
+    s.split(|&b| b == 0).next().unwrap_or(s)
+}
+
 impl State {
     pub(crate) fn new(config: MemoryConfig, now_ms: u64) -> State {
         State {

@@ -1,0 +1,827 @@
+// Differential testing of bulwark/ioredis against ioredis: seeded random command sequences,
+// sent through real ioredis to one redis-server and through bulwark to another server
+// (mode 'redis') or to its in-process engine (mode 'memory'), every reply and error compared.
+// Shared by __test__/differential.test.mjs and scripts/diff.mjs.
+import { createHash } from 'node:crypto'
+import { createRequire } from 'node:module'
+import { isDeepStrictEqual } from 'node:util'
+import { isUtf8 } from 'node:buffer'
+import { RedisServer } from './redis-server.mjs'
+
+const require = createRequire(import.meta.url)
+const IORedis = require('ioredis')
+const Bulwark = require('../../lib/ioredis.js')
+const RedisErrors = require('redis-errors')
+
+// ---------------------------------------------------------------------------------------
+// Seeded randomness
+
+/** mulberry32: small, fast, and the same sequence on every platform for a given seed. */
+export function makeRng(seed) {
+  let a = seed >>> 0
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+  return {
+    next,
+    int: (n) => Math.floor(next() * n),
+    range: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
+    pick: (xs) => xs[Math.floor(next() * xs.length)],
+    chance: (p) => next() < p,
+  }
+}
+
+// ---------------------------------------------------------------------------------------
+// The data a sequence works on: few keys per type (so commands meet each other's data),
+// values that exercise number parsing, binary and UTF-8.
+
+const POOLS = {
+  str: ['s:1', 's:2', 's:3'],
+  hash: ['h:1', 'h:2'],
+  list: ['l:1', 'l:2'],
+  set: ['t:1', 't:2', 't:3'],
+  zset: ['z:1', 'z:2'],
+  any: ['k', 'ключ🔑', Buffer.from([0x62, 0xff, 0x00, 0x80])],
+}
+const ALL_KEYS = Object.values(POOLS).flat()
+
+const VALUES = [
+  '',
+  'v',
+  'abc',
+  '0',
+  '1',
+  '-1',
+  '10',
+  '3.5',
+  '1e3',
+  ' 1',
+  '007',
+  '9223372036854775807',
+  'héllo wörld',
+  '😀',
+  'a\r\nb',
+  '\u0000x',
+  Buffer.from([0x00, 0x01, 0xfe, 0xff]),
+  Buffer.from('é'),
+  Buffer.from([0xc3]),
+  42,
+  -7,
+  1.5,
+]
+const FIELDS = ['f1', 'f2', 'f3', 'constructor', 'ü', '', '1', Buffer.from([0xfe, 0x00])]
+const MEMBERS = ['a', 'b', 'c', '1', '2', '10', '-3', 'ü', Buffer.from([0x00, 0xff])]
+const INTS = ['0', '1', '-1', '2', '5', '100', '-100', 'abc', '1.5', '9223372036854775807', ' 3', 3, -2]
+const FLOATS = ['0', '1.5', '-2.25', '1e3', 'inf', '-inf', '+inf', 'nan', 'abc', '0.1', 3, 0.1, '5.0e-1']
+const SCORES = [0, 1, 2, 2.5, -1, '+inf', '-inf', '1e2', '0.1', 'abc', '3']
+const SCORE_BOUNDS = ['-inf', '+inf', '0', '(0', '1', '(2', '2.5', '10', 'abc', '(abc']
+const LEX_BOUNDS = ['-', '+', '[a', '(b', '[c', '[1', '(ü', 'a']
+const INDEXES = [0, 1, 2, -1, -2, 5, -10, 100, 'x']
+const PATTERNS = ['*', 's:*', '?:1', '[hl]:*', 't:[12]', 'k*', '*ü*', 'nothing*', '\\*']
+// Expiry values that are far from any boundary, or in the past (deleting at once): the
+// replies of both sides must not depend on when exactly each ran.
+const SECONDS = [100, 500, 1000, 0, -1, 'abc']
+const nowS = () => Math.floor(Date.now() / 1000)
+const FUTURE_S = () => nowS() + 5000
+const PAST_S = () => nowS() - 5000
+
+/** Deterministic Lua scripts (no SMEMBERS-order or time-dependent output). */
+export const SCRIPTS = [
+  "return redis.call('get', KEYS[1])",
+  "return redis.call('incr', KEYS[1])",
+  "return redis.pcall('lpush', KEYS[1], ARGV[1])",
+  "return redis.call('hgetall', KEYS[1])",
+  "return redis.call('lrange', KEYS[1], 0, -1)",
+  "return redis.call('zrange', KEYS[1], 0, -1, 'WITHSCORES')",
+  "return {1, 2, 'x', {3, 'y'}, false, 4}",
+  "return redis.error_reply('MYERR custom failure')",
+  "return redis.status_reply('FINE')",
+  'return 3.7',
+  'return nil',
+  'return undefined_global',
+  'return {ok = ARGV[1]}',
+  "return redis.call('set', KEYS[1], ARGV[1])",
+  "return redis.call('nosuchcommand')",
+  "return cjson.encode({a = 1})",
+  "return #KEYS + #ARGV",
+  "local t = redis.call('type', KEYS[1]) return t",
+  'return {err = ARGV[1]}',
+  'syntax error here',
+]
+
+// ---------------------------------------------------------------------------------------
+// Generator: one entry per command, returning the args (after the method name). `norm`
+// names how a nondeterministic reply is made comparable (see normalise()).
+
+function gen(r) {
+  const key = (fam) => (r.chance(0.8) ? r.pick(POOLS[fam]) : r.pick(ALL_KEYS))
+  const keys = (fam, min = 1, max = 3) => Array.from({ length: r.range(min, max) }, () => key(fam))
+  const val = () => r.pick(VALUES)
+  const pairs = (a, b, min = 1, max = 3) => Array.from({ length: r.range(min, max) }, () => [a(), b()]).flat()
+  const opt = (p, xs) => (r.chance(p) ? xs() : [])
+  return {
+    // strings
+    set: () => [key('str'), val(), ...r.pick([
+      () => [],
+      () => ['EX', r.pick(SECONDS)],
+      () => ['PX', r.pick([100_000, 500_000, 0])],
+      () => ['EXAT', r.pick([FUTURE_S(), PAST_S()])],
+      () => ['NX'],
+      () => ['XX'],
+      () => ['GET'],
+      () => ['KEEPTTL'],
+      () => ['NX', 'XX'],
+      () => ['EX', 100, 'KEEPTTL'],
+      () => ['XX', 'GET'],
+    ])()],
+    get: () => [key('str')],
+    getset: () => [key('str'), val()],
+    getdel: () => [key('str')],
+    getex: () => [key('str'), ...r.pick([() => [], () => ['EX', r.pick(SECONDS)], () => ['PERSIST'], () => ['EXAT', PAST_S()], () => ['BOGUS']])()],
+    mget: () => keys('str', 1, 4),
+    mset: () => (r.chance(0.3) ? [{ [r.pick(['s:1', 's:2'])]: val(), 's:3': val() }] : pairs(() => key('str'), val, 1, 3)),
+    msetnx: () => pairs(() => key('str'), val, 1, 3),
+    setnx: () => [key('str'), val()],
+    setex: () => [key('str'), r.pick(SECONDS), val()],
+    psetex: () => [key('str'), r.pick([100_000, 0, -5]), val()],
+    incr: () => [key('str')],
+    incrby: () => [key('str'), r.pick(INTS)],
+    incrbyfloat: () => [key('str'), r.pick(FLOATS)],
+    decr: () => [key('str')],
+    decrby: () => [key('str'), r.pick(INTS)],
+    append: () => [key('str'), val()],
+    strlen: () => [key('str')],
+    getrange: () => [key('str'), r.pick(INDEXES), r.pick(INDEXES)],
+    setrange: () => [key('str'), r.pick([0, 1, 3, 10, -1]), val()],
+    // keys
+    del: () => keys('any', 1, 3),
+    unlink: () => keys('any', 1, 3),
+    exists: () => keys('any', 1, 4),
+    touch: () => keys('any', 1, 2),
+    expire: () => [key('any'), r.pick(SECONDS), ...opt(0.3, () => [r.pick(['NX', 'XX', 'GT', 'LT', 'BAD'])])],
+    pexpire: () => [key('any'), r.pick([100_000, 1_000_000, 0, -1])],
+    expireat: () => [key('any'), r.pick([FUTURE_S(), PAST_S()])],
+    pexpireat: () => [key('any'), r.pick([FUTURE_S() * 1000, PAST_S() * 1000])],
+    ttl: () => [key('any')],
+    pttl: () => [key('any')],
+    expiretime: () => [key('any')],
+    pexpiretime: () => [key('any')],
+    persist: () => [key('any')],
+    type: () => [key('any')],
+    rename: () => [key('any'), key('any')],
+    renamenx: () => [key('any'), key('any')],
+    keys: () => [r.pick(PATTERNS)],
+    dbsize: () => [],
+    randomkey: () => [],
+    // hashes
+    hset: () => (r.chance(0.25) ? [key('hash'), { [r.pick(['f1', 'f2', 'constructor'])]: val(), f3: val() }] : [key('hash'), ...pairs(() => r.pick(FIELDS), val)]),
+    hsetnx: () => [key('hash'), r.pick(FIELDS), val()],
+    hget: () => [key('hash'), r.pick(FIELDS)],
+    hmget: () => [key('hash'), ...Array.from({ length: r.range(1, 3) }, () => r.pick(FIELDS))],
+    hmset: () => [key('hash'), ...pairs(() => r.pick(FIELDS), val)],
+    hgetall: () => [key('hash')],
+    hdel: () => [key('hash'), ...Array.from({ length: r.range(1, 2) }, () => r.pick(FIELDS))],
+    hexists: () => [key('hash'), r.pick(FIELDS)],
+    hincrby: () => [key('hash'), r.pick(FIELDS), r.pick(INTS)],
+    hincrbyfloat: () => [key('hash'), r.pick(FIELDS), r.pick(FLOATS)],
+    hkeys: () => [key('hash')],
+    hvals: () => [key('hash')],
+    hlen: () => [key('hash')],
+    hstrlen: () => [key('hash'), r.pick(FIELDS)],
+    // lists
+    lpush: () => [key('list'), ...Array.from({ length: r.range(1, 3) }, val)],
+    rpush: () => [key('list'), ...Array.from({ length: r.range(1, 3) }, val)],
+    lpushx: () => [key('list'), val()],
+    rpushx: () => [key('list'), val()],
+    lpop: () => [key('list'), ...opt(0.3, () => [r.pick([0, 1, 2, 10, -1])])],
+    rpop: () => [key('list'), ...opt(0.3, () => [r.pick([0, 1, 3, 'x'])])],
+    lrange: () => [key('list'), r.pick(INDEXES), r.pick(INDEXES)],
+    lindex: () => [key('list'), r.pick(INDEXES)],
+    lset: () => [key('list'), r.pick(INDEXES), val()],
+    llen: () => [key('list')],
+    lrem: () => [key('list'), r.pick([0, 1, -1, 2]), val()],
+    ltrim: () => [key('list'), r.pick(INDEXES), r.pick(INDEXES)],
+    linsert: () => [key('list'), r.pick(['BEFORE', 'AFTER', 'MIDDLE']), val(), val()],
+    lpos: () => [key('list'), val(), ...opt(0.3, () => ['RANK', r.pick([1, -1, 2, 0])]), ...opt(0.3, () => ['COUNT', r.pick([0, 1, 2])]), ...opt(0.2, () => ['MAXLEN', r.pick([0, 1, 5])])],
+    lmove: () => [key('list'), key('list'), r.pick(['LEFT', 'RIGHT']), r.pick(['LEFT', 'RIGHT', 'UP'])],
+    rpoplpush: () => [key('list'), key('list')],
+    // sets
+    sadd: () => [key('set'), ...Array.from({ length: r.range(1, 4) }, () => r.pick(MEMBERS))],
+    srem: () => [key('set'), ...Array.from({ length: r.range(1, 2) }, () => r.pick(MEMBERS))],
+    smembers: () => [key('set')],
+    sismember: () => [key('set'), r.pick(MEMBERS)],
+    smismember: () => [key('set'), ...Array.from({ length: r.range(1, 3) }, () => r.pick(MEMBERS))],
+    scard: () => [key('set')],
+    sinter: () => keys('set', 1, 3),
+    sunion: () => keys('set', 1, 3),
+    sdiff: () => keys('set', 1, 3),
+    sinterstore: () => [key('set'), ...keys('set', 1, 2)],
+    sunionstore: () => [key('set'), ...keys('set', 1, 2)],
+    sdiffstore: () => [key('set'), ...keys('set', 1, 2)],
+    smove: () => [key('set'), key('set'), r.pick(MEMBERS)],
+    srandmember: () => [key('set'), ...opt(0.7, () => [r.pick([1, 2, 5, 100, -3, 0, 'x'])])],
+    spop: () => [key('set'), ...opt(0.5, () => [r.pick([1, 2, 100, 0, -1])])],
+    // sorted sets
+    zadd: () => [key('zset'), ...opt(0.3, () => [r.pick(['NX', 'XX', 'GT', 'LT', 'CH', 'INCR', 'NX GT'])].flatMap((o) => o.split(' '))), ...pairs(() => r.pick(SCORES), () => r.pick(MEMBERS), 1, 3)],
+    zincrby: () => [key('zset'), r.pick(SCORES), r.pick(MEMBERS)],
+    zscore: () => [key('zset'), r.pick(MEMBERS)],
+    zmscore: () => [key('zset'), r.pick(MEMBERS), r.pick(MEMBERS)],
+    zrange: () => r.pick([
+      () => [key('zset'), r.pick(INDEXES), r.pick(INDEXES), ...opt(0.4, () => ['WITHSCORES']), ...opt(0.2, () => ['REV'])],
+      () => [key('zset'), r.pick(SCORE_BOUNDS), r.pick(SCORE_BOUNDS), 'BYSCORE', ...opt(0.3, () => ['LIMIT', r.pick([0, 1]), r.pick([1, 2, -1])]), ...opt(0.3, () => ['WITHSCORES'])],
+      () => [key('zset'), r.pick(LEX_BOUNDS), r.pick(LEX_BOUNDS), 'BYLEX', ...opt(0.2, () => ['REV'])],
+    ])(),
+    zrangebyscore: () => [key('zset'), r.pick(SCORE_BOUNDS), r.pick(SCORE_BOUNDS), ...opt(0.4, () => ['WITHSCORES']), ...opt(0.3, () => ['LIMIT', r.pick([0, 1, 2]), r.pick([1, 2, -1])])],
+    zrevrangebyscore: () => [key('zset'), r.pick(SCORE_BOUNDS), r.pick(SCORE_BOUNDS), ...opt(0.4, () => ['WITHSCORES'])],
+    zrangebylex: () => [key('zset'), r.pick(LEX_BOUNDS), r.pick(LEX_BOUNDS), ...opt(0.2, () => ['LIMIT', 0, r.pick([1, 2])])],
+    zrevrangebylex: () => [key('zset'), r.pick(LEX_BOUNDS), r.pick(LEX_BOUNDS)],
+    zrevrange: () => [key('zset'), r.pick(INDEXES), r.pick(INDEXES), ...opt(0.4, () => ['WITHSCORES'])],
+    zrank: () => [key('zset'), r.pick(MEMBERS)],
+    zrevrank: () => [key('zset'), r.pick(MEMBERS)],
+    zrem: () => [key('zset'), r.pick(MEMBERS), ...opt(0.3, () => [r.pick(MEMBERS)])],
+    zremrangebyscore: () => [key('zset'), r.pick(SCORE_BOUNDS), r.pick(SCORE_BOUNDS)],
+    zremrangebyrank: () => [key('zset'), r.pick(INDEXES), r.pick(INDEXES)],
+    zcard: () => [key('zset')],
+    zcount: () => [key('zset'), r.pick(SCORE_BOUNDS), r.pick(SCORE_BOUNDS)],
+    zpopmin: () => [key('zset'), ...opt(0.4, () => [r.pick([1, 2, 10, 0, -1])])],
+    zpopmax: () => [key('zset'), ...opt(0.4, () => [r.pick([1, 3])])],
+    // server
+    ping: () => opt(0.5, () => [val()]),
+    echo: () => [val()],
+    time: () => [],
+    // scripts
+    eval: () => [r.pick(SCRIPTS), ...r.pick([() => [1, key(r.pick(['str', 'hash', 'list', 'zset']))], () => [0], () => [2, key('str'), key('list')], () => [-1], () => ['x']])(), ...opt(0.7, () => [val()])],
+  }
+}
+
+/** Commands whose reply is a set (order is the server's hash order): compared sorted. */
+const SORTED_REPLY = new Set(['smembers', 'sinter', 'sunion', 'sdiff', 'keys'])
+const TTL_REPLY = { ttl: 2, expiretime: 2, pttl: 2000, pexpiretime: 2000 }
+
+/**
+ * One step: a form and the ops it sends. An op is `{ m, a, cmd, norm }`: ioredis method
+ * name, its arguments, the command name for call(), and how to normalise its reply.
+ */
+export function generateStep(r) {
+  const table = gen(r)
+  const names = Object.keys(table)
+  const form = r.pick(FORMS_WEIGHTED)
+  const prefixed = r.chance(0.15)
+  const batch = form === 'direct' || form === 'call' ? 1 : r.range(1, 6)
+  const ops = []
+  for (let i = 0; i < batch; i++) {
+    let op
+    const roll = r.next()
+    if (roll < 0.04) op = scanOp(r, form)
+    else if (roll < 0.06) op = scriptOp(r)
+    else if (roll < 0.075) op = { m: 'difget', a: [r.pick(POOLS.str), r.pick(VALUES)], cmd: 'difget' }
+    else if (roll < 0.085) op = { m: null, a: [r.pick(['nosuchcmd', 'GETT', 'hgetBuffer']), r.pick(VALUES)], cmd: 'unknown' }
+    else if (roll < 0.1) op = arityOp(r)
+    else {
+      let name = r.pick(names)
+      // SPOP changes the two sides differently: only where the step can reconcile them.
+      if (name === 'spop' && form !== 'direct' && form !== 'call') name = 'srandmember'
+      op = { m: name, a: table[name](), cmd: name }
+    }
+    if (op.m && op.cmd !== 'unknown' && !op.stream && r.chance(0.2)) op.buffer = true
+    op.norm = normFor(op)
+    ops.push(op)
+  }
+  return { form, prefixed, ops }
+}
+
+const FORMS_WEIGHTED = ['direct', 'direct', 'direct', 'call', 'call', 'pipeline', 'pipeline', 'pipelineArray', 'multi', 'multi', 'multiArray']
+export const FORMS = [...new Set(FORMS_WEIGHTED)]
+
+function scanOp(r, form) {
+  const kind = r.pick(['scan', 'hscan', 'sscan', 'zscan'])
+  const key = { scan: null, hscan: r.pick(POOLS.hash), sscan: r.pick(POOLS.set), zscan: r.pick(POOLS.zset) }[kind]
+  const match = r.chance(0.4) ? r.pick(PATTERNS) : null
+  const count = r.pick([1, 2, 5, 1000])
+  const type = kind === 'scan' && r.chance(0.2) ? r.pick(['string', 'hash', 'zset', 'nothing']) : null
+  const opts = [...(match ? ['MATCH', match] : []), ...(type ? ['TYPE', type] : [])]
+  if (form === 'direct') {
+    // Full iterations, compared as sorted sets of what they returned.
+    if (r.chance(0.4)) return { m: `${kind}Stream`, stream: true, key, options: { ...(match ? { match } : {}), ...(type ? { type } : {}), count }, cmd: kind }
+    return { m: kind, full: true, key, opts, count, cmd: kind }
+  }
+  // In one round trip: COUNT 1000 over a small keyspace returns everything at cursor 0.
+  return { m: kind, a: [...(key === null ? [] : [key]), 0, ...opts, 'COUNT', 1000], cmd: kind }
+}
+
+function scriptOp(r) {
+  const script = r.pick(SCRIPTS)
+  const sha = sha1(script)
+  return r.pick([
+    () => ({ m: 'evalsha', a: [r.chance(0.8) ? sha : 'ffffffffffffffffffffffffffffffffffffffff', 1, r.pick(POOLS.str), r.pick(VALUES)], cmd: 'evalsha' }),
+    () => ({ m: 'script', a: ['LOAD', script], cmd: 'script' }),
+    () => ({ m: 'script', a: ['EXISTS', sha, sha1('nope')], cmd: 'script' }),
+    () => ({ m: 'eval', a: [script, 1, r.pick(ALL_KEYS), r.pick(VALUES)], cmd: 'eval' }),
+  ])()
+}
+
+function arityOp(r) {
+  return r.pick([
+    () => ({ m: 'get', a: [], cmd: 'get' }),
+    () => ({ m: 'get', a: ['s:1', 's:2'], cmd: 'get' }),
+    () => ({ m: 'set', a: ['s:1'], cmd: 'set' }),
+    () => ({ m: 'hset', a: ['h:1', 'f1'], cmd: 'hset' }),
+    () => ({ m: 'lpush', a: ['l:1'], cmd: 'lpush' }),
+    () => ({ m: 'zadd', a: ['z:1', 1], cmd: 'zadd' }),
+    () => ({ m: 'expire', a: ['k'], cmd: 'expire' }),
+    () => ({ m: 'sadd', a: [], cmd: 'sadd' }),
+    () => ({ m: 'mset', a: ['s:1', 'v', 's:2'], cmd: 'mset' }),
+    () => ({ m: 'incrby', a: ['s:1'], cmd: 'incrby' }),
+  ])()
+}
+
+function normFor(op) {
+  if (op.full || op.stream) return 'scanAll'
+  if (op.cmd === 'scan' || op.cmd === 'sscan') return 'scanOnce'
+  if (op.cmd === 'hscan' || op.cmd === 'zscan') return 'scanOncePairs'
+  if (SORTED_REPLY.has(op.cmd)) return 'sorted'
+  if (op.cmd in TTL_REPLY) return 'ttl'
+  if (op.cmd === 'srandmember') return 'randmember'
+  if (op.cmd === 'spop') return 'spop'
+  if (op.cmd === 'time') return 'time'
+  if (op.cmd === 'randomkey') return 'randomkey'
+  return null
+}
+
+function sha1(s) {
+  return createHash('sha1').update(s).digest('hex')
+}
+
+// ---------------------------------------------------------------------------------------
+// Sending: each form through the library's public API.
+
+/** Arguments for call(): objects flattened like ioredis flattens them for named methods. */
+function flatArgs(args) {
+  const out = []
+  for (const a of args) {
+    if (Array.isArray(a)) out.push(...flatArgs(a))
+    else if (a !== null && typeof a === 'object' && !Buffer.isBuffer(a)) for (const [k, v] of Object.entries(a)) out.push(k, v)
+    else out.push(a)
+  }
+  return out
+}
+
+function methodName(op) {
+  return op.buffer ? `${op.m}Buffer` : op.m
+}
+
+/** The [name, ...args] a pipeline or call() carries for `op`. */
+function callArgs(op) {
+  if (op.cmd === 'unknown') return op.a
+  // A defineCommand command has no name of its own for call(): send its script.
+  if (op.m === 'difget') return ['eval', CUSTOM.lua, CUSTOM.numberOfKeys, ...op.a]
+  return [op.cmd, ...flatArgs(op.a)]
+}
+
+/** Outcome of `send()`: a synchronous throw counts like a rejection. */
+async function settle(send) {
+  try {
+    return { ok: await send() }
+  } catch (err) {
+    return { err }
+  }
+}
+
+async function fullScan(client, op) {
+  const out = []
+  if (op.stream) {
+    const stream = op.key === null ? client[op.m](op.options) : client[op.m](op.key, op.options)
+    for await (const chunk of stream) out.push(...chunk)
+    return out
+  }
+  let cursor = '0'
+  for (let i = 0; i < 10_000; i++) {
+    const args = [...(op.key === null ? [] : [op.key]), cursor, ...op.opts, 'COUNT', op.count]
+    const [next, items] = await client[methodName(op)](...args)
+    out.push(...items)
+    cursor = String(next)
+    if (cursor === '0') return out
+  }
+  throw new Error('SCAN did not finish in 10,000 iterations')
+}
+
+/** Runs one step's form on `client`; resolves with `{ ok }` / `{ err }` (a batch: one exec result). */
+export async function runStep(client, step) {
+  const { form, ops } = step
+  if (form === 'direct') {
+    const op = ops[0]
+    if (op.full || op.stream) return settle(() => fullScan(client, op))
+    if (op.cmd === 'unknown') return settle(() => client.call(...op.a))
+    return settle(() => client[methodName(op)](...op.a))
+  }
+  if (form === 'call') {
+    const op = ops[0]
+    return settle(() => (op.buffer ? client.callBuffer(...callArgs(op)) : client.call(...callArgs(op))))
+  }
+  const transaction = form === 'multi' || form === 'multiArray'
+  return settle(() => {
+    let batch
+    if (form === 'pipelineArray' || form === 'multiArray') {
+      const list = ops.map((op) => (op.cmd === 'unknown' ? [...op.a] : [methodName(op), ...op.a]))
+      batch = transaction ? client.multi(list) : client.pipeline(list)
+    } else {
+      batch = transaction ? client.multi() : client.pipeline()
+      for (const op of ops) {
+        if (op.cmd === 'unknown') batch.call(...op.a)
+        else batch[methodName(op)](...op.a)
+      }
+    }
+    return batch.exec()
+  })
+}
+
+// ---------------------------------------------------------------------------------------
+// Comparison: a reply or error becomes a plain descriptor (type-tagged), normalised where
+// the server's reply is nondeterministic.
+
+/** A type-tagged, JSON-able picture of a reply: Buffer vs string vs number vs nil, error class and text. */
+export function describe(v) {
+  if (v === null) return ['nil']
+  if (v === undefined) return ['undefined']
+  if (Buffer.isBuffer(v)) return ['buf', v.toString('hex')]
+  if (typeof v === 'string') return ['str', v]
+  if (typeof v === 'number') return ['num', Number.isNaN(v) ? 'NaN' : v]
+  if (Array.isArray(v)) return ['arr', ...v.map(describe)]
+  if (v instanceof Error) {
+    const d = ['err', v.constructor.name, v.name, v.message, v instanceof RedisErrors.ReplyError]
+    if (Array.isArray(v.previousErrors)) d.push(v.previousErrors.map((e) => e.message))
+    return d
+  }
+  if (typeof v === 'object') {
+    const proto = Object.getPrototypeOf(v)
+    return ['obj', proto === null ? 'null-proto' : proto === Object.prototype ? 'object' : proto.constructor?.name, ...Object.keys(v).map((k) => [k, describe(v[k])])]
+  }
+  return [typeof v, String(v)]
+}
+
+const byJSON = (a, b) => {
+  const x = JSON.stringify(a)
+  const y = JSON.stringify(b)
+  return x < y ? -1 : x > y ? 1 : 0
+}
+
+/** Makes `d` (a descriptor of one command's reply) comparable across servers. */
+function normalise(d, norm) {
+  if (d[0] === 'err' || norm === null) return d
+  switch (norm) {
+    case 'sorted':
+    case 'scanAll':
+      return d[0] === 'arr' ? ['arr-sorted', ...uniq(d.slice(1).sort(byJSON))] : d
+    case 'scanOnce':
+      return d[0] === 'arr' ? ['scan', d[1], d[2][0] === 'arr' ? d[2].slice(1).sort(byJSON) : d[2]] : d
+    case 'scanOncePairs': {
+      if (d[0] !== 'arr' || d[2][0] !== 'arr') return d
+      const items = d[2].slice(1)
+      const pairs = []
+      for (let i = 0; i < items.length; i += 2) pairs.push([items[i], items[i + 1]])
+      return ['scan', d[1], pairs.sort(byJSON)]
+    }
+    case 'randmember':
+    case 'spop':
+      // A random pick: its shape (nil / one member / how many) is deterministic, which members is not.
+      if (d[0] === 'arr') return ['random-members', d.length - 1, [...new Set(d.slice(1).map((x) => x[0]))]]
+      return ['random-member', d[0]]
+    case 'time':
+      return d[0] === 'arr' ? ['time', d.length, d.slice(1).map((x) => [x[0], /^\d+$/.test(String(x[1]))])] : d
+    case 'randomkey':
+      return ['random-key', d[0]]
+    default:
+      return d
+  }
+}
+
+function uniq(sorted) {
+  return sorted.filter((x, i) => i === 0 || JSON.stringify(x) !== JSON.stringify(sorted[i - 1]))
+}
+
+/** Equality of normalised descriptors; TTL-like replies allow the time between the two sides. */
+function sameReply(a, b, norm) {
+  if (norm === 'ttl' && a[0] === 'num' && b[0] === 'num' && a[1] >= 0 && b[1] >= 0) {
+    return Math.abs(a[1] - b[1]) <= (a[1] > 1e6 || b[1] > 1e6 ? 2000 : 2)
+  }
+  return isDeepStrictEqual(a, b)
+}
+
+/** Picture of one side of a step (exec results are per op). */
+export function picture(step, outcome) {
+  const { form, ops } = step
+  if (outcome.err) return { rejected: describe(outcome.err) }
+  if (form === 'direct' || form === 'call') return { reply: normalise(describe(outcome.ok), ops[0].norm) }
+  const results = outcome.ok
+  if (!Array.isArray(results)) return { execReply: describe(results) }
+  return {
+    results: results.map((entry, i) => {
+      if (!Array.isArray(entry)) return ['not-a-pair', describe(entry)]
+      const [err, res] = entry
+      return err ? ['error', describe(err)] : ['ok', normalise(describe(res), ops[i]?.norm ?? null)]
+    }),
+  }
+}
+
+/** Whether two pictures of the same step agree. */
+export function samePicture(step, a, b) {
+  if (a.reply && b.reply) return sameReply(a.reply, b.reply, step.ops[0].norm)
+  if (a.results && b.results) {
+    if (a.results.length !== b.results.length) return false
+    return a.results.every((x, i) => x[0] === b.results[i][0] && sameReply(x[1], b.results[i][1], step.ops[i]?.norm ?? null))
+  }
+  return isDeepStrictEqual(a, b)
+}
+
+// ---------------------------------------------------------------------------------------
+// Known mismatches: each names its cause and says which differences it explains. A
+// mismatch is "known" when normalising both pictures with `explain` makes them equal.
+// Client-layer entries (lib/redis*.js) go when the conformance fixes merge; `memory`
+// entries are the deliberate deviations of docs/deviations.md.
+
+/** Applies `f` to every error descriptor inside a picture (replies, exec results, rejections). */
+function mapErrors(x, f) {
+  if (!Array.isArray(x)) {
+    if (x && typeof x === 'object') for (const k of Object.keys(x)) x[k] = mapErrors(x[k], f)
+    return x
+  }
+  if (x[0] === 'err') return f(x)
+  return x.map((y) => mapErrors(y, f))
+}
+
+export const KNOWN_MISMATCHES = [
+  {
+    id: 'client:reply-error-class',
+    layer: 'client',
+    reason: "bulwark's ReplyError is its own class, not redis-errors' ReplyError (instanceof against ioredis's export fails)",
+    rewrite: (p) => mapErrors(p, (e) => (e[1] === 'ReplyError' ? [...e.slice(0, 4), 'redis-errors?', ...e.slice(5)] : e)),
+  },
+  {
+    id: 'client:array-form-method-names',
+    layer: 'client',
+    reason: "pipeline([...])/multi([...]) send method names (getBuffer, a defineCommand name) to the server as command names: 'ERR unknown command', EXECABORT",
+    applies: (step) => (step.form === 'pipelineArray' || step.form === 'multiArray') && step.ops.some((op) => op.buffer || op.m === 'difget'),
+    // The commands that failed on bulwark's side did not run: the data differ from here on.
+    resync: true,
+  },
+  {
+    id: 'client:array-form-unknown-command',
+    layer: 'client',
+    reason: "ioredis's pipeline([...])/multi([...]) throw TypeError (\"Cannot read properties of undefined (reading 'apply')\") for a name that is not a method; bulwark sends it to the server",
+    applies: (step) => (step.form === 'pipelineArray' || step.form === 'multiArray') && step.ops.some((op) => op.cmd === 'unknown'),
+    resync: true,
+  },
+  {
+    id: 'client:error-reply-invalid-utf8',
+    layer: 'client',
+    reason: 'an error or status reply whose text is not valid UTF-8 (an unknown command quoting a byte like 0xc3, a script returning {err=…}/{ok=…}) makes bulwark drop the connection: AbortError for it and every command queued behind it',
+    modes: ['redis'],
+    applies: (step) => step.ops.some((op) => ['unknown', 'eval', 'evalsha'].includes(op.cmd) && op.a.some((a) => Buffer.isBuffer(a) && !isUtf8(a))),
+    // The commands behind it in the batch were aborted.
+    resync: true,
+  },
+  {
+    id: 'deviation:prefix-missing-key',
+    layer: 'client',
+    reason: "with keyPrefix, ioredis sends GET pf:undefined for get() without a key (answer: nil); bulwark sends GET and Redis answers the arity error (docs/deviations.md)",
+    applies: (step) => step.prefixed && step.ops.some((op) => op.a?.length === 0 && (op.m === 'get' || op.m === 'sadd')),
+    // In a transaction the arity error aborts bulwark's whole block.
+    resync: true,
+  },
+  {
+    id: 'memory:dbsize-live-keys',
+    layer: 'memory',
+    reason: 'DBSIZE counts live keys only; Redis also counts a key whose expiry has passed until its expiry cycle reclaims it (right after SET … EXAT <past>), a count that depends on timing inside Redis (docs/deviations.md)',
+    modes: ['memory'],
+    applies: (step, ctx) => step.ops.some((op) => op.cmd === 'dbsize') && Date.now() - (ctx?.pastExpiryAt ?? -Infinity) < 2000,
+  },
+  {
+    id: 'client:big-integer-parse',
+    layer: 'client',
+    reason: "integer replies beyond 2^53: ioredis's parser accumulates digits in a double (9223372036854775807 → 9223372036854778000), bulwark rounds once (→ 9223372036854776000)",
+    rewrite: (p) => mapNumbers(p, (n) => (Math.abs(n) > Number.MAX_SAFE_INTEGER ? `~${n.toPrecision(15)}` : n)),
+  },
+  {
+    id: 'client:multi-chain-buffer-leak',
+    layer: 'client',
+    reason: 'in a chained multi() with a …Buffer call, the replies of other commands in the block come back as Buffers',
+    applies: (step) => step.form === 'multi' && step.ops.some((op) => op.buffer),
+    rewrite: (p) => mapBuffers(p),
+  },
+]
+
+/** Applies `f` to every number descriptor of a picture. */
+function mapNumbers(x, f) {
+  if (!Array.isArray(x)) {
+    if (x && typeof x === 'object') for (const k of Object.keys(x)) x[k] = mapNumbers(x[k], f)
+    return x
+  }
+  if (x[0] === 'num' && typeof x[1] === 'number') return ['num', f(x[1])]
+  return x.map((y) => mapNumbers(y, f))
+}
+
+/** Every Buffer descriptor of a picture as the string it decodes to (UTF-8). */
+function mapBuffers(x) {
+  if (!Array.isArray(x)) {
+    if (x && typeof x === 'object') for (const k of Object.keys(x)) x[k] = mapBuffers(x[k])
+    return x
+  }
+  if (x[0] === 'buf' && typeof x[1] === 'string') return ['str', Buffer.from(x[1], 'hex').toString()]
+  if (x[0] === 'buf' && typeof x[1] === 'boolean') return ['str', x[1]]
+  // Normalised forms carry type tags and sorted contents: retag, and sort again.
+  if (x[0] === 'random-member') return ['random-member', x[1] === 'buf' ? 'str' : x[1]]
+  if (x[0] === 'random-members') return ['random-members', x[1], [...new Set(x[2].map((t) => (t === 'buf' ? 'str' : t)))]]
+  if (x[0] === 'arr-sorted') return ['arr-sorted', ...uniq(x.slice(1).map(mapBuffers).sort(byJSON))]
+  if (x[0] === 'scan') return ['scan', mapBuffers(x[1]), x[2].map(mapBuffers).sort(byJSON)]
+  return x.map(mapBuffers)
+}
+
+/**
+ * The known mismatches that explain a difference (one id, or several joined by ' + ' when
+ * only their rewrites together make the pictures equal), or null.
+ */
+export function explain(step, mode, ref, bul, ctx) {
+  const candidates = KNOWN_MISMATCHES.filter((k) => (!k.modes || k.modes.includes(mode)) && (!k.applies || k.applies(step, ctx)))
+  const blanket = candidates.find((k) => !k.rewrite)
+  if (blanket) return blanket
+  const equalAfter = (list) => {
+    let a = structuredClone(ref)
+    let b = structuredClone(bul)
+    for (const k of list) {
+      a = k.rewrite(a, step)
+      b = k.rewrite(b, step)
+    }
+    return samePicture(step, a, b)
+  }
+  const single = candidates.find((k) => equalAfter([k]))
+  if (single) return single
+  if (candidates.length > 1 && equalAfter(candidates)) {
+    let needed = candidates.filter((k) => !equalAfter(candidates.filter((other) => other !== k)))
+    if (needed.length === 0) needed = candidates
+    return { id: needed.map((k) => k.id).join(' + '), resync: needed.some((k) => k.resync) }
+  }
+  return null
+}
+
+// ---------------------------------------------------------------------------------------
+// The run: servers, client pairs (plain and keyPrefix'd), steps, resyncs and state checks.
+
+const PREFIX = 'pf:'
+const CUSTOM = { numberOfKeys: 1, lua: "local v = redis.call('get', KEYS[1]) if v then return {v, ARGV[1]} end return ARGV[1]" }
+
+function withCustom(client) {
+  client.defineCommand('difget', CUSTOM)
+  return client
+}
+
+/** Starts what a mode needs: a reference redis-server, and a second one in mode 'redis'. */
+export async function startBackends(mode) {
+  const servers = [await new RedisServer().start()]
+  if (mode === 'redis') servers.push(await new RedisServer().start())
+  return {
+    servers,
+    async stop() {
+      await Promise.all(servers.map((s) => s.stop()))
+    },
+  }
+}
+
+let memoryRuns = 0
+
+/** Opens the four clients of a run: ioredis and bulwark, each plain and with keyPrefix. */
+export async function openClients(mode, backends, seed) {
+  const ref = backends.servers[0]
+  const options = { lazyConnect: false, maxRetriesPerRequest: 1, enableOfflineQueue: true }
+  const target = mode === 'redis' ? backends.servers[1].url : `memory://diff-${process.pid}-${seed}-${memoryRuns++}`
+  const bulOptions = mode === 'redis' ? { ...options, fallback: false } : options
+  const clients = {
+    ref: withCustom(new IORedis(ref.url, options)),
+    refPrefixed: withCustom(new IORedis(ref.url, { ...options, keyPrefix: PREFIX })),
+    bul: withCustom(new Bulwark(target, bulOptions)),
+    bulPrefixed: withCustom(new Bulwark(target, { ...bulOptions, keyPrefix: PREFIX })),
+  }
+  await Promise.all(Object.values(clients).map((c) => c.ping()))
+  await Promise.all([clients.ref.flushall(), clients.bul.flushall(), clients.ref.script('FLUSH'), clients.bul.script('FLUSH')])
+  return {
+    ...clients,
+    async close() {
+      await Promise.all(Object.values(clients).map((c) => c.quit().catch(() => c.disconnect())))
+    },
+  }
+}
+
+/** The whole keyspace of one side, as a sorted, comparable list (types, contents, TTL presence). */
+async function snapshot(client) {
+  const keys = (await client.keysBuffer('*')).sort(Buffer.compare)
+  const out = []
+  for (const k of keys) {
+    const type = await client.type(k)
+    let content
+    if (type === 'string') content = await client.getBuffer(k)
+    else if (type === 'list') content = await client.lrangeBuffer(k, 0, -1)
+    else if (type === 'set') content = (await client.smembersBuffer(k)).sort(Buffer.compare)
+    else if (type === 'zset') content = await client.zrangeBuffer(k, 0, -1, 'WITHSCORES')
+    else if (type === 'hash') {
+      const flat = await client.hgetallBuffer(k)
+      content = Object.entries(flat).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    }
+    const ttl = await client.pttl(k)
+    out.push([k.toString('hex'), type, describe(content), ttl >= 0 ? 'volatile' : ttl])
+  }
+  return out
+}
+
+/**
+ * Runs `steps` seeded steps in `mode` and returns the tally:
+ * `{ steps, mismatches, known: {id: n}, unexplained: [...] }`.
+ */
+export async function runDifferential({ mode, seed, steps, backends, onProgress, onStep, maxReported = 20, snapshotEvery = 250 }) {
+  const r = makeRng(seed)
+  const clients = await openClients(mode, backends, seed)
+  const tally = { mode, seed, steps, mismatches: 0, knownCount: 0, known: {}, unexplained: [], stateMismatches: 0 }
+  // When a key that is expired but still stored in Redis (SET … EXAT <past>) was last made.
+  const ctx = { pastExpiryAt: -Infinity }
+  // Data are flushed; scripts are loaded on both sides instead of flushed (ioredis remembers
+  // which scripts it loaded for pipelines, and would answer NOSCRIPT after a SCRIPT FLUSH).
+  const resync = async () => {
+    await Promise.all([clients.ref, clients.bul].map(async (c) => {
+      await c.flushall()
+      for (const lua of [...SCRIPTS, CUSTOM.lua]) await c.script('LOAD', lua).catch(() => {})
+    }))
+  }
+  try {
+    for (let i = 0; i < steps; i++) {
+      const step = generateStep(r)
+      const [refClient, bulClient] = step.prefixed ? [clients.refPrefixed, clients.bulPrefixed] : [clients.ref, clients.bul]
+      const [refOut, bulOut] = await Promise.all([runStep(refClient, step), runStep(bulClient, step)])
+      const ref = picture(step, refOut)
+      const bul = picture(step, bulOut)
+      if (onStep) onStep(i, step, ref, bul)
+      if (step.ops.some(leavesExpiredKey)) ctx.pastExpiryAt = Date.now()
+      if (!samePicture(step, ref, bul)) {
+        tally.mismatches++
+        const known = explain(step, mode, ref, bul, ctx)
+        if (known) {
+          tally.knownCount++
+          tally.known[known.id] = (tally.known[known.id] ?? 0) + 1
+          if (known.resync) await resync()
+        } else {
+          if (tally.unexplained.length < maxReported) tally.unexplained.push({ step: i, ...repro(step), ioredis: ref, bulwark: bul })
+          await resync()
+          continue
+        }
+      }
+      await reconcileRandomPops(step, refClient, refOut, bulOut)
+      if (snapshotEvery && (i + 1) % snapshotEvery === 0) {
+        const [a, b] = await Promise.all([snapshot(clients.ref), snapshot(clients.bul)])
+        if (!isDeepStrictEqual(a, b)) {
+          tally.stateMismatches++
+          if (tally.unexplained.length < maxReported) tally.unexplained.push({ step: i, state: true, ioredis: a, bulwark: b })
+          await resync()
+        }
+      }
+      if (onProgress && (i + 1) % 1000 === 0) onProgress(i + 1, tally)
+    }
+  } finally {
+    await clients.close()
+  }
+  return tally
+}
+
+/** SET … EXAT/PXAT <past>: Redis stores the key and reclaims it later (GETEX/EXPIRE delete at once). */
+function leavesExpiredKey(op) {
+  if (op.cmd !== 'set' || !op.a) return false
+  const i = op.a.findIndex((a) => a === 'EXAT' || a === 'PXAT')
+  return i >= 0 && Number(op.a[i + 1]) * (op.a[i] === 'EXAT' ? 1000 : 1) <= Date.now()
+}
+
+/**
+ * SPOP removed different random members on each side: make the reference hold what the
+ * target holds (add back what it popped, remove what the target popped) so later steps agree.
+ */
+async function reconcileRandomPops(step, refClient, refOut, bulOut) {
+  const op = step.ops[0]
+  if (op.cmd !== 'spop' || refOut.err || bulOut.err) return
+  const list = (v) => (v === null || v === undefined ? [] : Array.isArray(v) ? v : [v])
+  const popped = list(refOut.ok)
+  const theirs = list(bulOut.ok)
+  const key = op.a[0]
+  if (popped.length) await refClient.sadd(key, ...popped)
+  if (theirs.length) await refClient.srem(key, ...theirs)
+}
+
+/** A minimal, printable reproduction of a step. */
+export function repro(step) {
+  const show = (a) => (Buffer.isBuffer(a) ? `<Buffer ${a.toString('hex')}>` : a)
+  return {
+    form: step.form,
+    keyPrefix: step.prefixed ? PREFIX : undefined,
+    ops: step.ops.map((op) =>
+      op.full ? { full: op.m, key: op.key, opts: op.opts, count: op.count } : op.stream ? { stream: op.m, key: op.key, options: op.options } : [op.cmd === 'unknown' ? 'call' : methodName(op), ...JSON.parse(JSON.stringify((op.a ?? []).map(show)))],
+    ),
+  }
+}
