@@ -69,6 +69,7 @@ const VALUES = [
   Buffer.from([0x00, 0x01, 0xfe, 0xff]),
   Buffer.from('é'),
   Buffer.from([0xc3]),
+  'L'.repeat(100),
   42,
   -7,
   1.5,
@@ -94,7 +95,7 @@ export const SCRIPTS = [
   "return redis.call('get', KEYS[1])",
   "return redis.call('incr', KEYS[1])",
   "return redis.pcall('lpush', KEYS[1], ARGV[1])",
-  "return redis.call('hgetall', KEYS[1])",
+  "return redis.call('hmget', KEYS[1], 'f1', 'f2', 'constructor')",
   "return redis.call('lrange', KEYS[1], 0, -1)",
   "return redis.call('zrange', KEYS[1], 0, -1, 'WITHSCORES')",
   "return {1, 2, 'x', {3, 'y'}, false, 4}",
@@ -156,9 +157,10 @@ function gen(r) {
     append: () => [key('str'), val()],
     strlen: () => [key('str')],
     getrange: () => [key('str'), r.pick(INDEXES), r.pick(INDEXES)],
+    substr: () => [key('str'), r.pick(INDEXES), r.pick(INDEXES)],
     setrange: () => [key('str'), r.pick([0, 1, 3, 10, -1]), val()],
     // keys
-    del: () => keys('any', 1, 3),
+    del: () => (r.chance(0.2) ? [keys('any', 1, 3)] : keys('any', 1, 3)),
     unlink: () => keys('any', 1, 3),
     exists: () => keys('any', 1, 4),
     touch: () => keys('any', 1, 2),
@@ -210,7 +212,10 @@ function gen(r) {
     lmove: () => [key('list'), key('list'), r.pick(['LEFT', 'RIGHT']), r.pick(['LEFT', 'RIGHT', 'UP'])],
     rpoplpush: () => [key('list'), key('list')],
     // sets
-    sadd: () => [key('set'), ...Array.from({ length: r.range(1, 4) }, () => r.pick(MEMBERS))],
+    sadd: () => {
+      const members = Array.from({ length: r.range(1, 4) }, () => r.pick(MEMBERS))
+      return r.chance(0.2) ? [key('set'), members] : [key('set'), ...members]
+    },
     srem: () => [key('set'), ...Array.from({ length: r.range(1, 2) }, () => r.pick(MEMBERS))],
     smembers: () => [key('set')],
     sismember: () => [key('set'), r.pick(MEMBERS)],
@@ -253,14 +258,39 @@ function gen(r) {
     ping: () => opt(0.5, () => [val()]),
     echo: () => [val()],
     time: () => [],
+    publish: () => [r.pick(['ch', 'ch:ü']), val()],
     // scripts
     eval: () => [r.pick(SCRIPTS), ...r.pick([() => [1, key(r.pick(['str', 'hash', 'list', 'zset']))], () => [0], () => [2, key('str'), key('list')], () => [-1], () => ['x']])(), ...opt(0.7, () => [val()])],
   }
 }
 
 /** Commands whose reply is a set (order is the server's hash order): compared sorted. */
-const SORTED_REPLY = new Set(['smembers', 'sinter', 'sunion', 'sdiff', 'keys'])
+// Hashes too: a hash with a long value leaves listpack encoding and comes back in hash order.
+const SORTED_REPLY = new Set(['smembers', 'sinter', 'sunion', 'sdiff', 'keys', 'hkeys', 'hvals'])
 const TTL_REPLY = { ttl: 2, expiretime: 2, pttl: 2000, pexpiretime: 2000 }
+
+/**
+ * Commands the memory engine does not implement (it answers "unknown command": see
+ * docs/deviations.md). Sent now and then: on Redis they test the client like any other.
+ */
+function genUnimplemented(r) {
+  const key = (fam) => (r.chance(0.8) ? r.pick(POOLS[fam]) : r.pick(ALL_KEYS))
+  const opt = (p, xs) => (r.chance(p) ? xs() : [])
+  return {
+    setbit: () => [key('str'), r.pick([0, 7, 100, -1]), r.pick([0, 1, 2])],
+    getbit: () => [key('str'), r.pick([0, 7, 100])],
+    bitcount: () => [key('str'), ...opt(0.3, () => [0, -1])],
+    pfadd: () => [key('any'), r.pick(VALUES), r.pick(VALUES)],
+    pfcount: () => [key('any')],
+    hrandfield: () => [key('hash'), ...opt(0.6, () => [r.pick([1, 2, -2, 5])])],
+    zrandmember: () => [key('zset'), ...opt(0.6, () => [r.pick([1, 2, -2, 5])])],
+    copy: () => [key('any'), key('any'), ...opt(0.4, () => ['REPLACE'])],
+    sintercard: () => [2, key('set'), key('set'), ...opt(0.3, () => ['LIMIT', 1])],
+    zunionstore: () => [key('zset'), 2, key('zset'), key('zset'), ...opt(0.3, () => ['WEIGHTS', 2, 0.5])],
+    lmpop: () => [1, key('list'), r.pick(['LEFT', 'RIGHT']), ...opt(0.4, () => ['COUNT', 2])],
+    object: () => ['ENCODING', key('any')],
+  }
+}
 
 /**
  * One step: a form and the ops it sends. An op is `{ m, a, cmd, norm }`: ioredis method
@@ -281,7 +311,11 @@ export function generateStep(r) {
     else if (roll < 0.075) op = { m: 'difget', a: [r.pick(POOLS.str), r.pick(VALUES)], cmd: 'difget' }
     else if (roll < 0.085) op = { m: null, a: [r.pick(['nosuchcmd', 'GETT', 'hgetBuffer']), r.pick(VALUES)], cmd: 'unknown' }
     else if (roll < 0.1) op = arityOp(r)
-    else {
+    else if (roll < 0.115) {
+      const table = genUnimplemented(r)
+      const name = r.pick(Object.keys(table))
+      op = { m: name, a: table[name](), cmd: name, unimplemented: true }
+    } else {
       let name = r.pick(names)
       // SPOP changes the two sides differently: only where the step can reconcile them.
       if (name === 'spop' && form !== 'direct' && form !== 'call') name = 'srandmember'
@@ -344,8 +378,9 @@ function normFor(op) {
   if (op.cmd === 'scan' || op.cmd === 'sscan') return 'scanOnce'
   if (op.cmd === 'hscan' || op.cmd === 'zscan') return 'scanOncePairs'
   if (SORTED_REPLY.has(op.cmd)) return 'sorted'
+  if (op.cmd === 'hgetall') return 'entries'
   if (op.cmd in TTL_REPLY) return 'ttl'
-  if (op.cmd === 'srandmember') return 'randmember'
+  if (op.cmd === 'srandmember' || op.cmd === 'hrandfield' || op.cmd === 'zrandmember') return 'randmember'
   if (op.cmd === 'spop') return 'spop'
   if (op.cmd === 'time') return 'time'
   if (op.cmd === 'randomkey') return 'randomkey'
@@ -476,15 +511,16 @@ function normalise(d, norm) {
     case 'sorted':
     case 'scanAll':
       return d[0] === 'arr' ? ['arr-sorted', ...uniq(d.slice(1).sort(byJSON))] : d
+    case 'entries':
+      // HGETALL: an object (named method) or a flat field/value array (call()), as sorted pairs.
+      if (d[0] === 'obj') return ['obj-sorted', d[1], ...d.slice(2).sort(byJSON)]
+      if (d[0] === 'arr') return ['pairs-sorted', ...pairsOf(d.slice(1)).sort(byJSON)]
+      return d
     case 'scanOnce':
       return d[0] === 'arr' ? ['scan', d[1], d[2][0] === 'arr' ? d[2].slice(1).sort(byJSON) : d[2]] : d
-    case 'scanOncePairs': {
+    case 'scanOncePairs':
       if (d[0] !== 'arr' || d[2][0] !== 'arr') return d
-      const items = d[2].slice(1)
-      const pairs = []
-      for (let i = 0; i < items.length; i += 2) pairs.push([items[i], items[i + 1]])
-      return ['scan', d[1], pairs.sort(byJSON)]
-    }
+      return ['scan', d[1], pairsOf(d[2].slice(1)).sort(byJSON)]
     case 'randmember':
     case 'spop':
       // A random pick: its shape (nil / one member / how many) is deterministic, which members is not.
@@ -497,6 +533,12 @@ function normalise(d, norm) {
     default:
       return d
   }
+}
+
+function pairsOf(items) {
+  const pairs = []
+  for (let i = 0; i < items.length; i += 2) pairs.push([items[i], items[i + 1]])
+  return pairs
 }
 
 function uniq(sorted) {
@@ -593,6 +635,14 @@ export const KNOWN_MISMATCHES = [
     resync: true,
   },
   {
+    id: 'memory:unimplemented-command',
+    layer: 'memory',
+    reason: 'the engine answers "ERR unknown command" for commands it does not implement (SETBIT, PFADD, HRANDFIELD, COPY, LMPOP, …: docs/memory.md lists what it implements)',
+    modes: ['memory'],
+    applies: (step) => step.ops.some((op) => op.unimplemented),
+    resync: true,
+  },
+  {
     id: 'memory:dbsize-live-keys',
     layer: 'memory',
     reason: 'DBSIZE counts live keys only; Redis also counts a key whose expiry has passed until its expiry cycle reclaims it (right after SET … EXAT <past>), a count that depends on timing inside Redis (docs/deviations.md)',
@@ -637,6 +687,8 @@ function mapBuffers(x) {
   if (x[0] === 'random-members') return ['random-members', x[1], [...new Set(x[2].map((t) => (t === 'buf' ? 'str' : t)))]]
   if (x[0] === 'arr-sorted') return ['arr-sorted', ...uniq(x.slice(1).map(mapBuffers).sort(byJSON))]
   if (x[0] === 'scan') return ['scan', mapBuffers(x[1]), x[2].map(mapBuffers).sort(byJSON)]
+  if (x[0] === 'obj-sorted') return ['obj-sorted', x[1], ...x.slice(2).map(mapBuffers).sort(byJSON)]
+  if (x[0] === 'pairs-sorted') return ['pairs-sorted', ...x.slice(1).map(mapBuffers).sort(byJSON)]
   return x.map(mapBuffers)
 }
 
