@@ -814,3 +814,36 @@ fn random_sequences_match_real_redis() {
     );
     drop(server);
 }
+
+/// A write whose expiry time has already passed (SET … EXAT <past>) still counts as a
+/// write of the key for WATCH, whether the key existed or not: Redis stores the key and
+/// then expires it. Found by the JS differential test (scripts/diff.mjs).
+#[test]
+fn watch_sees_writes_that_expire_at_once() {
+    let server = support::RedisServer::start();
+    let engine = Engine::new(MemoryConfig::default());
+    let mut p = Pair {
+        redis: Conn::open(server.port),
+        engine: &engine,
+        session: engine.session(),
+        log: Vec::new(),
+    };
+    let past = (now_secs() - 5000).to_string();
+    for existing in [false, true] {
+        p.both(&["DEL", "w"]);
+        if existing {
+            p.both(&["SET", "w", "old"]);
+        }
+        for cmd in [
+            &["WATCH", "w"][..],
+            &["SET", "w", "v", "EXAT", &past],
+            &["MULTI"],
+            &["GET", "w"],
+            &["EXEC"],
+        ] {
+            let (theirs, ours) = p.both(cmd);
+            assert_eq!(ours, theirs, "existing={existing} {cmd:?}");
+        }
+    }
+    drop(server);
+}

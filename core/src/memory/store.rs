@@ -458,6 +458,15 @@ impl State {
         self.remove_key(db, key, true)
     }
 
+    /// A write that leaves `key` absent (SET with an expiry time already past): Redis
+    /// stores the key and expires it, so WATCHes and the journal see a write even when
+    /// the key did not exist.
+    pub(crate) fn write_absent(&mut self, db: usize, key: &[u8]) {
+        if !self.delete(db, key) {
+            self.signal(db, key);
+        }
+    }
+
     /// Removes a key for expiry or eviction: WATCHes see it, the write
     /// journal does not (no client wrote anything).
     fn reclaim(&mut self, db: usize, key: &[u8]) -> bool {
