@@ -778,6 +778,8 @@ function mapBuffers(x) {
  * only their rewrites together make the pictures equal), or null.
  */
 export function explain(step, mode, ref, bul) {
+  // A step that never settled is a bug of its own, whatever else differs.
+  if (unsettled(ref) || unsettled(bul)) return null
   const candidates = KNOWN_MISMATCHES.filter((k) => (!k.modes || k.modes.includes(mode)) && (!k.applies || k.applies(step)))
   const blanket = candidates.find((k) => !k.rewrite)
   if (blanket) return blanket
@@ -890,7 +892,7 @@ export async function runDifferential({ mode, seed, steps, backends, onProgress,
     for (let i = 0; i < steps; i++) {
       const step = generateStep(r)
       const [refClient, bulClient] = step.prefixed ? [clients.refPrefixed, clients.bulPrefixed] : [clients.ref, clients.bul]
-      const [refOut, bulOut] = await Promise.all([runStep(refClient, step), runStep(bulClient, step)])
+      const [refOut, bulOut] = await Promise.all([bounded(runStep(refClient, step)), bounded(runStep(bulClient, step))])
       if (step.ops.some(leavesExpiredKey)) ctx.pastExpiryAt = Date.now()
       // Redis's DBSIZE counts such a key until its expiry cycle reclaims it: a count that
       // depends on timing inside each server (docs/deviations.md); compared by shape then.
@@ -926,6 +928,26 @@ export async function runDifferential({ mode, seed, steps, backends, onProgress,
     await clients.close()
   }
   return tally
+}
+
+const STEP_LIMIT_MS = 10_000
+const UNSETTLED = 'step did not settle within'
+
+function unsettled(pictureOfSide) {
+  return JSON.stringify(pictureOfSide).includes(UNSETTLED)
+}
+
+/** A step that does not settle in time counts as a rejection (keeps every run bounded). */
+async function bounded(promise) {
+  let timer
+  const limit = new Promise((resolve) => {
+    timer = setTimeout(() => resolve({ err: new Error(`${UNSETTLED} ${STEP_LIMIT_MS} ms`) }), STEP_LIMIT_MS)
+  })
+  try {
+    return await Promise.race([promise, limit])
+  } finally {
+    clearTimeout(timer)
+  }
 }
 
 /** SET … EXAT/PXAT <past>: Redis stores the key and reclaims it later (GETEX/EXPIRE delete at once). */
