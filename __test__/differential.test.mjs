@@ -3,7 +3,7 @@
 // error compared in every form (direct, call, pipeline and multi, chained and array).
 // Longer runs: node scripts/diff.mjs --steps 50000 --seed N [--mode redis|memory].
 // Known mismatches (client-layer ones awaiting their fix, and documented deviations) are
-// listed in one place: KNOWN_MISMATCHES in helpers/differential.mjs.
+// listed in one place: KNOWN_MISMATCHES in helpers/differential-known.mjs.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import {

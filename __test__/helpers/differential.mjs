@@ -1,17 +1,21 @@
 // Differential testing of bulwark/ioredis against ioredis: seeded random command sequences,
 // sent through real ioredis to one redis-server and through bulwark to another server
 // (mode 'redis') or to its in-process engine (mode 'memory'), every reply and error compared.
-// Shared by __test__/differential.test.mjs and scripts/diff.mjs.
+// Shared by __test__/differential.test.mjs and scripts/diff.mjs. This module: the generator
+// and the run; differential-compare.mjs: pictures and comparison; differential-known.mjs:
+// the known mismatches.
 import { createHash } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { isDeepStrictEqual } from 'node:util'
-import { isUtf8 } from 'node:buffer'
 import { RedisServer } from './redis-server.mjs'
+import { SINGLE, UNSETTLED, describe, picture, samePicture } from './differential-compare.mjs'
+import { KNOWN_MISMATCHES, explain } from './differential-known.mjs'
+
+export { SINGLE, describe, picture, samePicture, KNOWN_MISMATCHES, explain }
 
 const require = createRequire(import.meta.url)
 const IORedis = require('ioredis')
 const Bulwark = require('../../lib/ioredis.js')
-const RedisErrors = require('redis-errors')
 
 // ---------------------------------------------------------------------------------------
 // Seeded randomness
@@ -342,8 +346,6 @@ function firstKey(args) {
   return Array.isArray(a) ? a[0] : a !== null && typeof a === 'object' && !Buffer.isBuffer(a) ? Object.keys(a)[0] : a
 }
 
-// One op per step in these forms; the others carry a batch.
-const SINGLE = new Set(['direct', 'call', 'callback', 'select'])
 const FORMS_WEIGHTED = ['direct', 'direct', 'direct', 'call', 'call', 'callback', 'select', 'pipeline', 'pipeline', 'pipelineArray', 'multi', 'multi', 'multiArray', 'multiNoPipeline', 'watch']
 export const FORMS = [...new Set(FORMS_WEIGHTED)]
 
@@ -533,276 +535,6 @@ function send(client, op) {
 }
 
 // ---------------------------------------------------------------------------------------
-// Comparison: a reply or error becomes a plain descriptor (type-tagged), normalised where
-// the server's reply is nondeterministic.
-
-/** A type-tagged, JSON-able picture of a reply: Buffer vs string vs number vs nil, error class and text. */
-export function describe(v) {
-  if (v === null) return ['nil']
-  if (v === undefined) return ['undefined']
-  if (Buffer.isBuffer(v)) return ['buf', v.toString('hex')]
-  if (typeof v === 'string') return ['str', v]
-  if (typeof v === 'number') return ['num', Number.isNaN(v) ? 'NaN' : v]
-  if (Array.isArray(v)) return ['arr', ...v.map(describe)]
-  if (v instanceof Error) {
-    const d = ['err', v.constructor.name, v.name, v.message, v instanceof RedisErrors.ReplyError]
-    if (Array.isArray(v.previousErrors)) d.push(v.previousErrors.map((e) => e.message))
-    return d
-  }
-  if (typeof v === 'object') {
-    const proto = Object.getPrototypeOf(v)
-    return ['obj', proto === null ? 'null-proto' : proto === Object.prototype ? 'object' : proto.constructor?.name, ...Object.keys(v).map((k) => [k, describe(v[k])])]
-  }
-  return [typeof v, String(v)]
-}
-
-const byJSON = (a, b) => {
-  const x = JSON.stringify(a)
-  const y = JSON.stringify(b)
-  return x < y ? -1 : x > y ? 1 : 0
-}
-
-/** Makes `d` (a descriptor of one command's reply) comparable across servers. */
-function normalise(d, norm) {
-  if (d[0] === 'err' || norm === null) return d
-  switch (norm) {
-    case 'sorted':
-    case 'scanAll':
-      return d[0] === 'arr' ? ['arr-sorted', ...uniq(d.slice(1).sort(byJSON))] : d
-    case 'entries':
-      // HGETALL: an object (named method) or a flat field/value array (call()), as sorted pairs.
-      if (d[0] === 'obj') return ['obj-sorted', d[1], ...d.slice(2).sort(byJSON)]
-      if (d[0] === 'arr') return ['pairs-sorted', ...pairsOf(d.slice(1)).sort(byJSON)]
-      return d
-    case 'scanOnce':
-      return d[0] === 'arr' ? ['scan', d[1], d[2][0] === 'arr' ? d[2].slice(1).sort(byJSON) : d[2]] : d
-    case 'scanOncePairs':
-      if (d[0] !== 'arr' || d[2][0] !== 'arr') return d
-      return ['scan', d[1], pairsOf(d[2].slice(1)).sort(byJSON)]
-    case 'randmember':
-    case 'spop':
-      // A random pick: its shape (nil / one member / how many) is deterministic, which members is not.
-      if (d[0] === 'arr') return ['random-members', d.length - 1, [...new Set(d.slice(1).map((x) => x[0]))]]
-      return ['random-member', d[0]]
-    case 'time':
-      return d[0] === 'arr' ? ['time', d.length, d.slice(1).map((x) => [x[0], /^\d+$/.test(String(x[1]))])] : d
-    case 'randomkey':
-      return ['random-key', d[0]]
-    case 'count':
-      return ['count', d[0]]
-    default:
-      return d
-  }
-}
-
-function pairsOf(items) {
-  const pairs = []
-  for (let i = 0; i < items.length; i += 2) pairs.push([items[i], items[i + 1]])
-  return pairs
-}
-
-function uniq(sorted) {
-  return sorted.filter((x, i) => i === 0 || JSON.stringify(x) !== JSON.stringify(sorted[i - 1]))
-}
-
-/** Equality of normalised descriptors; TTL-like replies allow the time between the two sides. */
-function sameReply(a, b, norm) {
-  if (norm?.startsWith('ttl:') && a[0] === 'num' && b[0] === 'num' && a[1] >= 0 && b[1] >= 0) {
-    return Math.abs(a[1] - b[1]) <= Number(norm.slice(4))
-  }
-  return isDeepStrictEqual(a, b)
-}
-
-/** Picture of one side of a step (exec results are per op). */
-export function picture(step, outcome) {
-  const { form, ops } = step
-  if (outcome.err) return { rejected: describe(outcome.err) }
-  if (SINGLE.has(form)) return single(outcome, ops[0])
-  if (form === 'multiNoPipeline') {
-    const { opened, queued, exec } = outcome.ok
-    return { opened: single(opened, null), queued: queued.map((q) => single(q, null)), exec: batch(exec, ops) }
-  }
-  if (form === 'watch') {
-    const { watched, before, exec } = outcome.ok
-    return { watched: single(watched, null), before: single(before, ops[0]), exec: batch(exec, ops.slice(1)) }
-  }
-  return batch(outcome, ops)
-}
-
-/** One command's outcome (`op` null: a reply that needs no normalising, such as QUEUED). */
-function single(outcome, op) {
-  if (outcome.err) return { rejected: describe(outcome.err) }
-  return { reply: normalise(describe(outcome.ok), op?.norm ?? null), norm: op?.norm ?? null }
-}
-
-/** An exec() outcome: per-op [err, result] pairs, nil (WATCH conflict), or a rejection. */
-function batch(outcome, ops) {
-  if (outcome.err) return { rejected: describe(outcome.err) }
-  const results = outcome.ok
-  if (!Array.isArray(results)) return { execReply: describe(results) }
-  return {
-    results: results.map((entry, i) => {
-      const norm = ops[i]?.norm ?? null
-      if (!Array.isArray(entry)) return ['not-a-pair', describe(entry)]
-      const [err, res] = entry
-      return err ? ['error', describe(err), norm] : ['ok', normalise(describe(res), norm), norm]
-    }),
-  }
-}
-
-/** Whether two pictures of the same step agree (TTL-like replies within the time between the sides). */
-export function samePicture(step, a, b) {
-  return samePart(a, b)
-}
-
-function samePart(a, b) {
-  if (a === null || b === null || typeof a !== 'object' || typeof b !== 'object') return a === b
-  if ('reply' in a && 'reply' in b) return a.norm === b.norm && sameReply(a.reply, b.reply, a.norm)
-  if (Array.isArray(a.results) && Array.isArray(b.results)) {
-    if (a.results.length !== b.results.length) return false
-    return a.results.every((x, i) => x[0] === b.results[i][0] && sameReply(x[1], b.results[i][1], x[2]))
-  }
-  const keys = Object.keys(a)
-  if (!isDeepStrictEqual(keys, Object.keys(b))) return false
-  return keys.every((k) => (Array.isArray(a[k]) && Array.isArray(b[k]) ? a[k].length === b[k].length && a[k].every((x, i) => samePart(x, b[k][i])) : samePart(a[k], b[k])))
-}
-
-// ---------------------------------------------------------------------------------------
-// Known mismatches: each names its cause and says which differences it explains. A
-// mismatch is "known" when normalising both pictures with `explain` makes them equal.
-// Client-layer entries (lib/redis*.js) go when the conformance fixes merge; `memory`
-// entries are the deliberate deviations of docs/deviations.md.
-
-/** Applies `f` to every error descriptor inside a picture (replies, exec results, rejections). */
-function mapErrors(x, f) {
-  if (!Array.isArray(x)) {
-    if (x && typeof x === 'object') for (const k of Object.keys(x)) x[k] = mapErrors(x[k], f)
-    return x
-  }
-  if (x[0] === 'err') return f(x)
-  return x.map((y) => mapErrors(y, f))
-}
-
-export const KNOWN_MISMATCHES = [
-  {
-    id: 'client:reply-error-class',
-    layer: 'client',
-    reason: "bulwark's ReplyError is its own class, not redis-errors' ReplyError (instanceof against ioredis's export fails)",
-    rewrite: (p) => mapErrors(p, (e) => (e[1] === 'ReplyError' ? [...e.slice(0, 4), 'redis-errors?', ...e.slice(5)] : e)),
-  },
-  {
-    id: 'client:array-form-method-names',
-    layer: 'client',
-    reason: "pipeline([...])/multi([...]) send method names (getBuffer, a defineCommand name) to the server as command names: 'ERR unknown command', EXECABORT",
-    applies: (step) => (step.form === 'pipelineArray' || step.form === 'multiArray') && step.ops.some((op) => op.buffer || op.m === 'difget'),
-    // The commands that failed on bulwark's side did not run: the data differ from here on.
-    resync: true,
-  },
-  {
-    id: 'client:array-form-unknown-command',
-    layer: 'client',
-    reason: "ioredis's pipeline([...])/multi([...]) throw TypeError (\"Cannot read properties of undefined (reading 'apply')\") for a name that is not a method; bulwark sends it to the server",
-    applies: (step) => (step.form === 'pipelineArray' || step.form === 'multiArray') && step.ops.some((op) => op.cmd === 'unknown'),
-    resync: true,
-  },
-  {
-    id: 'client:error-reply-invalid-utf8',
-    layer: 'client',
-    reason: 'an error or status reply whose text is not valid UTF-8 (an unknown command quoting a byte like 0xc3, a script returning {err=…}/{ok=…}) makes bulwark drop the connection: AbortError for it and every command queued behind it',
-    modes: ['redis'],
-    applies: (step) => step.ops.some((op) => ['unknown', 'eval', 'evalsha'].includes(op.cmd) && op.a.some((a) => Buffer.isBuffer(a) && !isUtf8(a))),
-    // The commands behind it in the batch were aborted.
-    resync: true,
-  },
-  {
-    id: 'deviation:prefix-missing-key',
-    layer: 'client',
-    reason: "with keyPrefix, ioredis sends GET pf:undefined for get() without a key (answer: nil); bulwark sends GET and Redis answers the arity error (docs/deviations.md)",
-    applies: (step) => step.prefixed && step.ops.some((op) => op.a?.length === 0 && (op.m === 'get' || op.m === 'sadd')),
-    // In a transaction the arity error aborts bulwark's whole block.
-    resync: true,
-  },
-  {
-    id: 'memory:unimplemented-command',
-    layer: 'memory',
-    reason: 'the engine answers "ERR unknown command" for commands it does not implement (SETBIT, PFADD, HRANDFIELD, COPY, LMPOP, …: docs/memory.md lists what it implements)',
-    modes: ['memory'],
-    applies: (step) => step.ops.some((op) => op.unimplemented),
-    resync: true,
-  },
-  {
-    id: 'client:big-integer-parse',
-    layer: 'client',
-    reason: "integer replies beyond 2^53: ioredis's parser accumulates digits in a double (9223372036854775807 → 9223372036854778000), bulwark rounds once (→ 9223372036854776000)",
-    rewrite: (p) => mapNumbers(p, (n) => (Math.abs(n) > Number.MAX_SAFE_INTEGER ? `~${n.toPrecision(15)}` : n)),
-  },
-  {
-    id: 'client:multi-chain-buffer-leak',
-    layer: 'client',
-    reason: 'in a chained multi() with a …Buffer call, the replies of other commands in the block come back as Buffers',
-    applies: (step) => (step.form === 'multi' || step.form === 'watch') && step.ops.some((op) => op.buffer),
-    rewrite: (p) => mapBuffers(p),
-  },
-]
-
-/** Applies `f` to every number descriptor of a picture. */
-function mapNumbers(x, f) {
-  if (!Array.isArray(x)) {
-    if (x && typeof x === 'object') for (const k of Object.keys(x)) x[k] = mapNumbers(x[k], f)
-    return x
-  }
-  if (x[0] === 'num' && typeof x[1] === 'number') return ['num', f(x[1])]
-  return x.map((y) => mapNumbers(y, f))
-}
-
-/** Every Buffer descriptor of a picture as the string it decodes to (UTF-8). */
-function mapBuffers(x) {
-  if (!Array.isArray(x)) {
-    if (x && typeof x === 'object') for (const k of Object.keys(x)) x[k] = mapBuffers(x[k])
-    return x
-  }
-  if (x[0] === 'buf' && typeof x[1] === 'string') return ['str', Buffer.from(x[1], 'hex').toString()]
-  if (x[0] === 'buf' && typeof x[1] === 'boolean') return ['str', x[1]]
-  // Normalised forms carry type tags and sorted contents: retag, and sort again.
-  if (x[0] === 'random-member') return ['random-member', x[1] === 'buf' ? 'str' : x[1]]
-  if (x[0] === 'random-members') return ['random-members', x[1], [...new Set(x[2].map((t) => (t === 'buf' ? 'str' : t)))]]
-  if (x[0] === 'arr-sorted') return ['arr-sorted', ...uniq(x.slice(1).map(mapBuffers).sort(byJSON))]
-  if (x[0] === 'scan') return ['scan', mapBuffers(x[1]), x[2].map(mapBuffers).sort(byJSON)]
-  if (x[0] === 'obj-sorted') return ['obj-sorted', x[1], ...x.slice(2).map(mapBuffers).sort(byJSON)]
-  if (x[0] === 'pairs-sorted') return ['pairs-sorted', ...x.slice(1).map(mapBuffers).sort(byJSON)]
-  return x.map(mapBuffers)
-}
-
-/**
- * The known mismatches that explain a difference (one id, or several joined by ' + ' when
- * only their rewrites together make the pictures equal), or null.
- */
-export function explain(step, mode, ref, bul) {
-  // A step that never settled is a bug of its own, whatever else differs.
-  if (unsettled(ref) || unsettled(bul)) return null
-  const candidates = KNOWN_MISMATCHES.filter((k) => (!k.modes || k.modes.includes(mode)) && (!k.applies || k.applies(step)))
-  const blanket = candidates.find((k) => !k.rewrite)
-  if (blanket) return blanket
-  const equalAfter = (list) => {
-    let a = structuredClone(ref)
-    let b = structuredClone(bul)
-    for (const k of list) {
-      a = k.rewrite(a, step)
-      b = k.rewrite(b, step)
-    }
-    return samePicture(step, a, b)
-  }
-  const single = candidates.find((k) => equalAfter([k]))
-  if (single) return single
-  if (candidates.length > 1 && equalAfter(candidates)) {
-    let needed = candidates.filter((k) => !equalAfter(candidates.filter((other) => other !== k)))
-    if (needed.length === 0) needed = candidates
-    return { id: needed.map((k) => k.id).join(' + '), resync: needed.some((k) => k.resync) }
-  }
-  return null
-}
-
-// ---------------------------------------------------------------------------------------
 // The run: servers, client pairs (plain and keyPrefix'd), steps, resyncs and state checks.
 
 const PREFIX = 'pf:'
@@ -931,11 +663,6 @@ export async function runDifferential({ mode, seed, steps, backends, onProgress,
 }
 
 const STEP_LIMIT_MS = 10_000
-const UNSETTLED = 'step did not settle within'
-
-function unsettled(pictureOfSide) {
-  return JSON.stringify(pictureOfSide).includes(UNSETTLED)
-}
 
 /** A step that does not settle in time counts as a rejection (keeps every run bounded). */
 async function bounded(promise) {
