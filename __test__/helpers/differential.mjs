@@ -81,15 +81,17 @@ const VALUES = [
 const FIELDS = ['f1', 'f2', 'f3', 'constructor', 'ü', '', '1', Buffer.from([0xfe, 0x00])]
 const MEMBERS = ['a', 'b', 'c', '1', '2', '10', '-3', 'ü', Buffer.from([0x00, 0xff])]
 const INTS = ['0', '1', '-1', '2', '5', '100', '-100', 'abc', '1.5', '9223372036854775807', ' 3', 3, -2]
-const FLOATS = ['0', '1.5', '-2.25', '1e3', 'inf', '-inf', '+inf', 'nan', 'abc', '0.1', 3, 0.1, '5.0e-1']
-const SCORES = [0, 1, 2, 2.5, -1, '+inf', '-inf', '1e2', '0.1', 'abc', '3']
-const SCORE_BOUNDS = ['-inf', '+inf', '0', '(0', '1', '(2', '2.5', '10', 'abc', '(abc']
+const FLOATS = ['0', '1.5', '-2.25', '1e3', 'inf', '-inf', '+inf', 'nan', 'abc', '0.1', 3, 0.1, '5.0e-1', '1e308', '-1e308', '5e-324', '0x10', '1.7976931348623157e309']
+const SCORES = [0, 1, 2, 2.5, -1, '+inf', '-inf', '1e2', '0.1', 'abc', '3', '0x10', '1e400', '1e-400']
+const SCORE_BOUNDS = ['-inf', '+inf', '0', '(0', '1', '(2', '2.5', '10', 'abc', '(abc', '0x1p1', '(1e400', '1e-400', ' 2', '']
 const LEX_BOUNDS = ['-', '+', '[a', '(b', '[c', '[1', '(ü', 'a']
 const INDEXES = [0, 1, 2, -1, -2, 5, -10, 100, 'x']
-const PATTERNS = ['*', 's:*', '?:1', '[hl]:*', 't:[12]', 'k*', '*ü*', 'nothing*', '\\*']
+// Glob edge cases: '?' is one byte (not one character), ranges compare bytes, '^' negates,
+// unterminated classes and trailing escapes.
+const PATTERNS = ['*', 's:*', '?:1', '[hl]:*', 't:[12]', 'k*', '*ü*', 'nothing*', '\\*', '?', '??????????????', '[^st]:*', '[а-я]*', '[a-', '*[', 'k\\', '?:[0-9]', '*\\🔑', '[z-a]:*', 'b?*']
 // Expiry values that are far from any boundary, or in the past (deleting at once): the
 // replies of both sides must not depend on when exactly each ran.
-const SECONDS = [100, 500, 1000, 0, -1, 'abc']
+const SECONDS = [100, 500, 1000, 0, -1, 'abc', '9223372036854775807', '-9223372036854775808', 1.5]
 const nowS = () => Math.floor(Date.now() / 1000)
 const FUTURE_S = () => nowS() + 5000
 const PAST_S = () => nowS() - 5000
@@ -162,7 +164,7 @@ function gen(r) {
     strlen: () => [key('str')],
     getrange: () => [key('str'), r.pick(INDEXES), r.pick(INDEXES)],
     substr: () => [key('str'), r.pick(INDEXES), r.pick(INDEXES)],
-    setrange: () => [key('str'), r.pick([0, 1, 3, 10, -1]), val()],
+    setrange: () => [key('str'), r.pick([0, 1, 3, 10, -1, 536870912]), val()],
     // keys
     del: () => (r.chance(0.2) ? [keys('any', 1, 3)] : keys('any', 1, 3)),
     unlink: () => keys('any', 1, 3),
