@@ -8,3 +8,5 @@ export { RedisBreakerStateStoreClass as RedisBreakerStateStore }
 export { RedisStore as RateLimitStore } from './ratelimit/store'
 export { RateLimiter, setRateLimitHeaders } from './ratelimit/limiter'
 export type { RateLimiterOptions, RateLimitResult, Algorithm as RateLimitAlgorithm } from './ratelimit/limiter'
+export { Cache } from './cache'
+export type { CacheOptions, CacheSetOptions, CacheWrapOptions, CacheStats, CacheMiddlewareOptions, Duration as CacheDuration } from './cache'

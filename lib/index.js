@@ -15,3 +15,5 @@ exports.RateLimitStore = require('./ratelimit/store').RedisStore
 /** Standalone limiter (fixed window, sliding window, token bucket) and its header helper. */
 exports.RateLimiter = require('./ratelimit/limiter').RateLimiter
 exports.setRateLimitHeaders = require('./ratelimit/limiter').setRateLimitHeaders
+/** Two-tier cache-aside (L1 in process, L2 Redis) with stampede protection and invalidation. */
+exports.Cache = require('./cache/cache').Cache
