@@ -4,13 +4,17 @@
 //   {"i":<instance id>,"o":"set"|"del"|"tag"|"clear"|"unlock","k":[keys],"t":<tag>}
 // Publishing uses the client itself (so a message follows the write it announces on the
 // same connection); receiving uses a duplicate in subscriber mode. Pub/sub is at most once:
-// whenever the subscriber (re)connects after its first subscription, or either connection
-// comes back from the memory fallback, messages may have been missed, and `onResync` runs.
+// when the subscriber's connection drops (its retryStrategy is asked for a delay) or the
+// client comes back from the memory fallback (`recover`), messages may have been missed:
+// `onResync` runs, and the bus probes itself (a "probe" message to its own channel every
+// PROBE_MS) until one comes back, proving the subscription live again, and then runs
+// `onResync` once more for whatever was read in between.
 // An instance with nothing to invalidate (no L1, no lock waiters) only publishes.
 
 const { randomUUID } = require('node:crypto')
 
 const RESUBSCRIBE_MS = 1000
+const PROBE_MS = 100
 
 class InvalidationBus {
   /**
@@ -27,24 +31,30 @@ class InvalidationBus {
     this._closed = false
     this._subscribed = false
     this._retry = null
+    this._probe = null
     this.sent = 0
     this.received = 0
     this.sub = null
     this.ready = Promise.resolve()
     if (!listen) return
-    this._onRecover = () => handlers.onResync()
+    this._onRecover = () => this._lost()
     client.on('recover', this._onRecover)
     // Your client ending (quit/disconnect) takes the subscriber with it: a cache left
     // without close() must not keep the process alive.
     this._onEnd = () => this.close()
     client.once('end', this._onEnd)
-    const sub = client.duplicate({ lazyConnect: true })
+    const reconnect = client.options.retryStrategy
+    const sub = client.duplicate({
+      lazyConnect: true,
+      retryStrategy: reconnect
+        ? (times) => {
+            this._lost()
+            return reconnect(times)
+          }
+        : null,
+    })
     sub.on('error', (err) => handlers.onError(err))
     sub.on('message', (channel, text) => this._receive(channel, text))
-    sub.on('ready', () => {
-      if (this._subscribed) handlers.onResync()
-    })
-    sub.on('recover', this._onRecover)
     this.sub = sub
     this.ready = this._subscribe()
   }
@@ -85,15 +95,33 @@ class InvalidationBus {
     } catch {
       return
     }
-    if (msg === null || typeof msg !== 'object' || msg.i === this.id) return
+    if (msg === null || typeof msg !== 'object') return
+    if (msg.i === this.id) {
+      if (msg.o === 'probe' && this._probe !== null) {
+        clearInterval(this._probe)
+        this._probe = null
+        this.handlers.onResync()
+      }
+      return
+    }
     this.received++
     this.handlers.onMessage(msg)
+  }
+
+  /** Messages may have been lost: resync now, and again once the subscription is proven live. */
+  _lost() {
+    if (this._closed) return
+    this.handlers.onResync()
+    if (this._probe !== null) return
+    this._probe = setInterval(() => this.publish('probe'), PROBE_MS)
+    this._probe.unref()
   }
 
   close() {
     if (this._closed) return
     this._closed = true
     if (this._retry !== null) clearTimeout(this._retry)
+    if (this._probe !== null) clearInterval(this._probe)
     if (this.sub === null) return
     this.client.removeListener('recover', this._onRecover)
     this.client.removeListener('end', this._onEnd)

@@ -369,7 +369,7 @@ class Cache extends EventEmitter {
   }
 
   /**
-   * Writes `value` to L1 at once and to L2 (then announces it on the bus); the returned
+   * Writes `value` to L1 at once and to L2, and announces it on the bus; the returned
    * promise settles when L2 has it. L2 errors are reported, not thrown: L1 still answers.
    */
   _store(key, value, o, delta) {
@@ -386,10 +386,9 @@ class Cache extends EventEmitter {
       o.tags === null
         ? this.client.set(redisKey, text, 'PX', physicalTtl)
         : this.client.eval(SET_TAGGED_SCRIPT, 1 + o.tags.length, redisKey, ...o.tags.map((t) => this.prefix + 't:' + t), text, physicalTtl, key)
-    return write.then(
-      () => this._bus.publish('set', [key]),
-      (err) => this._error(err),
-    )
+    // Sent right behind the write on the same connection, so peers see it after the write.
+    this._bus.publish('set', [key])
+    return write.then(undefined, (err) => this._error(err))
   }
 
   /** The L2 entry for `key` (fresh or within grace) as an L1 Entry, backfilling L1; errors count as a miss. */
