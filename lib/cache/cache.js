@@ -147,7 +147,7 @@ class Cache extends EventEmitter {
     this._clientPrefixLength = clientPrefix.length
     this._valuePrefix = prefix + 'k:'
     this._lock = new FillLock(client, (key) => prefix + 'l:' + key)
-    // key -> the fill in flight: { promise } of { value, status }
+    // key -> the Flight filling it
     this._flights = new Map()
     this._stats = { hits: 0, l1Hits: 0, l2Hits: 0, misses: 0, stale: 0, sets: 0, deletes: 0, coalesced: 0, factoryRuns: 0, factoryErrors: 0, timeouts: 0, errors: 0 }
     this._emitHits = false
@@ -172,25 +172,26 @@ class Cache extends EventEmitter {
   // ---- reads and writes -------------------------------------------------------------
 
   /** The fresh value for `key`, or undefined. */
-  async get(key) {
-    checkKey(key)
+  get(key) {
+    if (typeof key !== 'string') return this._rejectArgs(key, undefined)
     const now = Date.now()
     if (this._l1 !== null) {
       const e = this._l1.peek(key, now)
       if (e !== undefined && e.expiresAt > now) {
         e.visited = true
         this._hit(key, 'l1')
-        return e.value
+        return Promise.resolve(e.value)
       }
     }
-    const e = await this._l2Get(key)
-    if (e !== undefined && e.expiresAt > Date.now()) {
-      this._hit(key, 'l2')
-      return e.value
-    }
-    this._stats.misses++
-    this.emit('miss', key)
-    return undefined
+    return this._l2Get(key).then((e) => {
+      if (e !== undefined && e.expiresAt > Date.now()) {
+        this._hit(key, 'l2')
+        return e.value
+      }
+      this._stats.misses++
+      this.emit('miss', key)
+      return undefined
+    })
   }
 
   /** Whether `key` has a fresh value. */
@@ -312,6 +313,7 @@ class Cache extends EventEmitter {
 
   // ---- internals ---------------------------------------------------------------------
 
+  /** The rejection for a bad key or factory (async API: bad arguments reject, never throw). */
   _rejectArgs(key, factory) {
     try {
       checkKey(key)
@@ -392,18 +394,21 @@ class Cache extends EventEmitter {
   }
 
   /** The L2 entry for `key` (fresh or within grace) as an L1 Entry, backfilling L1; errors count as a miss. */
-  async _l2Get(key) {
-    let text
-    try {
-      text = await this.client.get(this._valuePrefix + key)
-    } catch (err) {
-      this._error(err)
-      return undefined
-    }
+  _l2Get(key) {
+    return this.client.get(this._valuePrefix + key).then(
+      (text) => this._fromL2(key, text),
+      (err) => {
+        this._error(err)
+        return undefined
+      },
+    )
+  }
+
+  /** Decodes what Redis returned for `key` into an Entry (undefined: absent, past grace or unreadable). */
+  _fromL2(key, text) {
     if (text === null || text === undefined) return undefined
     const d = envelope.decode(text)
-    const now = Date.now()
-    if (d === null || !(d.staleUntil > now)) return undefined
+    if (d === null || !(d.staleUntil > Date.now())) return undefined
     let value
     try {
       value = this._serializer.deserialize(d.payload)
@@ -439,20 +444,18 @@ class Cache extends EventEmitter {
         stale = e
       }
     }
-    let slot = this._flights.get(key)
-    if (slot === undefined) {
-      slot = { promise: null }
-      this._flights.set(key, slot)
-      slot.promise = this._fill(key, factory, o, stale, slot)
-      // A fill that fails before its factory runs (a throwing listener…) must not stay joinable.
-      slot.promise.catch(() => this._endFlight(key, slot))
+    let flight = this._flights.get(key)
+    if (flight === undefined) {
+      flight = new Flight()
+      this._flights.set(key, flight)
+      flight.promise = this._fill(key, factory, o, stale, flight)
     } else {
       this._stats.coalesced++
     }
-    if (state === null) return slot.promise.then(valueOf)
-    return slot.promise.then((r) => {
-      state.status = r.status
-      return r.value
+    if (state === null) return flight.promise
+    return flight.promise.then((value) => {
+      state.status = flight.status
+      return value
     })
   }
 
@@ -461,30 +464,52 @@ class Cache extends EventEmitter {
     this.emit('stale', key, err)
   }
 
-  /** `slot` is the flight's entry in `_flights`; a newer fill's entry is left alone. */
-  _endFlight(key, slot) {
-    if (this._flights.get(key) === slot) this._flights.delete(key)
+  /** Ends `flight` (its entry in `_flights`; a newer fill's entry is left alone) with `status`. */
+  _endFlight(key, flight, status) {
+    flight.status = status
+    if (this._flights.get(key) === flight) this._flights.delete(key)
   }
 
-  /** One fill of `key`: L2, then (with `lock`) the fill lock, then the factory. */
-  async _fill(key, factory, o, stale, slot) {
-    const found = await this._l2Get(key)
-    if (found !== undefined) {
-      if (found.expiresAt > Date.now()) {
-        this._endFlight(key, slot)
-        this._hit(key, 'l2')
-        return { value: found.value, status: 'HIT' }
-      }
-      if (stale === undefined || found.expiresAt > stale.expiresAt) stale = found
-    }
+  /**
+   * One fill of `key`: L2 (the hot path of an L1 miss: one GET and one `then`), then on a
+   * miss the fill lock (with `lock`) and the factory. Resolves with the value.
+   */
+  _fill(key, factory, o, stale, flight) {
+    return this.client.get(this._valuePrefix + key).then(
+      (text) => {
+        try {
+          const found = this._fromL2(key, text)
+          if (found !== undefined) {
+            if (found.expiresAt > Date.now()) {
+              this._endFlight(key, flight, 'HIT')
+              this._hit(key, 'l2')
+              return found.value
+            }
+            if (stale === undefined || found.expiresAt > stale.expiresAt) stale = found
+          }
+          return this._miss(key, factory, o, stale, flight)
+        } catch (err) {
+          // A throwing listener must not leave the flight joinable forever.
+          this._endFlight(key, flight, 'MISS')
+          throw err
+        }
+      },
+      (err) => {
+        this._error(err)
+        return this._miss(key, factory, o, stale, flight)
+      },
+    )
+  }
+
+  _miss(key, factory, o, stale, flight) {
     this._stats.misses++
     this.emit('miss', key)
-    if (o.lock !== null) return this._fillLocked(key, factory, o, stale, slot)
-    return this._compute(key, factory, o, stale, null, slot)
+    if (o.lock !== null) return this._fillLocked(key, factory, o, stale, flight)
+    return this._compute(key, factory, o, stale, null, flight)
   }
 
   /** The cross-process part: take the fill lock, or wait for its holder (served stale meanwhile when there is one). */
-  async _fillLocked(key, factory, o, stale, slot) {
+  async _fillLocked(key, factory, o, stale, flight) {
     const deadline = Date.now() + o.lock.wait
     for (;;) {
       let token
@@ -499,29 +524,29 @@ class Cache extends EventEmitter {
         const again = await this._l2Get(key)
         if (again !== undefined && again.expiresAt > Date.now()) {
           this._release(key, token)
-          this._endFlight(key, slot)
+          this._endFlight(key, flight, 'HIT')
           this._hit(key, 'l2')
-          return { value: again.value, status: 'HIT' }
+          return again.value
         }
-        return this._compute(key, factory, o, stale, token, slot)
+        return this._compute(key, factory, o, stale, token, flight)
       }
       if (stale !== undefined) {
-        this._endFlight(key, slot)
+        this._endFlight(key, flight, 'STALE')
         this._serveStale(key, undefined)
-        return { value: stale.value, status: 'STALE' }
+        return stale.value
       }
       const left = deadline - Date.now()
       if (left <= 0) break
       await this._lock.wait(key, Math.min(o.lock.poll, left))
       const found = await this._l2Get(key)
       if (found !== undefined && found.expiresAt > Date.now()) {
-        this._endFlight(key, slot)
+        this._endFlight(key, flight, 'HIT')
         this._hit(key, 'l2')
-        return { value: found.value, status: 'HIT' }
+        return found.value
       }
     }
     // No lock within lock.wait (or no Redis to ask): compute here rather than fail.
-    return this._compute(key, factory, o, stale, null, slot)
+    return this._compute(key, factory, o, stale, null, flight)
   }
 
   _release(key, token) {
@@ -532,11 +557,11 @@ class Cache extends EventEmitter {
   }
 
   /**
-   * Runs the factory under the timeouts. Resolves `{ value, status }`: MISS with the new
-   * value, STALE with `stale` when the factory fails or is slower than the soft timeout
-   * (and then keeps running to refresh the cache), or rejects.
+   * Runs the factory under the timeouts. Resolves with the new value (status MISS), with
+   * `stale` (STALE) when the factory fails or is slower than the soft timeout (it then
+   * keeps running to refresh the cache), or rejects.
    */
-  _compute(key, factory, o, stale, token, slot) {
+  _compute(key, factory, o, stale, token, flight) {
     return new Promise((resolve, reject) => {
       const { soft, hard } = o.timeouts
       let answered = false
@@ -547,13 +572,14 @@ class Cache extends EventEmitter {
         over = true
         if (softTimer !== null) clearTimeout(softTimer)
         if (hardTimer !== null) clearTimeout(hardTimer)
-        this._endFlight(key, slot)
+        this._endFlight(key, flight, answered ? flight.status : 'MISS')
       }
       const answerStale = (err) => {
         if (answered) return
         answered = true
+        flight.status = 'STALE'
         this._serveStale(key, err)
-        resolve({ value: stale.value, status: 'STALE' })
+        resolve(stale.value)
       }
       if (stale !== undefined && soft !== null) {
         softTimer = setTimeout(() => answerStale(softTimeoutError(key, soft)), soft)
@@ -598,7 +624,7 @@ class Cache extends EventEmitter {
           if (token !== null) written.then(() => this._release(key, token))
           if (!answered) {
             answered = true
-            resolve({ value, status: 'MISS' })
+            resolve(value)
           }
         },
         (err) => {
@@ -635,10 +661,10 @@ class Cache extends EventEmitter {
     } catch {
       return
     }
-    const slot = { promise: null }
-    this._flights.set(key, slot)
-    slot.promise = this._compute(key, factory, { ...o, lock: null }, e, null, slot)
-    slot.promise.catch((err) => this._error(err))
+    const flight = new Flight()
+    this._flights.set(key, flight)
+    flight.promise = this._compute(key, factory, { ...o, lock: null }, e, null, flight)
+    flight.promise.catch((err) => this._error(err))
   }
 
   _onBusMessage(msg) {
@@ -676,8 +702,12 @@ class Cache extends EventEmitter {
   }
 }
 
-function valueOf(r) {
-  return r.value
+/** A fill in flight: what concurrent wraps of the key join, and how it ended (HIT, MISS, STALE). */
+class Flight {
+  constructor() {
+    this.promise = null
+    this.status = 'MISS'
+  }
 }
 
 module.exports = { Cache }
