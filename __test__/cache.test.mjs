@@ -4,6 +4,8 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createRequire } from 'node:module'
+import { execFile } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { startRedis } from './helpers/redis-server.mjs'
 
 const require = createRequire(import.meta.url)
@@ -361,4 +363,20 @@ test('l1: false keeps everything in Redis; durations as strings', async () => {
   assert.equal(c.stats().l2Hits, 1)
   const pttl = await client().pttl(`${c.prefix}k:a`)
   assert.ok(pttl > 1000 && pttl <= 2000, `pttl ${pttl}`)
+})
+
+test('a process whose client quits exits on its own, even without cache.close() (lock waiters and bus included)', async () => {
+  const lib = fileURLToPath(new URL('../lib/index.js', import.meta.url))
+  const script = `
+    const { Cache, Redis } = require(${JSON.stringify(lib)})
+    const redis = new Redis(${JSON.stringify(server.url)})
+    const cache = new Cache({ client: redis, prefix: 'exit:', lock: true, grace: '1m' })
+    cache.ready().then(() => cache.wrap('k', () => 'v')).then((v) => {
+      console.log(v)
+      redis.quit()
+    })`
+  const out = await new Promise((resolve, reject) => {
+    execFile(process.execPath, ['-e', script], { timeout: 20_000 }, (err, stdout) => (err ? reject(err) : resolve(stdout)))
+  })
+  assert.equal(out.trim(), 'v')
 })

@@ -633,7 +633,8 @@ class Cache extends EventEmitter {
           this._stats.factoryErrors++
           if (token !== null) this._release(key, token)
           if (stale !== undefined) {
-            this._backoff(key, stale)
+            // (An early refresh's value is still fresh: nothing to back off from.)
+            if (stale.expiresAt <= Date.now()) this._backoff(key, stale)
             answerStale(err)
           } else if (!answered) {
             answered = true
