@@ -4,7 +4,8 @@
 //   L1 (serialize: true, a JSON.parse per hit) and with serialize: false (live objects, as
 //   bulwark and cache-manager hand back);
 // - wrap on an L2 hit (no L1 anywhere, 1,000 keys in Redis) at concurrency 1 and 64, with a
-//   bare ioredis GET of the same keys for reference;
+//   bare GET of the same keys for reference through bulwark's client, ioredis and
+//   @redis/client (the client under @keyv/redis), to tell the cache's cost from the client's;
 // - a stampede: 1,000 concurrent wraps of one missing key, 50 ms factory: factory calls
 //   and p99 latency (tiered setups, median of 5 keys).
 // The machine is shared and noisy: contenders run in interleaved rounds (A B C D, A B C D…)
@@ -19,6 +20,7 @@ import { redisDriver, redisBusDriver } from 'bentocache/drivers/redis'
 import { createCache } from 'cache-manager'
 import { Keyv } from 'keyv'
 import KeyvRedis from '@keyv/redis'
+import { createClient } from '@redis/client'
 import { loadRun, median, printTable } from './harness.mjs'
 
 const require = createRequire(import.meta.url)
@@ -68,6 +70,8 @@ export default async function ({ redis }) {
   const connection = { host: '127.0.0.1', port: redis.port }
   const client = new Redis(redis.port, '127.0.0.1')
   const io = new IORedis(redis.port, '127.0.0.1')
+  const nodeRedis = createClient({ url })
+  await nodeRedis.connect()
   await Promise.all([client.ping(), io.ping()])
 
   const ours = new Cache({ client, prefix: 'b:', ttl: TTL })
@@ -103,7 +107,9 @@ export default async function ({ redis }) {
     bulwark: (k, fn) => oursL2.wrap(k, fn, TTL),
     BentoCache: (k, fn) => bentoL2.getOrSet({ key: k, factory: fn, ttl: TTL }),
     'cache-manager': (k, fn) => cmL2.wrap(k, fn, TTL),
+    'bulwark client GET (reference)': (k) => client.get(`b:k:${k}`),
     'ioredis GET (reference)': (k) => io.get(`b:k:${k}`),
+    '@redis/client GET (reference)': (k) => nodeRedis.get(`b:k:${k}`),
   }
   const ops = Number(process.env.BENCH_OPS || 20000)
   try {
@@ -160,5 +166,6 @@ export default async function ({ redis }) {
     await cmL2.disconnect()
     await client.quit()
     await io.quit()
+    await nodeRedis.quit()
   }
 }

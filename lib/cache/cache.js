@@ -416,9 +416,15 @@ class Cache extends EventEmitter {
       this._error(err)
       return undefined
     }
+    if (this._l1 === null) {
+      // Used once, as a hit or a stale candidate: the decoded header serves as the entry.
+      d.value = value
+      d.bytes = d.payload.length
+      return d
+    }
     const e = new Entry(value, d.payload.length, d.expiresAt, d.staleUntil, d.delta, d.tags)
     // Backfilled with the remaining TTL (the envelope's absolute times), so L1 never outlives L2.
-    if (this._l1 !== null) this._l1.set(key, e)
+    this._l1.set(key, e)
     return e
   }
 

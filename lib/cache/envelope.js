@@ -8,7 +8,7 @@ function encode(payload, expiresAt, staleUntil, delta, tags) {
   return `[${expiresAt},${staleUntil},${delta},${tags === null ? 'null' : JSON.stringify(tags)}]\n${payload}`
 }
 
-/** `{ expiresAt, staleUntil, delta, tags, payload }`, or null for text that is not ours. */
+/** `{ expiresAt, staleUntil, delta, tags, payload }` (+ `value`, `bytes` for the caller to fill), or null for text that is not ours. */
 function decode(text) {
   // Read by hand: the numbers are plain, and this runs on every L2 hit.
   const nl = text.indexOf('\n')
@@ -30,7 +30,7 @@ function decode(text) {
     }
     if (!Array.isArray(tags)) return null
   }
-  return { expiresAt, staleUntil, delta, tags, payload: text.slice(nl + 1) }
+  return { expiresAt, staleUntil, delta, tags, payload: text.slice(nl + 1), value: undefined, bytes: 0 }
 }
 
 module.exports = { encode, decode }
