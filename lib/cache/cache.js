@@ -306,7 +306,7 @@ class Cache extends EventEmitter {
     this._lock.wakeAll()
   }
 
-  /** Resolves once the bus subscription is in place (useful before relying on invalidations). */
+  /** Resolves once the bus is subscribed (or at close()); useful before relying on invalidations. */
   ready() {
     return this._bus.ready
   }
