@@ -17,3 +17,5 @@ exports.RateLimiter = require('./ratelimit/limiter').RateLimiter
 exports.setRateLimitHeaders = require('./ratelimit/limiter').setRateLimitHeaders
 /** express-session store (connect-redis compatible; also `bulwark/connect-redis`). */
 exports.SessionStore = require('./session/store').RedisStore
+/** Two-tier cache-aside (L1 in process, L2 Redis) with stampede protection and invalidation. */
+exports.Cache = require('./cache/cache').Cache
