@@ -13,7 +13,10 @@
 use std::fmt;
 
 mod local;
+pub mod store_scripts;
 pub use local::Limiter;
+
+use once_cell::sync::Lazy;
 
 /// Which algorithm a limiter uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +44,28 @@ impl Algorithm {
             ),
             Algorithm::TokenBucket => include_str!("ratelimit/token_bucket.lua"),
         }
+    }
+
+    /// [`Algorithm::redis_script`] for each of `KEYS` in order, in one script run (the
+    /// decisions coalesced in one event-loop turn). `ARGV` are limit, window_ms, then one
+    /// cost per key; it returns one `{allowed, remaining, reset_ms, retry_after_ms, now_ms}`
+    /// per key, or that key's error message (a foreign value under it).
+    pub fn redis_batch_script(self) -> &'static str {
+        static BATCH: Lazy<[String; 3]> = Lazy::new(|| {
+            [
+                Algorithm::FixedWindow,
+                Algorithm::SlidingWindow,
+                Algorithm::TokenBucket,
+            ]
+            .map(|a| {
+                format!(
+                    "local function decide(KEYS, ARGV)\n{}end\n{}",
+                    a.redis_script(),
+                    include_str!("ratelimit/batch.lua")
+                )
+            })
+        });
+        &BATCH[self as usize]
     }
 
     /// The Lua script that applies [`adjust`] (or, with a fourth argument, [`block`]) on
