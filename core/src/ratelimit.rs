@@ -16,8 +16,6 @@ mod local;
 pub mod store_scripts;
 pub use local::Limiter;
 
-use once_cell::sync::Lazy;
-
 /// Which algorithm a limiter uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Algorithm {
@@ -37,35 +35,43 @@ impl Algorithm {
     /// decision [`decide`] computes from the same stored state at `now_ms`.
     pub fn redis_script(self) -> &'static str {
         match self {
-            Algorithm::FixedWindow => include_str!("ratelimit/fixed_window.lua"),
+            Algorithm::FixedWindow => concat!(
+                include_str!("ratelimit/fixed_window.lua"),
+                include_str!("ratelimit/decide.lua")
+            ),
             Algorithm::SlidingWindow => concat!(
                 include_str!("ratelimit/sliding_window_state.lua"),
-                include_str!("ratelimit/sliding_window.lua")
+                include_str!("ratelimit/sliding_window.lua"),
+                include_str!("ratelimit/decide.lua")
             ),
-            Algorithm::TokenBucket => include_str!("ratelimit/token_bucket.lua"),
+            Algorithm::TokenBucket => concat!(
+                include_str!("ratelimit/token_bucket.lua"),
+                include_str!("ratelimit/decide.lua")
+            ),
         }
     }
 
-    /// [`Algorithm::redis_script`] for each of `KEYS` in order, in one script run (the
-    /// decisions coalesced in one event-loop turn). `ARGV` are limit, window_ms, then one
-    /// cost per key; it returns one `{allowed, remaining, reset_ms, retry_after_ms, now_ms}`
-    /// per key, or that key's error message (a foreign value under it).
+    /// [`Algorithm::redis_script`] for each of `KEYS` in order, in one script run at one
+    /// server time (the decisions coalesced in one event-loop turn). `ARGV` are limit,
+    /// window_ms, then one cost per key; it returns one `{allowed, remaining, reset_ms,
+    /// retry_after_ms, now_ms}` per key, or that key's error message (a foreign value
+    /// under it).
     pub fn redis_batch_script(self) -> &'static str {
-        static BATCH: Lazy<[String; 3]> = Lazy::new(|| {
-            [
-                Algorithm::FixedWindow,
-                Algorithm::SlidingWindow,
-                Algorithm::TokenBucket,
-            ]
-            .map(|a| {
-                format!(
-                    "local function decide(KEYS, ARGV)\n{}end\n{}",
-                    a.redis_script(),
-                    include_str!("ratelimit/batch.lua")
-                )
-            })
-        });
-        &BATCH[self as usize]
+        match self {
+            Algorithm::FixedWindow => concat!(
+                include_str!("ratelimit/fixed_window.lua"),
+                include_str!("ratelimit/batch.lua")
+            ),
+            Algorithm::SlidingWindow => concat!(
+                include_str!("ratelimit/sliding_window_state.lua"),
+                include_str!("ratelimit/sliding_window.lua"),
+                include_str!("ratelimit/batch.lua")
+            ),
+            Algorithm::TokenBucket => concat!(
+                include_str!("ratelimit/token_bucket.lua"),
+                include_str!("ratelimit/batch.lua")
+            ),
+        }
     }
 
     /// The Lua script that applies [`adjust`] (or, with a fourth argument, [`block`]) on
