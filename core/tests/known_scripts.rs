@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use bulwark_core::memory::{Engine, ManualClock, MemoryConfig, Session};
+use bulwark_core::memory::{Clock, Engine, ManualClock, MemoryConfig, Session};
 use bulwark_core::ratelimit::{store_scripts, Algorithm};
 use bulwark_core::Reply;
 
@@ -125,7 +125,29 @@ fn disturb(pair: &mut Pair, rng: &mut Rng, key: &[u8]) {
         &[b"HSET", key, b"c", b"x"],
         &[b"LPUSH", key, b"1"],
     ];
-    let command = commands[rng.below(commands.len() as u64) as usize];
+    // A block ending soon and counts of the current window (1 s windows), as the
+    // sliding window's adjust script leaves them.
+    let now = pair.clock.now_ms();
+    let block = (now + rng.below(3000)).to_string();
+    let window = (now / 1000).to_string();
+    let dynamic: [&[&[u8]]; 2] = [
+        &[b"HSET", key, b"b", block.as_bytes()],
+        &[
+            b"HSET",
+            key,
+            b"w",
+            window.as_bytes(),
+            b"c",
+            b"2",
+            b"p",
+            b"3",
+        ],
+    ];
+    let pick = rng.below((commands.len() + dynamic.len()) as u64) as usize;
+    let command = commands
+        .get(pick)
+        .copied()
+        .unwrap_or_else(|| dynamic[pick - commands.len()]);
     pair.both(command, "disturb");
 }
 
@@ -230,6 +252,11 @@ fn fixed_window_native_like_interpreted() {
 }
 
 #[test]
+fn sliding_window_native_like_interpreted() {
+    history(Algorithm::SlidingWindow.redis_script(), 7, limiter_args);
+}
+
+#[test]
 fn token_bucket_native_like_interpreted() {
     history(Algorithm::TokenBucket.redis_script(), 6, limiter_args);
 }
@@ -257,13 +284,17 @@ fn plain_calls_run_natively() {
         ..Default::default()
     });
     let mut s = engine.session();
-    let calls: [(&str, &[&str]); 6] = [
+    let calls: [(&str, &[&str]); 7] = [
         (store_scripts::INCREMENT, &["1000"]),
         (store_scripts::INCREMENT, &["1000"]),
         (store_scripts::GET, &[]),
         (store_scripts::DECREMENT, &[]),
         (Algorithm::FixedWindow.redis_script(), &["10", "1000", "1"]),
         (Algorithm::TokenBucket.redis_script(), &["10", "1000", "1"]),
+        (
+            Algorithm::SlidingWindow.redis_script(),
+            &["10", "1000", "1"],
+        ),
     ];
     for (i, (script, args)) in calls.iter().enumerate() {
         let digest = sha(&engine, &mut s, script);

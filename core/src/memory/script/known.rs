@@ -36,6 +36,7 @@ pub(super) enum Known {
     StoreDecrement,
     FlexibleIncrTtl,
     FixedWindow,
+    SlidingWindow,
     TokenBucket,
 }
 
@@ -53,6 +54,10 @@ static KNOWN: Lazy<HashMap<String, Entry>> = Lazy::new(|| {
         (Known::StoreDecrement, store_scripts::DECREMENT),
         (Known::FlexibleIncrTtl, FLEXIBLE_INCR_TTL),
         (Known::FixedWindow, Algorithm::FixedWindow.redis_script()),
+        (
+            Known::SlidingWindow,
+            Algorithm::SlidingWindow.redis_script(),
+        ),
         (Known::TokenBucket, Algorithm::TokenBucket.redis_script()),
     ]
     .into_iter()
@@ -120,9 +125,14 @@ fn arg(v: f64) -> Vec<u8> {
 
 /// Lua's `tonumber(x or nil) or default` over a bulk or nil reply, for plain integers only.
 fn stored(reply: &Reply, default: f64) -> Option<f64> {
+    stored_or_nil(reply).map(|v| v.unwrap_or(default))
+}
+
+/// Lua's `tonumber(x or nil)`: `Some(None)` for nil, `None` for what is not a plain integer.
+fn stored_or_nil(reply: &Reply) -> Option<Option<f64>> {
     match reply {
-        Reply::Nil => Some(default),
-        Reply::Bulk(b) => plain(b).map(|v| v as f64),
+        Reply::Nil => Some(None),
+        Reply::Bulk(b) => plain(b).map(|v| Some(v as f64)),
         _ => None,
     }
 }
@@ -160,6 +170,7 @@ impl Known {
             Known::StoreDecrement => store_decrement(&mut native, keys[0]),
             Known::FlexibleIncrTtl => flexible_incr_ttl(&mut native, keys[0], argv),
             Known::FixedWindow => fixed_window(&mut native, keys[0], argv),
+            Known::SlidingWindow => sliding_window(&mut native, keys[0], argv),
             Known::TokenBucket => token_bucket(&mut native, keys[0], argv),
         };
         match outcome {
@@ -335,4 +346,94 @@ fn token_bucket(n: &mut Native<'_, '_>, key: &[u8], argv: &[&[u8]]) -> Outcome {
         Reply::Int(c_double_to_i64(retry)),
         Reply::Int(c_double_to_i64(now)),
     ])))
+}
+
+/// sliding_window_state.lua and sliding_window.lua.
+fn sliding_window(n: &mut Native<'_, '_>, key: &[u8], argv: &[&[u8]]) -> Outcome {
+    let Some((limit, w, cost)) = policy_args(argv) else {
+        return Ok(None);
+    };
+    let Some(now) = time_ms(&n.call("'TIME'", &[b"TIME"])?) else {
+        return Ok(None);
+    };
+    let window = (now / w).floor();
+    let Reply::Array(fields) = n.call("'HMGET'", &[b"HMGET", key, b"w", b"c", b"p", b"b"])? else {
+        return Ok(None);
+    };
+    let (Some(sw), Some(mut current), Some(mut previous), Some(blocked)) = (
+        stored_or_nil(&fields[0]),
+        stored(&fields[1], 0.0),
+        stored(&fields[2], 0.0),
+        stored(&fields[3], 0.0),
+    ) else {
+        return Ok(None);
+    };
+    if sw != Some(window) {
+        (current, previous) = match sw {
+            Some(sw) if sw + 1.0 == window => (0.0, current),
+            _ => (0.0, 0.0),
+        };
+    }
+    let result = |allowed: bool, remaining: f64, reset: f64, retry: f64| {
+        Some(Reply::Array(vec![
+            allowed_flag(allowed),
+            Reply::Int(c_double_to_i64(remaining)),
+            Reply::Int(c_double_to_i64(reset)),
+            Reply::Int(c_double_to_i64(retry)),
+            Reply::Int(c_double_to_i64(now)),
+        ]))
+    };
+    if blocked > now {
+        let left = blocked - now;
+        let retry = if cost > limit { w } else { left };
+        return Ok(result(false, 0.0, left, retry));
+    }
+    let elapsed = now - window * w;
+    let fits = |prev: f64, cur: f64, at: f64| cur + (prev * (w - at) / w).floor() + cost <= limit;
+    let allowed = fits(previous, current, elapsed);
+    if allowed {
+        current += cost;
+    }
+    let used = current + (previous * (w - elapsed) / w).floor();
+    let reset = if current > 0.0 {
+        2.0 * w - elapsed
+    } else if previous > 0.0 {
+        w - elapsed
+    } else {
+        0.0
+    };
+    let mut retry = 0.0;
+    if !allowed {
+        if cost > limit {
+            retry = w;
+        } else {
+            let (mut prev, mut cur, mut lo, mut base) = (previous, current, elapsed, 0.0);
+            if current + cost > limit || previous == 0.0 {
+                (prev, cur, lo, base) = (current, 0.0, 0.0, w - elapsed);
+            }
+            let mut hi = w;
+            while hi - lo > 1.0 {
+                let mid = lo + ((hi - lo) / 2.0).floor();
+                if fits(prev, cur, mid) {
+                    hi = mid;
+                } else {
+                    lo = mid;
+                }
+            }
+            retry = if base == 0.0 { hi - elapsed } else { base + hi };
+        }
+    }
+    if allowed && cost > 0.0 {
+        if sw == Some(window) {
+            n.call("'HINCRBY'", &[b"HINCRBY", key, b"c", &arg(cost)])?;
+        } else {
+            let (wi, c, p) = (arg(window), arg(current), arg(previous));
+            n.call("'HSET'", &[b"HSET", key, b"w", &wi, b"c", &c, b"p", &p])?;
+            n.call(
+                "'PEXPIREAT'",
+                &[b"PEXPIREAT", key, &arg((window + 2.0) * w)],
+            )?;
+        }
+    }
+    Ok(result(allowed, (limit - used).max(0.0), reset, retry))
 }
