@@ -404,3 +404,32 @@ test('a coalesced run after SCRIPT FLUSH is sent once more by EVAL and counts ea
     [2, 2, 3],
   )
 })
+
+test("rate-limit-redis and rate-limiter-flexible on a memory:// client (native known scripts) count as on redis-server", async () => {
+  const { RateLimiterRedis } = require('rate-limiter-flexible')
+  const memory = new Redis('memory://ratelimit-known-scripts')
+  clients.push(memory)
+  const server = ioredis()
+  const outcomes = []
+  for (const c of [memory, server]) {
+    const original = new OriginalRedisStore({ ...viaIoredis(c), prefix: 'known:' })
+    await original.init({ windowMs: 30_000 })
+    const hits = []
+    for (let i = 0; i < 3; i++) hits.push((await original.increment('a')).totalHits)
+    const flexible = new RateLimiterRedis({ storeClient: c, points: 2, duration: 60, keyPrefix: 'knownflx' })
+    const consumed = []
+    for (let i = 0; i < 3; i++) {
+      consumed.push(
+        await flexible.consume('a').then(
+          (r) => r.remainingPoints,
+          (r) => `rejected ${r.remainingPoints}`,
+        ),
+      )
+    }
+    const pttl = await c.pttl('known:a')
+    assert.ok(pttl > 25_000 && pttl <= 30_000, `${pttl}`)
+    outcomes.push({ hits, consumed, value: await c.get('known:a'), flexibleValue: await c.get('knownflx:a') })
+  }
+  assert.deepEqual(outcomes[0], { hits: [1, 2, 3], consumed: [1, 0, 'rejected 0'], value: '3', flexibleValue: '3' })
+  assert.deepEqual(outcomes[0], outcomes[1])
+})
