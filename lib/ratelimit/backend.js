@@ -234,7 +234,8 @@ class Coalescer {
 
   /** A decision for `key` with the shared arguments `fixed` and the key's own `arg`. */
   decide(key, fixed, arg) {
-    if (!this.path.coalesce || this.path.clientInMemory) return this.path.evalScript(this.single, [key], arg === undefined ? fixed : [...fixed, arg])
+    // A cluster may hold each key on another node; the memory engine answers at once.
+    if (!this.path.coalesce || this.path.clientInMemory) return this._one(key, fixed, arg)
     if (this.fixed !== null && (this.fixed !== fixed || this.queue.length === MAX_BATCH)) this.flush()
     this.fixed = fixed
     return new Promise((resolve, reject) => {
@@ -246,6 +247,10 @@ class Coalescer {
     })
   }
 
+  _one(key, fixed, arg) {
+    return this.path.evalScript(this.single, [key], arg === undefined ? fixed : [...fixed, arg])
+  }
+
   flush() {
     const queue = this.queue
     const fixed = this.fixed
@@ -255,7 +260,7 @@ class Coalescer {
     if (queue.length === 0) return
     if (queue.length === 1) {
       const { key, arg, resolve, reject } = queue[0]
-      this.path.evalScript(this.single, [key], arg === undefined ? fixed : [...fixed, arg]).then(resolve, reject)
+      this._one(key, fixed, arg).then(resolve, reject)
       return
     }
     const keys = queue.map((d) => d.key)
