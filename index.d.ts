@@ -234,6 +234,12 @@ export declare function ratelimitAdjust(handle: number, key: string, now: number
 /** The Lua script for penalty/reward/block (`Algorithm::redis_adjust_script`). */
 export declare function ratelimitAdjustScript(algorithmName: string): string
 
+/**
+ * [`ratelimit_script`] for several keys in one run (`Algorithm::redis_batch_script`):
+ * KEYS the keys, ARGV limit, window_ms, then one cost per key.
+ */
+export declare function ratelimitBatchScript(algorithmName: string): string
+
 /** Denies `key` for `ms` from `now`. */
 export declare function ratelimitBlock(handle: number, key: string, now: number, ms: number): void
 
@@ -277,3 +283,9 @@ export declare function ratelimitSetOutput(out: Float64Array): void
 
 /** Number of keys held. */
 export declare function ratelimitSize(handle: number): number
+
+/**
+ * The express-rate-limit store's scripts (`store_scripts`): `increment` and `get`
+ * (rate-limit-redis 6's), `decrement`, `batchIncrement`.
+ */
+export declare function ratelimitStoreScript(name: string): string
