@@ -1,15 +1,16 @@
 // The Linux release binaries (artifacts/bindings-<target>/, built by
 // `npm run build:release-linux` and by the release workflow): the checks the workflow runs
-// before publishing, and the x86_64 musl binary loaded for real in a musl userland. The
-// x86_64 gnu artifact is loaded by packaging.test.mjs. Without artifacts those tests skip and
-// say so; the checker itself is always tested on the development build.
+// before publishing, then each one packed, installed and used for real by Node 22 in a
+// userland of its own: glibc 2.17 for gnu, musl (no glibc) for musl, aarch64 under qemu
+// (helpers/userland.mjs). Without artifacts those tests skip and say so; the checker itself
+// is always tested on the development build.
 import test from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { LINUX_TARGETS, MAX_GLIBC, artifactPath, checkArtifact, checkArtifacts, compareVersions, readElf } from '../scripts/check-artifacts.mjs'
-import { muslRoot, muslUserland, muslUserlandUnavailable, runInMusl } from './helpers/musl-userland.mjs'
+import { USERLANDS, runInUserland, userland, userlandUnavailable } from './helpers/userland.mjs'
 import { installPacked, pkg, root, smokeScript } from './helpers/packed-install.mjs'
 import { startRedis } from './helpers/redis-server.mjs'
 
@@ -55,29 +56,38 @@ test('every Linux release artifact present passes the release checks', { skip: !
   }
 })
 
-const muslArtifact = artifactPath(artifactsDir, 'x86_64-unknown-linux-musl')
-const muslSkip = !existsSync(muslArtifact) ? NO_ARTIFACTS : muslUserlandUnavailable()
-test('the x86_64 musl artifact, packed and installed, works in a musl userland on memory:// and on redis', { skip: muslSkip, timeout: 300_000 }, async (t) => {
-  muslUserland()
-  const work = mkdtempSync(path.join(muslRoot, 'tmp', 'bulwark-pack-'))
-  t.after(() => rmSync(work, { recursive: true, force: true }))
-  const redis = await startRedis()
-  t.after(() => redis.stop())
+for (const [target, spec] of Object.entries(USERLANDS)) {
+  const artifact = artifactPath(artifactsDir, target)
+  const skip = (!existsSync(artifact) ? NO_ARTIFACTS : userlandUnavailable(target)) ?? false
+  const where = `${spec.libc === 'gnu' ? 'glibc 2.17' : 'musl, no glibc'}${spec.qemu ? ', under qemu' : ''}`
+  test(`the ${target} artifact, packed and installed, works on memory:// and on redis (Node 22, ${where})`, { skip, timeout: 300_000 }, async (t) => {
+    const dir = userland(target)
+    const work = mkdtempSync(path.join(dir, 'tmp', 'bulwark-pack-'))
+    t.after(() => rmSync(work, { recursive: true, force: true }))
+    const redis = await startRedis()
+    t.after(() => redis.stop())
 
-  const abi = 'linux-x64-musl'
-  const { dir } = installPacked({ work, abi, binary: muslArtifact, npmArgs: ['--libc=musl'] })
-  writeFileSync(path.join(dir, 'smoke.js'), smokeScript(abi, redis.url))
-  const inside = (p) => `/${path.relative(muslRoot, p)}`
-  const run = runInMusl([inside(path.join(dir, 'smoke.js'))])
-  assert.equal(run.status, 0, `${run.error ?? ''}${run.stderr}`)
-  const seen = JSON.parse(run.stdout.trim())
-  assert.equal(seen.version, pkg.version)
-  assert.equal(seen.binary, inside(path.join(dir, 'node_modules', `bulwark-${abi}`, `${pkg.napi.binaryName}.${abi}.node`)))
-  assert.equal(seen.memory, 'memory://packaged')
-  assert.equal(seen.redis, redis.url)
-  // The process that loaded it had musl's loader and no glibc at all.
-  assert.ok(seen.sharedObjects.includes('/lib/ld-musl-x86_64.so.1'), seen.sharedObjects.join(' '))
-  assert.ok(seen.sharedObjects.includes(seen.binary), seen.sharedObjects.join(' '))
-  assert.ok(!seen.sharedObjects.some((so) => /libc\.so\.6|ld-linux/.test(so)), seen.sharedObjects.join(' '))
-  t.diagnostic(`loaded by Node ${runInMusl(['-p', 'process.version']).stdout.trim()} (musl) with ${seen.sharedObjects.join(' ')}`)
-})
+    const { abi } = LINUX_TARGETS[target]
+    const npmArgs = ['--os=linux', `--cpu=${spec.npmCpu}`, `--libc=${spec.libc === 'gnu' ? 'glibc' : 'musl'}`]
+    const installed = installPacked({ work, abi, binary: artifact, npmArgs })
+    writeFileSync(path.join(installed.dir, 'smoke.js'), smokeScript(abi, redis.url))
+    const inside = (p) => `/${path.relative(dir, p)}`
+    const run = runInUserland(target, [inside(path.join(installed.dir, 'smoke.js'))])
+    assert.equal(run.status, 0, `${run.error ?? ''}${run.stderr}`)
+    const seen = JSON.parse(run.stdout.trim())
+    assert.equal(seen.version, pkg.version)
+    assert.equal(seen.binary, inside(path.join(installed.dir, 'node_modules', `bulwark-${abi}`, `${pkg.napi.binaryName}.${abi}.node`)))
+    assert.equal(seen.memory, 'memory://packaged')
+    assert.equal(seen.redis, redis.url)
+    // The process that loaded it ran on the C library we meant, and only on it.
+    const libs = seen.sharedObjects
+    assert.ok(libs.includes(seen.binary), libs.join(' '))
+    if (spec.libc === 'gnu') {
+      assert.equal(seen.glibc, '2.17')
+    } else {
+      assert.ok(libs.includes(`/lib/ld-musl-${spec.cpu}.so.1`), libs.join(' '))
+      assert.ok(!libs.some((so) => /libc\.so\.6|ld-linux/.test(so)), libs.join(' '))
+    }
+    t.diagnostic(`${seen.node} ${seen.arch}, glibc ${seen.glibc ?? 'none'}: ${libs.join(' ')}`)
+  })
+}

@@ -40,13 +40,14 @@ function run(cmd, args, options = {}) {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}`)
 }
 
-function napiCrossToolchain(triple) {
+/** Unpacks napi-rs's cross toolchain for a linux-gnu `triple` (once); returns its directory. */
+export function napiCrossToolchain(triple) {
   if (process.platform !== 'linux' || process.arch !== 'x64') {
     throw new Error(`the napi-rs cross toolchains used here run on linux-x64 only, not ${process.platform}-${process.arch}`)
   }
   const { version } = require('@napi-rs/cross-toolchain')
   const dest = path.join(homedir(), '.napi-rs', 'cross-toolchain', version, triple)
-  if (existsSync(path.join(dest, 'package.json'))) return
+  if (existsSync(path.join(dest, 'package.json'))) return dest
   const work = mkdtempSync(path.join(tmpdir(), 'napi-cross-'))
   try {
     run('npm', ['pack', '--silent', '--pack-destination', work, NAPI_CROSS[triple]])
@@ -54,6 +55,7 @@ function napiCrossToolchain(triple) {
     run('tar', ['-xzf', path.join(work, tgz), '-C', work])
     mkdirSync(dest, { recursive: true })
     run('tar', ['-xJf', path.join(work, 'package', `${triple}.tar.xz`), '-C', dest])
+    return dest
   } finally {
     rmSync(work, { recursive: true, force: true })
   }
@@ -96,16 +98,19 @@ function build(target) {
   return (Date.now() - started) / 1000
 }
 
-const targets = process.argv.slice(2)
-const wanted = targets.length ? targets : pkg.napi.targets.filter((t) => t in LINUX_TARGETS)
-for (const t of wanted) {
-  if (!(t in LINUX_TARGETS)) throw new Error(`not a linux target this script builds: ${t} (known: ${Object.keys(LINUX_TARGETS).join(', ')})`)
+function main(targets) {
+  const wanted = targets.length ? targets : pkg.napi.targets.filter((t) => t in LINUX_TARGETS)
+  for (const t of wanted) {
+    if (!(t in LINUX_TARGETS)) throw new Error(`not a linux target this script builds: ${t} (known: ${Object.keys(LINUX_TARGETS).join(', ')})`)
+  }
+  const seconds = {}
+  for (const t of wanted) {
+    seconds[t] = build(t)
+    console.log(`built ${t} in ${seconds[t].toFixed(0)} s`)
+  }
+  const results = checkArtifacts(path.join(root, 'artifacts'), wanted)
+  printReport(results, seconds)
+  if (results.some((r) => r.problems.length)) process.exit(1)
 }
-const seconds = {}
-for (const t of wanted) {
-  seconds[t] = build(t)
-  console.log(`built ${t} in ${seconds[t].toFixed(0)} s`)
-}
-const results = checkArtifacts(path.join(root, 'artifacts'), wanted)
-printReport(results, seconds)
-if (results.some((r) => r.problems.length)) process.exit(1)
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) main(process.argv.slice(2))

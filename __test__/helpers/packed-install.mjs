@@ -65,6 +65,9 @@ export function smokeScript(abi, redisUrl) {
         binary: require.resolve('bulwark-${abi}'),
         memory: await roundTrip('memory://packaged'),
         redis: await roundTrip(${JSON.stringify(redisUrl)}),
+        node: process.version,
+        arch: process.arch,
+        glibc: process.report.getReport().header.glibcVersionRuntime ?? null,
         sharedObjects: process.report.getReport().sharedObjects,
       }))
     }
