@@ -68,7 +68,9 @@ for (const [target, spec] of Object.entries(USERLANDS)) {
     t.after(() => redis.stop())
 
     const { abi } = LINUX_TARGETS[target]
-    const npmArgs = ['--os=linux', `--cpu=${spec.npmCpu}`, `--libc=${spec.libc === 'gnu' ? 'glibc' : 'musl'}`]
+    // The platform package is for the userland's platform, not this host's: npm refuses a
+    // direct install of it (EBADPLATFORM) unless forced.
+    const npmArgs = ['--force', '--os=linux', `--cpu=${spec.npmCpu}`, `--libc=${spec.libc === 'gnu' ? 'glibc' : 'musl'}`]
     const installed = installPacked({ work, abi, binary: artifact, npmArgs })
     writeFileSync(path.join(installed.dir, 'smoke.js'), smokeScript(abi, redis.url))
     const inside = (p) => `/${path.relative(dir, p)}`
