@@ -87,6 +87,12 @@ function build(target) {
   if (libc === 'gnu') {
     napiCrossToolchain(target)
     args.push('--use-napi-cross')
+    // The toolchain's gcc 4.8 does not define __ARM_ARCH on aarch64 (GCC bug 99312), and
+    // ring's assembly refuses to build without it (briansmith/ring#1728).
+    if (target.startsWith('aarch64')) {
+      const name = `CFLAGS_${target.replaceAll('-', '_')}`
+      env[name] = `${env[name] ?? ''} -D__ARM_ARCH=8`.trim()
+    }
   } else {
     env.PATH = zigTools()
     args.push('--cross-compile')
