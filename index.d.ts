@@ -185,6 +185,24 @@ export interface ConnectionOptions {
   memoryMaxKeys?: number
   /** Approximate byte budget of the memory engine (absent: unbounded). */
   memoryMaxBytes?: number
+  /** Sentinel mode: sentinel addresses as `host:port`. */
+  sentinels?: Array<string>
+  /** Sentinel mode: the monitored primary's name. */
+  sentinelName?: string
+  /** Sentinel mode: connect to a replica instead of the primary. */
+  sentinelReplica?: boolean
+  /** ACL user on the sentinels. */
+  sentinelUsername?: string
+  /** Password on the sentinels. */
+  sentinelPassword?: string
+  /** TLS to the sentinels too (`enableTLSForSentinelMode`). */
+  sentinelTls?: boolean
+  /** Announced address remaps, each `ip:port=host:port`. */
+  sentinelNat?: Array<string>
+  /** Replica preference, each `ip:port:priority`. */
+  preferredSlaves?: Array<string>
+  /** Reconnect on `+switch-master` (default true). */
+  followSwitchMaster?: boolean
 }
 
 /** Failover counters and state, for `health()`. */

@@ -13,6 +13,7 @@ const { ReplyError, AbortError, MaxRetriesPerRequestError } = require('./redis-e
 const { parseOptions } = require('./redis-options')
 const { throttledLog } = require('./throttled-log')
 const { armBlockingDeadline } = require('./redis-blocking')
+const { sentinelNativeOptions, sentinelFallbackTarget } = require('./sentinel')
 
 const FLAG_BUFFERS = 0b001
 const FLAG_BLOCKING = 0b100
@@ -885,12 +886,13 @@ function nativeOptions(o, subscriber) {
     stringNumbers: o.stringNumbers,
     subscriber,
     // Every client of one server (or one memory:// name) shares one memory engine.
-    fallbackTarget: o.memoryOnly ? `memory://${o.host}` : o.fallback === 'memory' ? (o.path ? `unix:${o.path}` : `redis://${o.host}:${o.port}`) : undefined,
+    fallbackTarget: o.memoryOnly ? `memory://${o.host}` : o.fallback === 'memory' ? (o.sentinels ? sentinelFallbackTarget(o) : o.path ? `unix:${o.path}` : `redis://${o.host}:${o.port}`) : undefined,
     memoryOnly: o.memoryOnly,
     fallbackTimeout: o.fallbackTimeout,
     recovery: o.recovery,
     memoryMaxKeys: o.memory.maxKeys ?? undefined,
     memoryMaxBytes: o.memory.maxMemoryBytes ?? undefined,
+    ...sentinelNativeOptions(o),
   }
 }
 
