@@ -256,7 +256,7 @@ class Redis extends EventEmitter {
       }
       this._manuallyClosing = false
       this._setStatus('connecting')
-      this._link = new native.RedisConnection(nativeOptions(this.options, false), (batch) => this._onDelivery(batch))
+      this._link = this._createLink((batch) => this._onDelivery(batch))
       this._directSlot = this._link.directSlot()
       const cleanup = () => {
         this.removeListener('_ready', onReady)
@@ -281,6 +281,11 @@ class Redis extends EventEmitter {
     })
     if (typeof callback === 'function') promise.then(() => callback(null), callback)
     return promise
+  }
+
+  /** The native connection (Cluster overrides it with its slot-routing one). */
+  _createLink(onDelivery) {
+    return new native.RedisConnection(nativeOptions(this.options, false), onDelivery)
   }
 
   _onDelivery(batch) {
@@ -1162,4 +1167,4 @@ Redis.Pipeline = Pipeline
 Redis.ReplyError = ReplyError
 Redis.ScanStream = ScanStream
 
-module.exports = { Redis, Pipeline, ScanStream }
+module.exports = { Redis, Pipeline, ScanStream, nativeOptions }

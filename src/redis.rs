@@ -261,7 +261,7 @@ struct JsDelivery {
 
 type DeliveryFn = ThreadsafeFunction<Delivery, (), JsDelivery, Status, false>;
 
-struct TsfnSink(DeliveryFn);
+pub(crate) struct TsfnSink(DeliveryFn);
 
 impl Sink for TsfnSink {
     fn deliver(&self, delivery: Delivery) {
@@ -270,6 +270,24 @@ impl Sink for TsfnSink {
         self.0
             .call(delivery, ThreadsafeFunctionCallMode::NonBlocking);
     }
+}
+
+/// A sink that hands every batch to `onDelivery` on the JS thread (shared with the
+/// cluster binding).
+pub(crate) fn delivery_sink(
+    on_delivery: Function<'_, (), ()>,
+    string_numbers: bool,
+) -> Result<Arc<TsfnSink>> {
+    let tsfn: DeliveryFn = on_delivery
+        .build_threadsafe_function::<Delivery>()
+        .callee_handled::<false>()
+        .build_callback(move |ctx| {
+            Ok(JsDelivery {
+                delivery: ctx.value,
+                string_numbers,
+            })
+        })?;
+    Ok(Arc::new(TsfnSink(tsfn)))
 }
 
 /// The native half of a `Redis` client: a handle to the core's dispatcher (or to
@@ -299,8 +317,8 @@ impl Drop for RedisConnection {
 
 /// Completions answered during `submitBatch`, converted on the JS thread.
 pub struct Immediate {
-    batch: Vec<Completion>,
-    string_numbers: bool,
+    pub(crate) batch: Vec<Completion>,
+    pub(crate) string_numbers: bool,
 }
 
 impl ToNapiValue for Immediate {
@@ -368,16 +386,7 @@ impl RedisConnection {
     )]
     pub fn new(options: ConnectionOptions, on_delivery: Function<'_, (), ()>) -> Result<Self> {
         let string_numbers = options.string_numbers;
-        let tsfn: DeliveryFn = on_delivery
-            .build_threadsafe_function::<Delivery>()
-            .callee_handled::<false>()
-            .build_callback(move |ctx| {
-                Ok(JsDelivery {
-                    delivery: ctx.value,
-                    string_numbers,
-                })
-            })?;
-        let sink = Arc::new(TsfnSink(tsfn));
+        let sink = delivery_sink(on_delivery, string_numbers)?;
         let backend = match (options.memory_only, fallback_options(&options)) {
             (true, Some(fallback)) => Backend::memory(&fallback, options.db, sink),
             _ => Backend::Redis(RedisLink::start(options.into(), sink)),
@@ -468,7 +477,7 @@ fn failure_name(kind: FailureKind) -> &'static str {
     }
 }
 
-fn failure_error(failure: Failure) -> Error {
+pub(crate) fn failure_error(failure: Failure) -> Error {
     Error::new(
         Status::GenericFailure,
         format!("{}\t{}", failure_name(failure.kind), failure.message),

@@ -100,11 +100,19 @@ export class RedisCluster {
         const info = await rawCommand(s.port, 'CLUSTER INFO', { timeoutMs: 500 })
         if (!info.includes('cluster_state:ok')) return false
       }
-      for (const r of this.nodes().filter((n) => n.flags.includes('slave'))) {
-        const server = this.server(r.port)
-        if (!server?.process) continue
-        const repl = await rawCommand(r.port, 'INFO replication', { timeoutMs: 500 })
-        if (!repl.includes('master_link_status:up')) return false
+      // Every live node is a primary with slots or a replica in sync, and every node
+      // sees each replica (CLUSTER SLOTS lists replicas only once gossip has spread).
+      const nodes = this.nodes()
+      for (const s of this.servers) {
+        if (!s.process) continue
+        const repl = await rawCommand(s.port, 'INFO replication', { timeoutMs: 500 })
+        if (repl.includes('role:slave') ? !repl.includes('master_link_status:up') : !(nodes.find((n) => n.port === s.port)?.slots.length > 0)) return false
+      }
+      const replicas = nodes.filter((n) => n.flags.includes('slave') && !n.flags.includes('fail')).length
+      for (const s of this.servers) {
+        if (!s.process) continue
+        const seen = parseNodes(cli(s.port, 'cluster', 'nodes')).filter((n) => n.flags.includes('slave') && !n.flags.includes('fail')).length
+        if (seen !== replicas) return false
       }
       return true
     }, 'the cluster to be healthy', budgetMs)

@@ -766,7 +766,7 @@ fn is_script_load(command: &[Vec<u8>]) -> bool {
 
 /// Connects, authenticates, selects `db`, names the client and runs the ready check.
 /// Errors come back as (code, message) without credentials.
-pub(super) async fn establish(options: &ClientOptions, db: u32) -> Result<Conn, (String, String)> {
+pub(crate) async fn establish(options: &ClientOptions, db: u32) -> Result<Conn, (String, String)> {
     use redis::{ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo};
     let addr = match (&options.address, &options.tls) {
         (super::Address::Unix(path), _) => ConnectionAddr::Unix(path.into()),

@@ -25,6 +25,7 @@ use tokio::sync::mpsc;
 
 use crate::Reply;
 pub use fallback::{FallbackOptions, FallbackStats, Recovery, Router};
+pub(crate) use link::establish;
 pub use link::FLAG_BLOCKING;
 pub use options::{Address, ClientCertificate, ClientOptions, TlsOptions};
 pub use sentinel::SentinelOptions;
