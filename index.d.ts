@@ -20,8 +20,8 @@ export declare class ClusterConnection {
   directSlot(): number | null
   /** Routes every command in `batch[..len]` (the `RedisConnection` encoding). */
   submitBatch(batch: Uint8Array, len: number): unknown[] | null
-  /** No failover counters for a cluster (yet): `null`. */
-  health(): boolean | null
+  /** Failover counters and state (`null` without failover). */
+  health(): FallbackHealth | null
   /** QUIT every node after the replies owed; completion `id` resolves `OK`. */
   quit(id: number): void
   /** Close every node now; reconnect when asked to. */

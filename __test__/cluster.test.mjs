@@ -165,7 +165,9 @@ test("scaleReads 'slave' reads from replicas", async () => {
   const key = ['replica:{r}', 'replica:{s}', 'replica:{t}', 'replica:{u}'].find((k) => cluster.replicaOf(cluster.masterOfSlot(cluster.slotOf(k)).port))
   await c.set(key, 'v')
   const replica = cluster.replicaOf(cluster.masterOfSlot(cluster.slotOf(key)).port)
-  await until(async () => (await rawCommand(replica.port, `GET ${key}`, { timeoutMs: 500 }).catch((e) => String(e))).includes('MOVED'), 'the replica to hold the key')
+  const offset = (text, field) => Number(new RegExp(`${field}:(\\d+)`).exec(text)?.[1] ?? -1)
+  const primaryOffset = offset(await rawCommand(cluster.masterOfSlot(cluster.slotOf(key)).port, 'INFO replication'), 'master_repl_offset')
+  await until(async () => offset(await rawCommand(replica.port, 'INFO replication'), 'slave_repl_offset') >= primaryOffset, 'the replica to hold the key')
   // CLUSTER SLOTS lists a replica once its replication offset is known.
   await until(async () => {
     c.refreshSlotsCache()
@@ -198,6 +200,31 @@ test('a paused (SIGSTOP) primary cannot hang a call past commandTimeout', async 
     owner.resume()
   }
   await until(async () => (await c.get('pause:{z}')) === '1', 'the node to answer again')
+})
+
+test('whole cluster killed: memory answers, then the outage writes are replayed on the cluster', async () => {
+  const c = connect({ fallbackTimeout: 250 })
+  const events = []
+  c.on('fallback', () => events.push('fallback'))
+  c.on('recover', () => events.push('recover'))
+  await c.set('outage:before', 'redis')
+  const servers = cluster.servers.slice()
+  await Promise.all(servers.map((s) => s.kill()))
+  // Every call is answered (from memory), none fails.
+  assert.equal(await c.set('outage:{o}a', 'memory'), 'OK')
+  assert.equal(await c.incr('outage:{o}n'), 1)
+  assert.equal(await c.get('outage:{o}a'), 'memory')
+  assert.equal(c.backend, 'memory')
+  for (const s of servers) await s.start()
+  await cluster.waitHealthy(30_000)
+  await until(() => c.backend === 'redis', 'the client to recover', 30_000)
+  assert.deepEqual(events, ['fallback', 'recover'])
+  const owner = cluster.masterOfSlot(cluster.slotOf('outage:{o}a'))
+  assert.equal(await rawCommand(owner.port, 'GET outage:{o}a'), '$6\r\nmemory')
+  assert.equal(await c.incr('outage:{o}n'), 2)
+  const health = await c.health()
+  assert.equal(health.counters.fallbacks, 1)
+  assert.equal(health.counters.recoveries, 1)
 })
 
 test('quit() ends the cluster client; later calls fail with Connection is closed.', async () => {

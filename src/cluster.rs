@@ -9,7 +9,9 @@ use bulwark_core::cluster::{ClusterLink, ClusterOptions, ScaleReads};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
-use crate::redis::{delivery_sink, ConnectionOptions, Immediate};
+use crate::redis::{
+    delivery_sink, fallback_health, fallback_options, ConnectionOptions, FallbackHealth, Immediate,
+};
 
 /// Cluster settings as the JS facade passes them (validated there).
 #[napi(object)]
@@ -78,6 +80,7 @@ impl ClusterConnection {
         let string_numbers = options.node.string_numbers;
         let sink = delivery_sink(on_delivery, string_numbers)?;
         let offline_queue = options.node.offline_queue;
+        let fallback = fallback_options(&options.node);
         let node: ClientOptions = options.node.into();
         let cluster = ClusterOptions {
             startup: options.startup,
@@ -101,6 +104,7 @@ impl ClusterConnection {
                 .filter_map(|e| e.split_once('=').map(|(a, b)| (a.to_owned(), b.to_owned())))
                 .collect(),
             offline_queue,
+            fallback,
         };
         Ok(Self {
             link: ClusterLink::start(cluster, sink),
@@ -127,10 +131,10 @@ impl ClusterConnection {
         }))
     }
 
-    /// No failover counters for a cluster (yet): `null`.
+    /// Failover counters and state (`null` without failover).
     #[napi(catch_unwind)]
-    pub fn health(&self) -> Option<bool> {
-        None
+    pub fn health(&self) -> Option<FallbackHealth> {
+        Some(fallback_health(self.link.router()?.stats()))
     }
 
     /// QUIT every node after the replies owed; completion `id` resolves `OK`.

@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use bulwark_core::client::{
     Address, Backend, ClientCertificate, ClientOptions, Completion, Delivery, Event, Failure,
-    FailureKind, FallbackOptions, MessageKind, Recovery, RedisLink, Router, SentinelOptions, Sink,
-    TlsOptions,
+    FailureKind, FallbackOptions, FallbackStats, MessageKind, Recovery, RedisLink, Router,
+    SentinelOptions, Sink, TlsOptions,
 };
 use bulwark_core::memory::MemoryConfig;
 use bulwark_core::Reply;
@@ -187,7 +187,7 @@ pub struct FallbackHealth {
     pub memory_expired: f64,
 }
 
-fn fallback_options(o: &ConnectionOptions) -> Option<FallbackOptions> {
+pub(crate) fn fallback_options(o: &ConnectionOptions) -> Option<FallbackOptions> {
     let to_usize = |v: Option<f64>| v.map(|n| n.clamp(0.0, usize::MAX as f64) as usize);
     o.fallback_target.as_ref().map(|target| FallbackOptions {
         target: target.clone(),
@@ -269,6 +269,24 @@ impl Sink for TsfnSink {
         // when nobody is left to receive the batch.
         self.0
             .call(delivery, ThreadsafeFunctionCallMode::NonBlocking);
+    }
+}
+
+/// `health()`'s failover fields (shared with the cluster binding).
+pub(crate) fn fallback_health(stats: FallbackStats) -> FallbackHealth {
+    FallbackHealth {
+        on_memory: stats.on_memory,
+        since: stats.since_ms as f64,
+        last_error: stats.last_error,
+        fallbacks: stats.fallbacks as f64,
+        recoveries: stats.recoveries as f64,
+        memory_commands: stats.memory_commands as f64,
+        replayed_keys: stats.replayed_keys as f64,
+        discarded_keys: stats.discarded_keys as f64,
+        memory_keys: stats.memory.keys as f64,
+        memory_bytes: stats.memory.bytes as f64,
+        memory_evictions: stats.memory.evicted as f64,
+        memory_expired: stats.memory.expired as f64,
     }
 }
 
@@ -426,21 +444,7 @@ impl RedisConnection {
     /// Failover counters and state (`null` without failover).
     #[napi(catch_unwind)]
     pub fn health(&self) -> Option<FallbackHealth> {
-        let stats = self.backend.router()?.stats();
-        Some(FallbackHealth {
-            on_memory: stats.on_memory,
-            since: stats.since_ms as f64,
-            last_error: stats.last_error,
-            fallbacks: stats.fallbacks as f64,
-            recoveries: stats.recoveries as f64,
-            memory_commands: stats.memory_commands as f64,
-            replayed_keys: stats.replayed_keys as f64,
-            discarded_keys: stats.discarded_keys as f64,
-            memory_keys: stats.memory.keys as f64,
-            memory_bytes: stats.memory.bytes as f64,
-            memory_evictions: stats.memory.evicted as f64,
-            memory_expired: stats.memory.expired as f64,
-        })
+        Some(fallback_health(self.backend.router()?.stats()))
     }
 
     /// QUIT after every queued reply; completion `id` resolves `OK`.

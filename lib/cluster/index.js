@@ -83,9 +83,12 @@ class Cluster extends Redis {
       keyPrefix: o.keyPrefix ?? redisOptions.keyPrefix ?? '',
       enableOfflineQueue: o.enableOfflineQueue,
       enableReadyCheck: o.enableReadyCheck,
-      // Node reconnects are the core's; a whole-cluster outage is not bridged by the
-      // memory engine yet (docs/cluster.md).
-      fallback: false,
+      // bulwark: while no node of the cluster answers, the memory engine does (the
+      // whole-cluster case only; see docs/cluster.md).
+      fallback: o.fallback ?? redisOptions.fallback ?? 'memory',
+      fallbackTimeout: o.fallbackTimeout ?? redisOptions.fallbackTimeout ?? 250,
+      recovery: o.recovery ?? redisOptions.recovery ?? 'replay',
+      memory: o.memory ?? redisOptions.memory,
       lazyConnect: true,
       scripts: o.scripts,
       // A paused (SIGSTOP) node must not hang callers: a default deadline per command.
@@ -111,7 +114,11 @@ class Cluster extends Redis {
     }
     return new native.ClusterConnection(
       {
-        node: nativeOptions(this.options, false),
+        node: {
+          ...nativeOptions(this.options, false),
+          // One memory engine per cluster (named by its startup nodes), shared by its clients.
+          fallbackTarget: this.options.fallback === 'memory' ? `cluster://${this.startupNodes.map((n) => `${n.host}:${n.port}`).sort().join(',')}` : undefined,
+        },
         startup: this.startupNodes.map((n) => `${n.host}:${n.port}`),
         maxRedirections: ms(o.maxRedirections, 'maxRedirections'),
         retryDelayOnMoved: ms(o.retryDelayOnMoved, 'retryDelayOnMoved'),

@@ -9,6 +9,7 @@
 //! delays (≥1.28 s) and cross-slot pipeline rules differ from ioredis's (see
 //! docs/cluster.md).
 
+mod outage;
 pub mod slot;
 pub mod topology;
 
@@ -22,7 +23,7 @@ use tokio::time::Instant;
 
 use crate::client::{
     args, runtime, Backend, ClientOptions, Completion, Delivery, Event, Failure, FailureKind,
-    RedisLink, Sink,
+    FallbackOptions, RedisLink, Router, Sink,
 };
 use crate::Reply;
 use topology::Range;
@@ -68,6 +69,8 @@ pub struct ClusterOptions {
     pub nat: Vec<(String, String)>,
     /// Queue commands until the slot map is known (`enableOfflineQueue`).
     pub offline_queue: bool,
+    /// Answer from the memory engine while no node of the cluster answers.
+    pub fallback: Option<FallbackOptions>,
 }
 
 /// Ids the cluster sends on its own behalf (ASKING, READONLY); callers' ids are below.
@@ -128,6 +131,12 @@ struct Shared {
     random: AtomicU64,
     ended: AtomicBool,
     last_error: Mutex<Option<String>>,
+    /// The memory-engine switch (`fallback`).
+    router: Option<Arc<Router>>,
+    /// The last slot-map read failed on every node.
+    unreachable: AtomicBool,
+    /// `ready` was announced.
+    ready: AtomicBool,
 }
 
 /// A cluster client: a handle to the routing state; nodes connect on their own tasks.
@@ -302,6 +311,10 @@ impl Shared {
                 return;
             }
         }
+        if self.on_memory() {
+            self.run_in_memory(jobs);
+            return;
+        }
         let mut batches: HashMap<String, (Arc<Node>, Vec<u8>)> = HashMap::new();
         let mut unroutable = Vec::new();
         {
@@ -385,6 +398,18 @@ impl Shared {
             // is shorter than a promotion).
             if let Next::Lost | Next::ClusterDown = next {
                 let since = *job.lost_since.get_or_insert_with(Instant::now);
+                if let Some(router) = &self.router {
+                    // Every node unreachable for the fallback timeout: memory answers.
+                    if self.unreachable.load(Ordering::Acquire)
+                        && since.elapsed() >= router.timeout()
+                    {
+                        self.degrade();
+                    }
+                    if self.on_memory() {
+                        now.push(job);
+                        continue;
+                    }
+                }
                 if since.elapsed() >= self.options.failover_deadline
                     || self.closing.load(Ordering::Relaxed)
                 {
@@ -460,7 +485,7 @@ impl Shared {
             }) => {
                 let node = self.map.lock().nodes.get(addr).cloned();
                 if let Some(node) = node {
-                    let known = self.closing.load(Ordering::Relaxed)
+                    let gone = self.closing.load(Ordering::Relaxed)
                         || !self
                             .map
                             .lock()
@@ -468,12 +493,14 @@ impl Shared {
                             .iter()
                             .flatten()
                             .any(|s| s.0 == addr || s.1.iter().any(|r| r == addr));
-                    if known {
+                    if gone {
                         // Not serving any slot any more (failed over, removed): let it go.
                         node.link.retry(None);
                     } else {
+                        // Short and capped: commands queued on a dead primary come back at
+                        // each failed attempt, to follow its slots to the promoted replica.
                         node.link
-                            .retry(Some(Duration::from_millis(u64::from(n.min(20)) * 50)));
+                            .retry(Some(Duration::from_millis(u64::from(n.min(4)) * 50)));
                     }
                 }
                 self.refresh_soon();
@@ -581,6 +608,7 @@ impl Shared {
             match fetched {
                 Ok(Ok(ranges)) => {
                     self.apply(ranges);
+                    self.unreachable.store(false, Ordering::Release);
                     return true;
                 }
                 Ok(Err(e)) => *self.last_error.lock() = Some(e),
@@ -589,6 +617,7 @@ impl Shared {
                 }
             }
         }
+        self.unreachable.store(true, Ordering::Release);
         false
     }
 
@@ -644,7 +673,14 @@ impl ClusterLink {
     /// Starts reading the slot map; `connect` and `ready` follow once it is known.
     pub fn start(options: ClusterOptions, sink: Arc<dyn Sink>) -> Self {
         let interval = options.slots_refresh_interval;
+        let router = options
+            .fallback
+            .as_ref()
+            .map(|f| Router::new(f, Arc::new(AtomicU32::new(0)), false, sink.clone()));
         let shared = Arc::new_cyclic(|me| Shared {
+            router,
+            unreachable: AtomicBool::new(false),
+            ready: AtomicBool::new(false),
             options,
             sink,
             me: me.clone(),
@@ -673,11 +709,20 @@ impl ClusterLink {
                 }
                 if shared.refresh().await {
                     shared.refreshing.store(false, Ordering::Release);
+                    if shared.on_memory() {
+                        // Came back after starting on memory: the outage probe recovers.
+                        break;
+                    }
+                    shared.ready.store(true, Ordering::Release);
                     shared.sink.deliver(Delivery::Event(Event::Connect));
                     shared.sink.deliver(Delivery::Event(Event::Ready));
                     let queued = shared.waiting.lock().take().unwrap_or_default();
                     shared.dispatch(queued);
                     break;
+                }
+                // Cluster absent at start: memory answers at once, as for one server.
+                if times == 0 {
+                    shared.degrade();
                 }
                 times += 1;
                 let message = shared.last_error.lock().clone().unwrap_or_default();
@@ -803,6 +848,9 @@ impl ClusterLink {
     fn close(&self, how: impl Fn(&Node)) {
         let shared = &self.shared;
         shared.closing.store(true, Ordering::Release);
+        if let Some(router) = &shared.router {
+            router.close();
+        }
         let nodes: Vec<Arc<Node>> = shared.map.lock().nodes.values().cloned().collect();
         if nodes.is_empty() {
             shared.finish();
@@ -830,6 +878,11 @@ impl ClusterLink {
     /// Re-reads the slot map now.
     pub fn refresh(&self) {
         self.shared.refresh_soon();
+    }
+
+    /// The memory-engine switch, for `health()`.
+    pub fn router(&self) -> Option<&Arc<Router>> {
+        self.shared.router.as_ref()
     }
 
     /// The last node or slot-map error, for `health()`.
