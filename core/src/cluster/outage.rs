@@ -16,6 +16,9 @@ use super::{slot, topology, Job, Shared};
 use crate::client::fallback::Mode;
 use crate::client::{Address, ClientOptions, Delivery, Event};
 
+/// Replay commands sent together (a MULTI…EXEC group, or one command).
+type Group<'a> = Vec<&'a Vec<Vec<u8>>>;
+
 /// How often an outage probes the cluster.
 const PROBE_EVERY: Duration = Duration::from_millis(250);
 
@@ -136,8 +139,8 @@ impl Shared {
     /// Sends the replay: script loads to every primary, each MULTI…EXEC group to the
     /// primary of its first key. False when anything failed.
     async fn write_back(&self, commands: &[Vec<Vec<u8>>]) -> bool {
-        let mut groups: Vec<(Option<u16>, Vec<&Vec<Vec<u8>>>)> = Vec::new();
-        let mut open: Option<Vec<&Vec<Vec<u8>>>> = None;
+        let mut groups: Vec<(Option<u16>, Group)> = Vec::new();
+        let mut open: Option<Group> = None;
         let mut open_slot = None;
         for command in commands {
             let name = command
