@@ -9,6 +9,35 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** The native half of a `Cluster` client. */
+export declare class ClusterConnection {
+  /**
+   * Starts reading the slot map at once. `onDelivery(batch)` receives every reply
+   * batch and event.
+   */
+  constructor(options: ClusterConnectionOptions, onDelivery: (batch: unknown[]) => void)
+  /** Always `null`: a cluster has no direct memory slot. */
+  directSlot(): number | null
+  /** Routes every command in `batch[..len]` (the `RedisConnection` encoding). */
+  submitBatch(batch: Uint8Array, len: number): unknown[] | null
+  /** Failover counters and state (`null` without failover). */
+  health(): FallbackHealth | null
+  /** QUIT every node after the replies owed; completion `id` resolves `OK`. */
+  quit(id: number): void
+  /** Close every node now; reconnect when asked to. */
+  disconnect(reconnect: boolean): void
+  /** Node reconnects are decided in the core; kept for the `Redis` facade's calls. */
+  retry(delayMs: number): void
+  /** The slot map's nodes. */
+  nodes(): Array<ClusterNodeInfo>
+  /** The primary serving `slot`, `host:port` (`null` when not covered). */
+  masterOf(slot: number): string | null
+  /** Re-read the slot map now. */
+  refreshSlots(): void
+  /** The last node or slot-map error. */
+  lastError(): string | null
+}
+
 /**
  * The native half of a `Redis` client: a handle to the core's dispatcher (or to
  * the memory engine for `memory://`).
@@ -124,6 +153,44 @@ export declare function breakerSuccess(handle: number, latency: number, now: num
 /** Takes a half-open trial slot if one is free. */
 export declare function breakerTryTrial(handle: number): boolean
 
+/** Cluster settings as the JS facade passes them (validated there). */
+export interface ClusterConnectionOptions {
+  /** Per-node connection settings (host/port ignored). */
+  node: ConnectionOptions
+  /** Startup nodes, `host:port`. */
+  startup: Array<string>
+  /** `maxRedirections`. */
+  maxRedirections: number
+  /** `retryDelayOnMoved`, ms. */
+  retryDelayOnMoved: number
+  /** `retryDelayOnFailover`, ms. */
+  retryDelayOnFailover: number
+  /** `retryDelayOnClusterDown`, ms. */
+  retryDelayOnClusterDown: number
+  /** `retryDelayOnTryAgain`, ms. */
+  retryDelayOnTryAgain: number
+  /** `slotsRefreshTimeout`, ms. */
+  slotsRefreshTimeout: number
+  /** `slotsRefreshInterval`, ms (absent: off). */
+  slotsRefreshInterval?: number
+  /** `'master'`, `'slave'` or `'all'`. */
+  scaleReads: string
+  /** How long a command waits for its slot across lost connections, ms. */
+  failoverTimeout: number
+  /** `natMap` entries, `ip:port=host:port`. */
+  nat: Array<string>
+}
+
+/** One node of the slot map. */
+export interface ClusterNodeInfo {
+  /** `host:port`. */
+  address: string
+  /** `'master'` or `'slave'`. */
+  role: string
+  /** Slots it serves (primaries). */
+  slots: number
+}
+
 /** Connection options as the JS facade passes them (already validated there). */
 export interface ConnectionOptions {
   /** Host name (ignored when `path` is set). */
@@ -185,6 +252,24 @@ export interface ConnectionOptions {
   memoryMaxKeys?: number
   /** Approximate byte budget of the memory engine (absent: unbounded). */
   memoryMaxBytes?: number
+  /** Sentinel mode: sentinel addresses as `host:port`. */
+  sentinels?: Array<string>
+  /** Sentinel mode: the monitored primary's name. */
+  sentinelName?: string
+  /** Sentinel mode: connect to a replica instead of the primary. */
+  sentinelReplica?: boolean
+  /** ACL user on the sentinels. */
+  sentinelUsername?: string
+  /** Password on the sentinels. */
+  sentinelPassword?: string
+  /** TLS to the sentinels too (`enableTLSForSentinelMode`). */
+  sentinelTls?: boolean
+  /** Announced address remaps, each `ip:port=host:port`. */
+  sentinelNat?: Array<string>
+  /** Replica preference, each `ip:port:priority`. */
+  preferredSlaves?: Array<string>
+  /** Reconnect on `+switch-master` (default true). */
+  followSwitchMaster?: boolean
 }
 
 /** Failover counters and state, for `health()`. */

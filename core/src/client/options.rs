@@ -85,6 +85,8 @@ pub struct ClientOptions {
     /// Fail over to the in-process memory engine (`None`: ioredis semantics, errors
     /// included).
     pub fallback: Option<super::FallbackOptions>,
+    /// Sentinel mode: the address is resolved through sentinels before every connect.
+    pub sentinel: Option<super::SentinelOptions>,
 }
 
 impl Default for ClientOptions {
@@ -109,6 +111,7 @@ impl Default for ClientOptions {
             ping_interval: Some(Duration::from_secs(1)),
             subscriber: false,
             fallback: None,
+            sentinel: None,
         }
     }
 }
@@ -132,6 +135,7 @@ impl std::fmt::Debug for ClientOptions {
             .field("ping_interval", &self.ping_interval)
             .field("subscriber", &self.subscriber)
             .field("fallback", &self.fallback)
+            .field("sentinel", &self.sentinel.as_ref().map(|s| &s.name))
             .finish()
     }
 }
