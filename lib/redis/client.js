@@ -17,9 +17,10 @@ const { closedError, failureError, toReplyError } = require('./errors')
 const { settleNowAllowed, deferToNextTurn } = require('./settle-pacing')
 const { nativeOptions } = require('./native-options')
 const { applyPrefix } = require('./key-prefix')
-const { defineScript, runScript } = require('./scripts')
+const { defineScript, scriptMethod, ScriptCommand } = require('./scripts')
 const { checkName } = require('./command-name')
-const { Pipeline } = require('./pipeline')
+const { asCallback } = require('./as-callback')
+const { Pipeline, Transaction } = require('./pipeline')
 const { ScanStream } = require('./scan-stream')
 const { installPubSub } = require('./subscriber')
 
@@ -63,6 +64,10 @@ class Redis extends EventEmitter {
     this._flush = () => this._flushBatch()
     this._manuallyClosing = false
     this._scripts = new Map()
+    /** Commands added by `addBuiltinCommand` (pipelines get them too). */
+    this._addedBuiltins = new Set()
+    /** Shas of the scripts the current connection has run (EVAL once, then EVALSHA). */
+    this._scriptsLoaded = new Set()
     this._sub = null
     this._execWraps = false
     this._subReady = false
@@ -128,8 +133,7 @@ class Redis extends EventEmitter {
       this.on('_connectError', onError)
       this.on('_end', onEnd)
     })
-    if (typeof callback === 'function') promise.then(() => callback(null), callback)
-    return promise
+    return asCallback(promise, callback)
   }
 
   _onDelivery(batch) {
@@ -248,6 +252,7 @@ class Redis extends EventEmitter {
         break
       case 'ready':
         this.retryAttempts = 0
+        this._scriptsLoaded.clear()
         this._setStatus('ready')
         this.emit('_ready')
         break
@@ -267,11 +272,13 @@ class Redis extends EventEmitter {
         const err = new Error(detail)
         if (code) err.code = code
         this.backend = 'memory'
+        this._scriptsLoaded.clear()
         this.emit('fallback', err)
         break
       }
       case 'recover':
         this.backend = 'redis'
+        this._scriptsLoaded.clear()
         this.emit('recover')
         break
       case 'end': {
@@ -319,7 +326,13 @@ class Redis extends EventEmitter {
       command.reject(new Error('Connection in subscriber mode, only subscriber commands may be used'))
       return command.promise
     }
+    if (this.options.fallback === false && !this.options.enableOfflineQueue && this.status !== 'ready') {
+      // ioredis decides at the call: a client that is not ready does not take commands.
+      command.reject(new Error("Stream isn't writeable and enableOfflineQueue options is false"))
+      return command.promise
+    }
     if (name === 'select') this._noteSelect(command.args)
+    if (command instanceof ScriptCommand) command.chooseForm(this._scriptsLoaded)
     if (this._link === null) {
       if (this.status === 'end' && !this.options.lazyConnect) {
         command.reject(closedError())
@@ -504,12 +517,16 @@ class Redis extends EventEmitter {
     return new Redis({ ...this.options, ...override })
   }
 
+  /** A pipeline, optionally filled from `[[methodName, ...args], …]`. */
   pipeline(commandList) {
-    return new Pipeline(this, false, commandList)
+    const pipeline = new Pipeline(this)
+    if (commandList !== undefined && commandList !== null) pipeline.addBatch(commandList)
+    return pipeline
   }
 
+  /** A transaction (`multi([commands])`), or MULTI sent at once with `{ pipeline: false }`. */
   multi(commandList, options) {
-    if (commandList && !Array.isArray(commandList)) {
+    if (options === undefined && !Array.isArray(commandList)) {
       options = commandList
       commandList = undefined
     }
@@ -517,7 +534,9 @@ class Redis extends EventEmitter {
       this._execWraps = true
       return this.call('multi')
     }
-    return new Pipeline(this, true, commandList)
+    const transaction = new Transaction(this)
+    if (commandList !== undefined && commandList !== null) transaction.addBatch(commandList)
+    return transaction
   }
 
   /**
@@ -530,8 +549,7 @@ class Redis extends EventEmitter {
     const promise = this.sendCommand(new Command('exec', [])).then((replies) =>
       wrap && Array.isArray(replies) ? replies.map((reply) => (reply instanceof Error ? [toReplyError(reply)] : [null, reply])) : replies,
     )
-    if (typeof callback === 'function') promise.then((v) => callback(null, v), callback)
-    return promise
+    return asCallback(promise, callback)
   }
 
   /**
@@ -542,13 +560,21 @@ class Redis extends EventEmitter {
     if (typeof name !== 'string' || name.length === 0) throw new TypeError('defineCommand: name must be a non-empty string')
     const script = defineScript(definition)
     this._scripts.set(name, script)
-    const make = (replyEncoding) =>
-      function (...args) {
-        const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
-        return runScript(this, script, args, replyEncoding, callback)
-      }
-    this[name] = make('utf8')
-    this[`${name}Buffer`] = make(null)
+    this[name] = scriptMethod(script, 'utf8')
+    this[`${name}Buffer`] = scriptMethod(script, null)
+  }
+
+  /** ioredis's `addBuiltinCommand`: a method (and …Buffer twin) for a command this client does not know. */
+  addBuiltinCommand(name) {
+    checkName(name)
+    this._addedBuiltins.add(name)
+    this[name] = commandMethod(name, 0)
+    this[`${name}Buffer`] = commandMethod(name, FLAG_BUFFERS)
+  }
+
+  /** The commands every client has a method for. */
+  getBuiltinCommands() {
+    return commands.list.filter((name) => name !== 'monitor')
   }
 
   scanStream(options) {

@@ -1,8 +1,11 @@
 'use strict'
-// defineCommand scripts: EVALSHA with the EVAL fallback, and the pre-load pipelines need.
+// defineCommand scripts, run as ioredis runs them: the first use on a connection sends
+// EVAL (which loads the script there), later uses EVALSHA; a NOSCRIPT reply (SCRIPT
+// FLUSH, a restarted server) forgets the script and sends it again as EVAL. Inside
+// MULTI there is no such retry: the EXEC entry carries the NOSCRIPT error.
 const { createHash } = require('node:crypto')
 const { Command } = require('../redis-command')
-const { ReplyError } = require('../redis-errors')
+const { asCallback } = require('./as-callback')
 
 /** A script definition as `defineCommand` takes it, checked; `{lua, sha, numberOfKeys}`. */
 function defineScript(definition) {
@@ -14,30 +17,55 @@ function defineScript(definition) {
   return { lua: definition.lua, sha: createHash('sha1').update(definition.lua).digest('hex'), numberOfKeys }
 }
 
-function scriptArgs(script, args) {
-  return script.numberOfKeys === undefined || script.numberOfKeys === null ? args : [script.numberOfKeys, ...args]
-}
+const isNoScript = (err) => Boolean(err) && typeof err.message === 'string' && err.message.includes('NOSCRIPT')
 
-function runScript(client, script, args, replyEncoding, callback) {
-  const full = scriptArgs(script, args)
-  const evalsha = new Command('evalsha', [script.sha, ...full], { replyEncoding })
-  const result = client.sendCommand(evalsha).catch((err) => {
-    if (!(err instanceof ReplyError) || !err.message.startsWith('NOSCRIPT')) throw err
-    return client.sendCommand(new Command('eval', [script.lua, ...full], { replyEncoding }))
-  })
-  if (typeof callback === 'function') result.then((v) => callback(null, v), callback)
-  return result
-}
+/** EVALSHA that becomes EVAL when the connection has not run the script yet. */
+class ScriptCommand extends Command {
+  constructor(script, args, options) {
+    super('evalsha', [script.sha, ...args], options)
+    this.script = script
+    this.loadedOn = null
+    const reject = this.reject
+    this.reject = (err) => {
+      if (this.loadedOn !== null && isNoScript(err)) this.loadedOn.delete(script.sha)
+      reject(err)
+    }
+  }
 
-async function loadScripts(redis, queue) {
-  const shas = new Map()
-  for (const { script } of queue) if (script) shas.set(script.sha, script.lua)
-  if (shas.size === 0) return
-  const exists = await redis.script('EXISTS', ...shas.keys())
-  let i = 0
-  for (const [, lua] of shas) {
-    if (!exists[i++]) await redis.script('LOAD', lua)
+  /** Picks EVAL or EVALSHA as the command is sent; `loaded`: the shas this connection ran. */
+  chooseForm(loaded) {
+    this.loadedOn = loaded
+    const { sha, lua } = this.script
+    if (!loaded.has(sha)) {
+      loaded.add(sha)
+      this.name = this.lowerName = 'eval'
+      this.args[0] = lua
+    } else if (this.name === 'eval') {
+      this.name = this.lowerName = 'evalsha'
+      this.args[0] = sha
+    }
   }
 }
 
-module.exports = { defineScript, scriptArgs, runScript, loadScripts }
+/** Runs `script` with `args` on `container` (a client or a pipeline); returns what its sendCommand does. */
+function executeScript(container, script, args, replyEncoding, callback) {
+  const full = script.numberOfKeys === undefined || script.numberOfKeys === null ? args : [script.numberOfKeys, ...args]
+  const command = new ScriptCommand(script, full, { replyEncoding })
+  command.promise = command.promise.catch((err) => {
+    if (!isNoScript(err)) throw err
+    const client = container.isPipeline ? container.redis : container
+    return client.sendCommand(new ScriptCommand(script, full, { replyEncoding }))
+  })
+  asCallback(command.promise, callback)
+  return container.sendCommand(command)
+}
+
+/** The `name` / `nameBuffer` methods `defineCommand` installs (on a client or a pipeline). */
+function scriptMethod(script, replyEncoding) {
+  return function (...args) {
+    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
+    return executeScript(this, script, args, replyEncoding, callback)
+  }
+}
+
+module.exports = { defineScript, scriptMethod, ScriptCommand }

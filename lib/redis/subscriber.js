@@ -70,9 +70,11 @@ class PubSub {
   _onMessage(batch) {
     const kind = batch[1]
     if (kind === 'pmessage') {
-      const [, , pattern, channel, message] = batch
+      const [, , patternBuffer, channel, message] = batch
+      // The pattern is a string in both events, as ioredis emits it.
+      const pattern = patternBuffer.toString()
       this.emit('pmessageBuffer', pattern, channel, message)
-      if (this.listenerCount('pmessage') > 0) this.emit('pmessage', pattern.toString(), channel.toString(), message.toString())
+      if (this.listenerCount('pmessage') > 0) this.emit('pmessage', pattern, channel.toString(), message.toString())
     } else {
       const [, , channel, message] = batch
       this.emit(`${kind}Buffer`, channel, message)
