@@ -23,6 +23,7 @@ const { asCallback } = require('./as-callback')
 const { Pipeline, Transaction } = require('./pipeline')
 const { ScanStream } = require('./scan-stream')
 const { installPubSub } = require('./subscriber')
+const { startMonitor } = require('./monitor')
 
 const FLAG_BUFFERS = 0b001
 const FLAG_BLOCKING = 0b100
@@ -34,6 +35,9 @@ const FLAG_BLOCKING = 0b100
 const EAGER_FLUSH = 32
 /** Batches that grew past this are replaced after a flush so one burst does not pin memory. */
 const BATCH_KEEP_BYTES = 1024 * 1024
+
+/** Commands ioredis sends while `connect` (before `ready`) even without an offline queue. */
+const HANDSHAKE_COMMANDS = new Set(['auth', 'select', 'client', 'readonly', 'info'])
 
 // Commands allowed while subscribed (ioredis's subscriber mode rule).
 const SUBSCRIBER_COMMANDS = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'ping', 'quit', 'reset'])
@@ -76,6 +80,11 @@ class Redis extends EventEmitter {
     /** Where commands are answered now: 'redis', or 'memory' (memory:// or during an outage). */
     this.backend = this.options.memoryOnly ? 'memory' : 'redis'
     this._selectedDb = this.options.db
+    /**
+     * True while the retryStrategy has given up but failover keeps the client answering
+     * from memory: `connect()` then asks the native side to try Redis again.
+     */
+    this._gaveUp = false
     for (const [name, def] of Object.entries(this.options.scripts || {})) this.defineCommand(name, def)
     if (!this.options.lazyConnect) this.connect().catch(() => {})
   }
@@ -109,9 +118,16 @@ class Redis extends EventEmitter {
         return
       }
       this._manuallyClosing = false
-      this._setStatus('connecting')
-      this._link = new native.RedisConnection(nativeOptions(this.options, false), (batch) => this._onDelivery(batch))
-      this._directSlot = this._link.directSlot()
+      if (this._gaveUp && this._link !== null) {
+        // Still answering from memory after the strategy gave up: try Redis again on
+        // the same link, which replays the outage's writes once connected.
+        this._gaveUp = false
+        this._link.disconnect(true)
+      } else {
+        this._setStatus('connecting')
+        this._link = new native.RedisConnection(nativeOptions(this.options, false), (batch) => this._onDelivery(batch))
+        this._directSlot = this._link.directSlot()
+      }
       const cleanup = () => {
         this.removeListener('_ready', onReady)
         this.removeListener('_connectError', onError)
@@ -235,15 +251,21 @@ class Redis extends EventEmitter {
       return
     }
     this._link.disconnect(true)
-    // Queued behind the reconnect, so it runs on the new connection.
-    if (decision === 2) this.sendCommand(command)
-    else command.replyError(message)
+    if (decision !== 2) {
+      command.replyError(message)
+      return
+    }
+    // Queued behind the reconnect, so it runs on the new connection, on the database it
+    // was sent to (the reconnectOnError callback may have selected another meanwhile).
+    if (command.selectedDb !== this._selectedDb && command.lowerName !== 'select') this.select(command.selectedDb)
+    this.sendCommand(command)
   }
 
   _onEvent(name, code, detail) {
     switch (name) {
       case 'connecting':
         // disconnect(true) / reconnectOnError: the core reconnects at once after `close`.
+        this._gaveUp = false
         if (this.status === 'close') this._setStatus('reconnecting', 0)
         if (this.status !== 'connecting') this._setStatus('connecting')
         break
@@ -252,7 +274,6 @@ class Redis extends EventEmitter {
         break
       case 'ready':
         this.retryAttempts = 0
-        this._scriptsLoaded.clear()
         this._setStatus('ready')
         this.emit('_ready')
         break
@@ -265,6 +286,9 @@ class Redis extends EventEmitter {
         break
       }
       case 'close':
+        // The next connection has run no script yet (what was sent before this close
+        // went to the old one).
+        this._scriptsLoaded.clear()
         this._setStatus('close')
         if (code === 'retry') this._retry(Number(detail))
         break
@@ -284,7 +308,8 @@ class Redis extends EventEmitter {
       case 'end': {
         this._link = null
         this._directSlot = null
-        this._setStatus('end')
+        this._gaveUp = false
+        if (this.status !== 'end') this._setStatus('end')
         this.emit('_end')
         // Defensive: the core completes every command before `end`.
         const leftovers = [...this._pending.values()]
@@ -312,6 +337,12 @@ class Redis extends EventEmitter {
       this._link.retry(delay)
     } else {
       this._link.retry(-1)
+      if (this.options.fallback === 'memory') {
+        // No more reconnect attempts, as in ioredis (status `end`), but with failover
+        // the link stays on the memory engine until quit()/disconnect().
+        this._gaveUp = true
+        this._setStatus('end')
+      }
     }
   }
 
@@ -322,16 +353,23 @@ class Redis extends EventEmitter {
       command.reject(closedError())
       return command.promise
     }
+    if (this.mode === 'monitor') {
+      command.reject(new Error("Connection is in monitoring mode, can't process commands."))
+      return command.promise
+    }
     if (this.mode === 'subscriber' && !SUBSCRIBER_COMMANDS.has(name)) {
       command.reject(new Error('Connection in subscriber mode, only subscriber commands may be used'))
       return command.promise
     }
-    if (this.options.fallback === false && !this.options.enableOfflineQueue && this.status !== 'ready') {
-      // ioredis decides at the call: a client that is not ready does not take commands.
+    if (this.options.fallback === false && !this.options.enableOfflineQueue && this.status !== 'ready' && !(this.status === 'connect' && HANDSHAKE_COMMANDS.has(name))) {
+      // ioredis decides at the call: a client that is not ready takes only the
+      // handshake commands (on `connect`), nothing else.
       command.reject(new Error("Stream isn't writeable and enableOfflineQueue options is false"))
       return command.promise
     }
     if (name === 'select') this._noteSelect(command.args)
+    // The database it runs on, for reconnectOnError's resend.
+    command.selectedDb = this._selectedDb
     if (command instanceof ScriptCommand) command.chooseForm(this._scriptsLoaded)
     if (this._link === null) {
       if (this.status === 'end' && !this.options.lazyConnect) {
@@ -424,6 +462,12 @@ class Redis extends EventEmitter {
   quit(callback) {
     const command = new Command('quit', [], {}, callback)
     this._manuallyClosing = true
+    if (this.mode === 'monitor' && this._link !== null) {
+      // A monitor connection takes no QUIT: it is closed.
+      this._link.disconnect(false)
+      command.resolve('OK')
+      return command.promise
+    }
     this._closeSubscriber()
     this._flushBatch()
     if (this._link === null) {
@@ -476,11 +520,19 @@ class Redis extends EventEmitter {
     } finally {
       clearTimeout(timer)
     }
-    const h = this._link === null ? null : this._link.health()
+    const h = this._link === null || this.mode === 'monitor' ? null : this._link.health()
     const connected = !this.options.memoryOnly && this.status === 'ready' && this.backend === 'redis'
     const healthy = latencyMs !== null && (this.options.memoryOnly || connected)
+    let reason = null
+    if (!healthy) {
+      if (this._gaveUp) reason = 'retryStrategy stopped reconnecting; answering from memory until connect()'
+      else if (this.backend === 'memory') reason = 'Redis is unavailable; answering from memory while reconnecting'
+      else if (latencyMs === null) reason = 'no answer to PING within 1 s'
+      else reason = `not connected (status ${this.status})`
+    }
     return {
       status: healthy ? 'healthy' : 'degraded',
+      reason,
       backend: this.backend,
       connected,
       latencyMs,
@@ -498,13 +550,15 @@ class Redis extends EventEmitter {
     }
   }
 
-  /** Not supported yet: MONITOR would turn the shared pipelined connection into a stream. */
+  /**
+   * A new client with this one's options on its own MONITOR connection; resolves once
+   * the server streams, then emits `monitor(time, args, source, database)` per command.
+   */
   monitor(callback) {
-    const err = new Error('monitor() is not supported by bulwark yet')
-    err.code = 'ERR_BULWARK_NOT_IMPLEMENTED'
-    const promise = Promise.reject(err)
-    if (typeof callback === 'function') promise.catch(callback)
-    return promise
+    if (this.options.memoryOnly) {
+      return asCallback(Promise.reject(new Error('monitor() needs a Redis server; a memory:// client has none')), callback)
+    }
+    return asCallback(startMonitor(new Redis({ ...this.options, lazyConnect: true })), callback)
   }
 
   /** Deprecated ioredis alias of `disconnect()`. */

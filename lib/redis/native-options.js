@@ -31,6 +31,7 @@ function nativeOptions(o, subscriber) {
     pingInterval: o.pingInterval,
     stringNumbers: o.stringNumbers,
     subscriber,
+    resendUnfulfilled: o.autoResendUnfulfilledCommands,
     // Every client of one server (or one memory:// name) shares one memory engine.
     fallbackTarget: o.memoryOnly ? `memory://${o.host}` : o.fallback === 'memory' ? (o.path ? `unix:${o.path}` : `redis://${o.host}:${o.port}`) : undefined,
     memoryOnly: o.memoryOnly,

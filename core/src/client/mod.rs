@@ -10,6 +10,7 @@
 pub mod args;
 pub mod fallback;
 mod link;
+mod monitor;
 pub mod options;
 mod spin;
 
@@ -25,6 +26,7 @@ use tokio::sync::mpsc;
 use crate::Reply;
 pub use fallback::{FallbackOptions, FallbackStats, Recovery, Router};
 pub use link::FLAG_BLOCKING;
+pub use monitor::MonitorLink;
 pub use options::{Address, ClientCertificate, ClientOptions, TlsOptions};
 
 /// Why a command failed without a server reply. The JS facade maps each kind to the
@@ -123,6 +125,8 @@ pub enum MessageKind {
     PMessage,
     /// `SSUBSCRIBE` delivery: parts are `[channel, message]`.
     SMessage,
+    /// A line of a MONITOR connection: parts are `[line]` (`<time> [<db> <source>] "cmd" …`).
+    Monitor,
 }
 
 /// What the dispatcher hands to its owner.
