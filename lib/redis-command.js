@@ -152,4 +152,4 @@ class Command {
   }
 }
 
-module.exports = { Command, flatten, prepareArgs, transformReply, convertBufferToString }
+module.exports = { Command, flatten, prepareArgs, transformReply }

@@ -20,7 +20,7 @@ const { applyPrefix } = require('./key-prefix')
 const { defineScript, scriptMethod, ScriptCommand } = require('./scripts')
 const { checkName } = require('./command-name')
 const { asCallback } = require('./as-callback')
-const { Pipeline, Transaction } = require('./pipeline')
+const { Pipeline, Transaction, wrapMultiResult } = require('./pipeline')
 const { ScanStream } = require('./scan-stream')
 const { installPubSub } = require('./subscriber')
 const { startMonitor } = require('./monitor')
@@ -601,7 +601,7 @@ class Redis extends EventEmitter {
     const wrap = this._execWraps === true
     this._execWraps = false
     const promise = this.sendCommand(new Command('exec', [])).then((replies) =>
-      wrap && Array.isArray(replies) ? replies.map((reply) => (reply instanceof Error ? [toReplyError(reply)] : [null, reply])) : replies,
+      wrap && Array.isArray(replies) ? wrapMultiResult(replies.map((reply) => (reply instanceof Error ? toReplyError(reply) : reply))) : replies,
     )
     return asCallback(promise, callback)
   }

@@ -46,4 +46,4 @@ function startMonitor(client) {
   })
 }
 
-module.exports = { startMonitor, parseMonitorLine }
+module.exports = { startMonitor }
