@@ -46,6 +46,9 @@ const BAD_CALLS = [
   ['evalsha', 'ffffffffffffffffffffffffffffffffffffffff', 0],
   ['set', Symbol('not sendable'), 'v'],
   ['get', { toString: null }],
+  // An error reply that is not UTF-8: redis-rs's parser refuses it and drops the
+  // connection; the command must still settle (it fails after a few re-sends).
+  ['call', 'nosuchcmd', Buffer.from([0xc3])],
 ]
 
 /** A valid command with random arguments: [method, ...args]. */

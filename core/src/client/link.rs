@@ -38,6 +38,9 @@ const INTAKE_BATCH: usize = 512;
 /// Keys written back per pipeline during a recovery.
 const REPLAY_CHUNK: usize = 512;
 
+/// Connection drops a command may be in flight for and still be re-sent.
+const MAX_DROPS_IN_FLIGHT: u8 = 3;
+
 /// Why `serve` returned.
 enum Stop {
     /// The connection died (reset, killed, failed probe); reconnect per strategy.
@@ -724,18 +727,26 @@ impl Dispatcher {
                 false,
             ),
         };
-        if matches!(
+        let resend = matches!(
             failure,
             Err(Failure {
                 kind: FailureKind::Aborted,
                 ..
             })
-        ) && (self.falls_back() || self.options.resend_unfulfilled)
-        {
-            self.offline.extend(group);
-            return lost;
+        ) && (self.falls_back() || self.options.resend_unfulfilled);
+        let mut given_up = Vec::new();
+        for mut pending in group {
+            // A command that was in flight at every one of several drops in a row may be
+            // what kills the connection (a reply the parser refuses): it fails instead of
+            // being re-sent forever.
+            if resend && pending.drops < MAX_DROPS_IN_FLIGHT {
+                pending.drops += 1;
+                self.offline.push_back(pending);
+            } else {
+                given_up.push(pending);
+            }
         }
-        for pending in group {
+        for pending in given_up {
             self.budget.release(pending.bytes);
             batch.push(Completion {
                 id: pending.id,

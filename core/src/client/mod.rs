@@ -173,6 +173,8 @@ struct Pending {
     cmd: redis::Cmd,
     /// The database this command selects (`SELECT n`), remembered on its OK.
     select: Option<u32>,
+    /// Connections that dropped while this command was in flight.
+    drops: u8,
 }
 
 /// Count and byte budget shared by `submit` (which reserves) and the dispatcher (which
@@ -298,6 +300,7 @@ impl RedisLink {
             bytes,
             cmd,
             select,
+            drops: 0,
         })
     }
 
