@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.ClusterConnection = nativeBinding.ClusterConnection
+module.exports.MonitorConnection = nativeBinding.MonitorConnection
 module.exports.RedisConnection = nativeBinding.RedisConnection
 module.exports.breakerBucket = nativeBinding.breakerBucket
 module.exports.breakerBucketCount = nativeBinding.breakerBucketCount
