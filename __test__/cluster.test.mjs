@@ -35,9 +35,9 @@ function nodeId(port) {
   return cli(port, 'cluster', 'myid')
 }
 
-test('exports and constructor forms follow ioredis', () => {
+test('exports and constructor forms follow ioredis', async () => {
   assert.equal(Redis.Cluster, Cluster)
-  assert.throws(() => new Cluster([]), { message: '`startupNodes` should contain at least one node.' })
+  await assert.rejects(new Cluster([], { lazyConnect: true }).connect(), { message: '`startupNodes` should contain at least one node.' })
   assert.throws(() => new Cluster([7000], { scaleReads: 'x', lazyConnect: true }), {
     message: 'Invalid option scaleReads "x". Expected "all", "master", "slave" or a custom function',
   })

@@ -38,7 +38,7 @@ async function waitFor(pred, ms = 10000) {
   }
 }
 
-test('module shape: default export, named Redis, ReplyError, Command; main entry', () => {
+test('module shape: default export, named Redis, ReplyError, Command; main entry', async () => {
   assert.equal(typeof Redis, 'function')
   assert.equal(Redis.Redis, Redis)
   assert.equal(Redis.default, Redis)
@@ -47,7 +47,7 @@ test('module shape: default export, named Redis, ReplyError, Command; main entry
   assert.equal(typeof Redis.prototype.get, 'function')
   assert.equal(typeof Redis.prototype.hgetallBuffer, 'function')
   assert.equal(typeof Redis.prototype.xreadgroup, 'function')
-  assert.throws(() => new Redis.Cluster([]), { message: '`startupNodes` should contain at least one node.' })
+  await assert.rejects(new Redis.Cluster([], { lazyConnect: true }).connect(), { message: '`startupNodes` should contain at least one node.' })
   assert.equal(Redis.createClient({ lazyConnect: true }).status, 'wait')
 })
 

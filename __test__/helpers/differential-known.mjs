@@ -20,33 +20,26 @@ function mapErrors(x, f) {
 
 export const KNOWN_MISMATCHES = [
   {
-    id: 'client:reply-error-class',
-    layer: 'client',
-    reason: "bulwark's ReplyError is its own class, not redis-errors' ReplyError (instanceof against ioredis's export fails)",
-    rewrite: (p) => mapErrors(p, (e) => (e[1] === 'ReplyError' ? [...e.slice(0, 4), 'redis-errors?', ...e.slice(5)] : e)),
-  },
-  {
-    id: 'client:array-form-method-names',
-    layer: 'client',
-    reason: "pipeline([...])/multi([...]) send method names (getBuffer, a defineCommand name) to the server as command names: 'ERR unknown command', EXECABORT",
-    applies: (step) => (step.form === 'pipelineArray' || step.form === 'multiArray') && step.ops.some((op) => op.buffer || op.m === 'difget'),
-    // The commands that failed on bulwark's side did not run: the data differ from here on.
-    resync: true,
-  },
-  {
-    id: 'client:array-form-unknown-command',
-    layer: 'client',
-    reason: "ioredis's pipeline([...])/multi([...]) throw TypeError (\"Cannot read properties of undefined (reading 'apply')\") for a name that is not a method; bulwark sends it to the server",
-    applies: (step) => (step.form === 'pipelineArray' || step.form === 'multiArray') && step.ops.some((op) => op.cmd === 'unknown'),
-    resync: true,
-  },
-  {
     id: 'client:error-reply-invalid-utf8',
     layer: 'client',
     reason: 'an error or status reply whose text is not valid UTF-8 (an unknown command quoting a byte like 0xc3, a script returning {err=…}/{ok=…}) makes bulwark drop the connection: AbortError for it and every command queued behind it',
     modes: ['redis'],
     applies: (step) => step.ops.some((op) => ['unknown', 'eval', 'evalsha'].includes(op.cmd) && op.a.some((a) => Buffer.isBuffer(a) && !isUtf8(a))),
     // The commands behind it in the batch were aborted.
+    resync: true,
+  },
+  {
+    id: 'deviation:array-form-unknown-method-message',
+    layer: 'client',
+    reason: "pipeline([...])/multi([...]) with a name that is no method: both throw TypeError; ioredis's message is an accident of its code (\"Cannot read properties of undefined (reading 'apply')\"), bulwark's names the command (docs/deviations.md)",
+    applies: (step) => (step.form === 'pipelineArray' || step.form === 'multiArray') && step.ops.some((op) => op.cmd === 'unknown'),
+    rewrite: (p) => mapErrors(p, (e) => (e[1] === 'TypeError' ? [...e.slice(0, 3), 'unknown method', ...e.slice(4)] : e)),
+  },
+  {
+    id: 'deviation:prefix-object-key',
+    layer: 'client',
+    reason: "with keyPrefix, ioredis sends OBJECT's key unprefixed (its command table lists no key for OBJECT) and reads another key; bulwark prefixes it (docs/deviations.md)",
+    applies: (step) => step.prefixed && step.ops.some((op) => op.m === 'object' || op.cmd === 'object'),
     resync: true,
   },
   {
@@ -70,13 +63,6 @@ export const KNOWN_MISMATCHES = [
     layer: 'client',
     reason: "integer replies beyond 2^53: ioredis's parser accumulates digits in a double (9223372036854775807 → 9223372036854778000), bulwark rounds once (→ 9223372036854776000)",
     rewrite: (p) => mapNumbers(p, (n) => (Math.abs(n) > Number.MAX_SAFE_INTEGER ? `~${n.toPrecision(15)}` : n)),
-  },
-  {
-    id: 'client:multi-chain-buffer-leak',
-    layer: 'client',
-    reason: 'in a chained multi() with a …Buffer call, the replies of other commands in the block come back as Buffers',
-    applies: (step) => (step.form === 'multi' || step.form === 'watch') && step.ops.some((op) => op.buffer),
-    rewrite: (p) => mapBuffers(p),
   },
 ]
 

@@ -647,7 +647,7 @@ export async function runDifferential({ mode, seed, steps, backends, onProgress,
           continue
         }
       }
-      await reconcileRandomPops(step, refClient, refOut, bulOut)
+      await reconcileRandomPops(step, refClient, bulClient, refOut, bulOut)
       if (snapshotEvery && (i + 1) % snapshotEvery === 0) {
         const [a, b] = await Promise.all([snapshot(clients.ref), snapshot(clients.bul)])
         if (!isDeepStrictEqual(a, b)) {
@@ -687,18 +687,19 @@ function leavesExpiredKey(op) {
 }
 
 /**
- * SPOP removed different random members on each side: make the reference hold what the
- * target holds (add back what it popped, remove what the target popped) so later steps agree.
+ * SPOP removed different random members on each side: make the reference set hold what
+ * the target's holds, read as Buffers (a popped member that is not valid UTF-8 comes back
+ * as a lossy string and could not be added back as it was).
  */
-async function reconcileRandomPops(step, refClient, refOut, bulOut) {
+async function reconcileRandomPops(step, refClient, bulClient, refOut, bulOut) {
   const op = step.ops[0]
   if (op.cmd !== 'spop' || refOut.err || bulOut.err) return
-  const list = (v) => (v === null || v === undefined ? [] : Array.isArray(v) ? v : [v])
-  const popped = list(refOut.ok)
-  const theirs = list(bulOut.ok)
   const key = op.a[0]
-  if (popped.length) await refClient.sadd(key, ...popped)
-  if (theirs.length) await refClient.srem(key, ...theirs)
+  const [members, ttl] = await Promise.all([bulClient.smembersBuffer(key), refClient.pttl(key)])
+  await refClient.del(key)
+  if (members.length === 0) return
+  await refClient.sadd(key, ...members)
+  if (ttl > 0) await refClient.pexpire(key, ttl)
 }
 
 /** A minimal, printable reproduction of a step. */

@@ -69,14 +69,15 @@ class Cluster extends Redis {
    * @param {object} [options] ioredis ClusterOptions
    */
   constructor(startupNodes, options = {}) {
+    // No startup node is refused by connect(), as ioredis does, so a lazy Cluster of none
+    // can still be made, quit and disconnected.
     const nodes = [].concat(startupNodes ?? []).map(parseNode)
-    if (nodes.length === 0) throw new Error('`startupNodes` should contain at least one node.')
     const o = { ...DEFAULTS, ...options }
     checkScaleReads(o.scaleReads)
     const redisOptions = { ...o.redisOptions }
     for (const key of NODE_ONLY) delete redisOptions[key]
     // Per-node credentials (the first startup node's) override redisOptions, as in ioredis.
-    const { host, port, ...nodeAuth } = nodes[0]
+    const { host, port, ...nodeAuth } = nodes[0] ?? {}
     super({
       ...redisOptions,
       ...nodeAuth,
@@ -106,6 +107,15 @@ class Cluster extends Redis {
       this.options[key] = o[key]
     }
     if (!o.lazyConnect) this.connect().catch(() => {})
+  }
+
+  connect(callback) {
+    if (this.startupNodes.length === 0) {
+      const promise = Promise.reject(new Error('`startupNodes` should contain at least one node.'))
+      if (typeof callback === 'function') promise.then(callback, callback)
+      return promise
+    }
+    return super.connect(callback)
   }
 
   _createLink(onDelivery) {
@@ -165,12 +175,25 @@ class Cluster extends Redis {
 
   quit(callback) {
     this._closeNodeClients()
-    return super.quit(callback)
+    if (this.status !== 'wait') return super.quit(callback)
+    // Never connected (lazyConnect): as ioredis, OK at once, then 'close' and 'end'.
+    this._manuallyClosing = true
+    const promise = Promise.resolve('OK')
+    if (typeof callback === 'function') promise.then((ok) => callback(null, ok))
+    setImmediate(() => this._closeUnconnected())
+    return promise
   }
 
   disconnect(reconnect = false) {
     if (!reconnect) this._closeNodeClients()
-    super.disconnect(reconnect)
+    if (this.status !== 'wait' || reconnect) return super.disconnect(reconnect)
+    this._manuallyClosing = true
+    this._closeUnconnected()
+  }
+
+  _closeUnconnected() {
+    this._setStatus('close')
+    this._setStatus('end')
   }
 
   _closeNodeClients() {

@@ -99,7 +99,9 @@ pub async fn fetch(
     let (mut conn, _) = crate::client::establish(&options, 0)
         .await
         .map_err(|(_, message)| message)?;
-    let reply: Value = redis::cmd("CLUSTER")
+    // Spelled as ioredis sends it (`cluster SLOTS`): Redis ignores the case, but mock
+    // servers written for ioredis's tests match these exact bytes.
+    let reply: Value = redis::cmd("cluster")
         .arg("SLOTS")
         .query_async(&mut conn)
         .await
