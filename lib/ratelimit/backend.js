@@ -289,4 +289,4 @@ function script(lua) {
   return { lua, sha: sha1(lua) }
 }
 
-module.exports = { LocalLimiter, RedisPath, Coalescer, script, checkKey, checkInteger, checkWhenDown, rangeChecked, MAX_LIMIT }
+module.exports = { OUT, LocalLimiter, RedisPath, Coalescer, script, checkKey, checkInteger, checkWhenDown, rangeChecked, MAX_LIMIT }
