@@ -19,6 +19,9 @@ const BATCH_INCREMENT = script(native.ratelimitStoreScript('batchIncrement'))
 const DEFAULT_WINDOW_MS = 60_000
 const MAX_WINDOW_MS = 2 ** 47
 const SCAN_COUNT = 1000
+// Most increments in one script run (~2 µs of Redis time each): a longer run would hold
+// Redis up for other clients.
+const MAX_BATCH = 128
 
 /** Escapes SCAN MATCH's glob characters so the prefix matches literally. */
 function literalPattern(prefix) {
@@ -64,7 +67,7 @@ class RedisStore {
       { client: options.client, sendCommand, timeoutMs: options.timeoutMs, retryMs: options.retryMs, cluster: options.sendCommandCluster !== undefined },
       this,
     )
-    this.increments = new Coalescer(this.redis, INCREMENT, BATCH_INCREMENT)
+    this.increments = new Coalescer(this.redis, INCREMENT, BATCH_INCREMENT, MAX_BATCH)
     this._windowArgs = [String(this.windowMs)]
     this.local = null
   }
