@@ -110,3 +110,80 @@ pub fn consume(
         &[limit.as_bytes(), window.as_bytes(), cost.as_bytes()],
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::client::{Delivery, FallbackOptions, Recovery, Sink};
+    use crate::memory::MemoryConfig;
+
+    struct NoSink;
+    impl Sink for NoSink {
+        fn deliver(&self, _: Delivery) {}
+    }
+
+    fn router(target: &str) -> Arc<Router> {
+        let options = FallbackOptions {
+            target: target.into(),
+            timeout: Duration::from_millis(1),
+            recovery: Recovery::Discard,
+            memory: MemoryConfig::default(),
+        };
+        Router::new(&options, Arc::default(), false, Arc::new(NoSink))
+    }
+
+    fn get(router: &Router, key: &[u8]) -> Reply {
+        router.execute_args_now(&[b"GET", key]).unwrap()
+    }
+
+    #[test]
+    fn not_on_memory_until_degraded() {
+        let router = router("on-memory-test-mode");
+        assert_eq!(store_increment(&router, b"k", 1000), Outcome::NotOnMemory);
+        assert!(router.degrade(&mut router.lock()));
+        assert_eq!(
+            store_increment(&router, b"k", 1000),
+            Outcome::Reply([1, 1000])
+        );
+    }
+
+    #[test]
+    fn store_increment_counts_as_the_script_and_loads_it_once() {
+        let router = router("on-memory-test-store");
+        assert!(router.degrade(&mut router.lock()));
+        assert_eq!(
+            store_increment(&router, b"rl:a", 60_000),
+            Outcome::Reply([1, 60_000])
+        );
+        let Outcome::Reply([hits, pttl]) = store_increment(&router, b"rl:a", 60_000) else {
+            panic!("no reply");
+        };
+        assert_eq!(hits, 2);
+        assert!(pttl > 59_000 && pttl <= 60_000, "{pttl}");
+        assert_eq!(get(&router, b"rl:a"), Reply::Bulk(b"2".to_vec()));
+        // The first call's EVAL cached the script: EVALSHA finds it now.
+        let sha = sha1_hex(store_scripts::INCREMENT.as_bytes());
+        let reply = router.execute_args_now(&[b"SCRIPT", b"EXISTS", sha.as_bytes()]);
+        assert_eq!(reply, Some(Reply::Array(vec![Reply::Int(1)])));
+    }
+
+    #[test]
+    fn consume_decides_and_a_foreign_value_fails_only_its_call() {
+        let router = router("on-memory-test-consume");
+        assert!(router.degrade(&mut router.lock()));
+        let decide = |cost| consume(&router, Algorithm::FixedWindow, b"l:k", 2, 60_000, cost);
+        assert!(matches!(decide(1), Outcome::Reply([1, 1, 60_000, 0, _])));
+        assert!(matches!(decide(1), Outcome::Reply([1, 0, _, 0, _])));
+        assert!(matches!(decide(1), Outcome::Reply([0, 0, _, retry, _]) if retry > 0));
+        router.execute_args_now(&[b"SET", b"l:x", b"text"]);
+        let failed = consume(&router, Algorithm::FixedWindow, b"l:x", 2, 1000, 1);
+        assert!(
+            matches!(&failed, Outcome::Failed(e) if e.starts_with("WRONGTYPE")),
+            "{failed:?}"
+        );
+        assert_eq!(get(&router, b"l:x"), Reply::Bulk(b"text".to_vec()));
+    }
+}
