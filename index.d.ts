@@ -369,6 +369,20 @@ export declare function ratelimitDrop(handle: number): void
 /** The largest accepted limit or cost. */
 export declare function ratelimitMaxLimit(): number
 
+/**
+ * The limiter's consume on the memory engine of the client in `slot`: returns 1
+ * (allowed) or 0 and writes remaining, reset_ms and retry_after_ms into the output
+ * array; `-1` when the client is not on memory now.
+ */
+export declare function ratelimitMemoryConsume(slot: number, algorithm: number, key: string, limit: number, windowMs: number, cost: number): number
+
+/**
+ * The store's increment on the memory engine of the client in `slot` (its direct slot):
+ * returns totalHits and writes the key's PTTL into the output array; `-1` when the
+ * client is not on memory now.
+ */
+export declare function ratelimitMemoryIncrement(slot: number, key: string, windowMs: number): number
+
 /** Forgets `key`. */
 export declare function ratelimitRemove(handle: number, key: string): void
 

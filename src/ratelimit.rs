@@ -11,12 +11,13 @@
 use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bulwark_core::ratelimit::{store_scripts, Algorithm, Limiter, Policy, MAX_LIMIT};
+use bulwark_core::ratelimit::{on_memory, store_scripts, Algorithm, Limiter, Policy, MAX_LIMIT};
 use napi::bindgen_prelude::{Float64Array, FromNapiValue};
 use napi::sys;
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
+use crate::redis::memory_router;
 use crate::slab::Slab;
 
 thread_local! {
@@ -274,4 +275,103 @@ pub fn ratelimit_clear(handle: u32) -> Result<()> {
 #[napi(catch_unwind)]
 pub fn ratelimit_size(handle: u32) -> Result<u32> {
     with(handle, |l| l.len() as u32)
+}
+
+/// Writes `values` into the registered output array.
+fn write_out(values: &[f64]) -> Result<()> {
+    OUT.with(|slot| match slot.borrow_mut().as_mut() {
+        Some(out) => {
+            // SAFETY: as in `ratelimit_consume`.
+            let out = unsafe { out.as_mut() };
+            out[..values.len()].copy_from_slice(values);
+            Ok(())
+        }
+        None => Err(Error::new(
+            Status::GenericFailure,
+            "ratelimitSetOutput was not called on this thread",
+        )),
+    })
+}
+
+/// The algorithm by its index in the facade's list (fixed, sliding, token bucket): a
+/// number costs less to pass than its name on every decision.
+fn algorithm_at(index: u32) -> Result<Algorithm> {
+    match index {
+        0 => Ok(Algorithm::FixedWindow),
+        1 => Ok(Algorithm::SlidingWindow),
+        2 => Ok(Algorithm::TokenBucket),
+        _ => Err(Error::new(
+            Status::InvalidArg,
+            format!("algorithm index must be 0, 1 or 2, got {index}"),
+        )),
+    }
+}
+
+/// The numbers of a memory decision, `-1` when the client is not on memory now (the
+/// caller takes its ordinary path), or a thrown error (the script's error reply).
+fn memory_reply<const N: usize>(outcome: on_memory::Outcome<N>) -> Result<Option<[i64; N]>> {
+    match outcome {
+        on_memory::Outcome::NotOnMemory => Ok(None),
+        on_memory::Outcome::Reply(values) => Ok(Some(values)),
+        on_memory::Outcome::Failed(message) => Err(Error::new(Status::GenericFailure, message)),
+    }
+}
+
+/// The store's increment on the memory engine of the client in `slot` (its direct slot):
+/// returns totalHits and writes the key's PTTL into the output array; `-1` when the
+/// client is not on memory now.
+#[napi(
+    catch_unwind,
+    ts_args_type = "slot: number, key: string, windowMs: number"
+)]
+pub fn ratelimit_memory_increment(slot: u32, key: Key, window_ms: f64) -> Result<f64> {
+    let Some(router) = memory_router(slot) else {
+        return Ok(-1.0);
+    };
+    match memory_reply(on_memory::store_increment(
+        &router,
+        key.as_str().as_bytes(),
+        integer(window_ms),
+    ))? {
+        Some([hits, pttl]) => {
+            write_out(&[pttl as f64])?;
+            Ok(hits as f64)
+        }
+        None => Ok(-1.0),
+    }
+}
+
+/// The limiter's consume on the memory engine of the client in `slot`: returns 1
+/// (allowed) or 0 and writes remaining, reset_ms and retry_after_ms into the output
+/// array; `-1` when the client is not on memory now.
+#[napi(
+    catch_unwind,
+    ts_args_type = "slot: number, algorithm: number, key: string, limit: number, windowMs: number, cost: number"
+)]
+pub fn ratelimit_memory_consume(
+    slot: u32,
+    algorithm_index: u32,
+    key: Key,
+    limit: f64,
+    window_ms: f64,
+    cost: f64,
+) -> Result<f64> {
+    let Some(router) = memory_router(slot) else {
+        return Ok(-1.0);
+    };
+    let outcome = on_memory::consume(
+        &router,
+        algorithm_at(algorithm_index)?,
+        key.as_str().as_bytes(),
+        integer(limit),
+        integer(window_ms),
+        integer(cost),
+    );
+    match memory_reply(outcome)? {
+        Some([allowed, remaining, reset, retry, _now]) => {
+            write_out(&[remaining as f64, reset as f64, retry as f64])?;
+            Ok(allowed as f64)
+        }
+        None => Ok(-1.0),
+    }
 }

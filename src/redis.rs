@@ -329,6 +329,12 @@ thread_local! {
     static ROUTERS: RefCell<Slab<(Arc<Router>, bool)>> = RefCell::new(Slab::default());
 }
 
+/// The router of the client in `slot` (its memory engine), for native callers on this
+/// thread such as the rate limiters' memory decisions.
+pub(crate) fn memory_router(slot: u32) -> Option<Arc<Router>> {
+    ROUTERS.with(|r| r.borrow().get(slot).map(|(router, _)| router.clone()))
+}
+
 impl Drop for RedisConnection {
     fn drop(&mut self) {
         if let Some(slot) = self.direct {

@@ -13,6 +13,7 @@
 use std::fmt;
 
 mod local;
+pub mod on_memory;
 pub mod store_scripts;
 pub use local::Limiter;
 

@@ -209,20 +209,20 @@ class RedisPath {
   }
 }
 
-/** Most decisions in one script run: a longer run would hold Redis up for other clients. */
-const MAX_BATCH = 128
 
 /**
  * Decisions queued in the same event-loop turn, sent to Redis as one run of a batch script
  * that decides each key in order and returns each result; a lone decision runs the
  * single-key script (one round trip either way). `single(key, …fixed, arg)` and
- * `batch(keys, …fixed, …args)` are the two scripts, `fixed` their shared arguments.
+ * `batch(keys, …fixed, …args)` are the two scripts, `fixed` their shared arguments;
+ * `maxBatch` the most decisions in one run (see the callers for why theirs).
  */
 class Coalescer {
-  constructor(path, single, batch) {
+  constructor(path, single, batch, maxBatch) {
     this.path = path
     this.single = single
     this.batch = batch
+    this.maxBatch = maxBatch
     this.queue = []
     this.fixed = null
     this.scheduled = false
@@ -236,7 +236,7 @@ class Coalescer {
   decide(key, fixed, arg) {
     // A cluster may hold each key on another node; the memory engine answers at once.
     if (!this.path.coalesce || this.path.clientInMemory) return this._one(key, fixed, arg)
-    if (this.fixed !== null && (this.fixed !== fixed || this.queue.length === MAX_BATCH)) this.flush()
+    if (this.fixed !== null && (this.fixed !== fixed || this.queue.length === this.maxBatch)) this.flush()
     this.fixed = fixed
     return new Promise((resolve, reject) => {
       this.queue.push({ key, arg, resolve, reject })
@@ -289,4 +289,4 @@ function script(lua) {
   return { lua, sha: sha1(lua) }
 }
 
-module.exports = { LocalLimiter, RedisPath, Coalescer, script, checkKey, checkInteger, checkWhenDown, rangeChecked, MAX_LIMIT }
+module.exports = { OUT, LocalLimiter, RedisPath, Coalescer, script, checkKey, checkInteger, checkWhenDown, rangeChecked, MAX_LIMIT }

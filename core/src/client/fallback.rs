@@ -291,6 +291,16 @@ impl Router {
         Some(self.run(&mut route, &args))
     }
 
+    /// [`Router::execute_now`] on arguments already split (a native caller, such as a
+    /// rate-limit decision: no encoding on either side).
+    pub fn execute_args_now(&self, args: &[&[u8]]) -> Option<Reply> {
+        let mut route = self.route.lock();
+        if route.mode != Mode::Memory || args.is_empty() {
+            return None;
+        }
+        Some(self.run(&mut route, args))
+    }
+
     /// Runs one command, given as its arguments, in the memory engine.
     pub(crate) fn execute_args(
         &self,

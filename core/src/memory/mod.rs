@@ -31,6 +31,7 @@ use parking_lot::Mutex;
 
 pub use export::KeyRestore;
 pub use pubsub::{Message, MessageSink};
+pub(crate) use script::sha1_hex;
 
 use crate::Reply;
 use commands::{lookup_command, Ctx, Kind};
