@@ -8,7 +8,7 @@
 /**
  * The client's memory-engine slot when a decision may go straight to it now, else null.
  * The only place that reads the bulwark client's internals (read-only): `_directSlot`
- * (lib/redis.js, the slot of `native.memoryExecute`), and the conditions under which
+ * (lib/redis/client.js, the slot of `native.memoryExecute`), and the conditions under which
  * the client's own memory fast path (`_direct`) runs a command: normal mode, no command
  * waiting in its batch (which must run first), no MULTI wrapping; and no `keyPrefix`
  * (which the client would add to the key).
