@@ -9,13 +9,21 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** Counts and latencies of one client's commands, by command and backend. */
+export declare class CommandMetrics {
+  /** Empty metrics; pass them to each `RedisConnection` of the client. */
+  constructor()
+  /** Every series that has counted a command. */
+  snapshot(): Array<CommandSeries>
+}
+
 /**
  * The native half of a `Redis` client: a handle to the core's dispatcher (or to
  * the memory engine for `memory://`).
  */
 export declare class RedisConnection {
   /** Starts connecting at once. `onDelivery(batch)` receives every reply batch and event. */
-  constructor(options: ConnectionOptions, onDelivery: (batch: unknown[]) => void)
+  constructor(options: ConnectionOptions, onDelivery: (batch: unknown[]) => void, metrics?: CommandMetrics | undefined | null)
   /** The slot for [`memory_execute`], or `null` without failover. */
   directSlot(): number | null
   /**
@@ -27,6 +35,8 @@ export declare class RedisConnection {
   submitBatch(batch: Uint8Array, len: number): unknown[] | null
   /** Failover counters and state (`null` without failover). */
   health(): FallbackHealth | null
+  /** Commands queued or in flight on the Redis connection. */
+  pending(): number
   /** QUIT after every queued reply; completion `id` resolves `OK`. */
   quit(id: number): void
   /** Close now; reconnect when asked to. */
@@ -123,6 +133,25 @@ export declare function breakerSuccess(handle: number, latency: number, now: num
 
 /** Takes a half-open trial slot if one is free. */
 export declare function breakerTryTrial(handle: number): boolean
+
+/** Upper bounds (seconds) of the command latency histogram's buckets, without `+Inf`. */
+export declare function commandLatencyBuckets(): Array<number>
+
+/** One series: commands of one name answered by one backend. */
+export interface CommandSeries {
+  /** `redis` or `memory`. */
+  backend: string
+  /** Lowercase command name, or `other`. */
+  command: string
+  /** Commands completed. */
+  count: number
+  /** Of which error replies or client-side failures. */
+  errors: number
+  /** Total latency in seconds. */
+  sumSeconds: number
+  /** Cumulative counts at each bound of `commandLatencyBuckets()`, then `+Inf`. */
+  buckets: Array<number>
+}
 
 /** Connection options as the JS facade passes them (already validated there). */
 export interface ConnectionOptions {

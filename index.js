@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.CommandMetrics = nativeBinding.CommandMetrics
 module.exports.RedisConnection = nativeBinding.RedisConnection
 module.exports.breakerBucket = nativeBinding.breakerBucket
 module.exports.breakerBucketCount = nativeBinding.breakerBucketCount
@@ -857,6 +858,7 @@ module.exports.breakerShutdown = nativeBinding.breakerShutdown
 module.exports.breakerStats = nativeBinding.breakerStats
 module.exports.breakerSuccess = nativeBinding.breakerSuccess
 module.exports.breakerTryTrial = nativeBinding.breakerTryTrial
+module.exports.commandLatencyBuckets = nativeBinding.commandLatencyBuckets
 module.exports.memoryExecute = nativeBinding.memoryExecute
 module.exports.nativeVersion = nativeBinding.nativeVersion
 module.exports.ratelimitAdjust = nativeBinding.ratelimitAdjust

@@ -71,6 +71,8 @@ export interface RedisOptions {
     /** Approximate byte budget (default 256 MiB). */
     maxMemoryBytes?: number | null
   }
+  /** bulwark: count commands and latencies for `bulwark.metrics` (default true). */
+  metrics?: boolean
   [other: string]: unknown
 }
 

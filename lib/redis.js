@@ -13,6 +13,8 @@ const { ReplyError, AbortError, MaxRetriesPerRequestError } = require('./redis-e
 const { parseOptions } = require('./redis-options')
 const { throttledLog } = require('./throttled-log')
 const { armBlockingDeadline } = require('./redis-blocking')
+const { observeClient } = require('./metrics')
+const tracing = require('./redis-tracing')
 
 const FLAG_BUFFERS = 0b001
 const FLAG_BLOCKING = 0b100
@@ -221,6 +223,9 @@ class Redis extends EventEmitter {
     /** Where commands are answered now: 'redis', or 'memory' (memory:// or during an outage). */
     this.backend = this.options.memoryOnly ? 'memory' : 'redis'
     this._selectedDb = this.options.db
+    /** Connections started (ioredis's `connectionEpoch`, reported to tracing). */
+    this.connectionEpoch = 0
+    this._observed = observeClient(this, linkOf)
     for (const [name, def] of Object.entries(this.options.scripts || {})) this.defineCommand(name, def)
     if (!this.options.lazyConnect) this.connect().catch(() => {})
   }
@@ -248,14 +253,15 @@ class Redis extends EventEmitter {
 
   /** Connects (when `wait` or `end`); resolves on `ready`. */
   connect(callback) {
-    const promise = new Promise((resolve, reject) => {
+    const promise = tracing.traceConnect(this, () => new Promise((resolve, reject) => {
       if (this.status !== 'wait' && this.status !== 'end') {
         reject(new Error('Redis is already connecting/connected'))
         return
       }
       this._manuallyClosing = false
+      this.connectionEpoch++
       this._setStatus('connecting')
-      this._link = new native.RedisConnection(nativeOptions(this.options, false), (batch) => this._onDelivery(batch))
+      this._link = new native.RedisConnection(nativeOptions(this.options, false), (batch) => this._onDelivery(batch), this._observed.commands)
       this._directSlot = this._link.directSlot()
       const cleanup = () => {
         this.removeListener('_ready', onReady)
@@ -277,7 +283,7 @@ class Redis extends EventEmitter {
       this.on('_ready', onReady)
       this.on('_connectError', onError)
       this.on('_end', onEnd)
-    })
+    }))
     if (typeof callback === 'function') promise.then(() => callback(null), callback)
     return promise
   }
@@ -318,7 +324,7 @@ class Redis extends EventEmitter {
    * the batch, which must run first).
    */
   _direct(name, args, flags) {
-    if (this._directSlot === null || this.mode !== 'normal' || this._batch.pos !== 0 || this._execWraps) return undefined
+    if (this._directSlot === null || this.mode !== 'normal' || this._batch.pos !== 0 || this._execWraps || tracing.tracingCommands()) return undefined
     let sent
     const w = scratch
     w.pos = 0
@@ -509,7 +515,7 @@ class Redis extends EventEmitter {
       this._flushScheduled = true
       queueMicrotask(this._flush)
     }
-    return command.promise
+    return tracing.traceCommand(this, command)
   }
 
   /** Hands the batch of commands issued since the last flush to the native side. */
@@ -857,6 +863,11 @@ class Redis extends EventEmitter {
 /** PEM text from `tls` values as Node's tls takes them: a string, a Buffer or an array of them. */
 function pem(value) {
   return Buffer.concat([].concat(value).flatMap((part) => [Buffer.from(part), Buffer.from('\n')]))
+}
+
+/** A client's current native connection, for the metrics (lib/metrics.js). */
+function linkOf(client) {
+  return client._link
 }
 
 /** The options object the native RedisConnection takes. */

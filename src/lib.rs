@@ -4,6 +4,7 @@
 #![deny(clippy::all)]
 
 mod breaker;
+mod metrics;
 
 use napi_derive::napi;
 

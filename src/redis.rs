@@ -30,6 +30,7 @@ use napi::sys;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
+use crate::metrics::CommandMetrics;
 use crate::slab::Slab;
 
 /// Per-command flag: bulk and status replies become Buffers (the `…Buffer` methods).
@@ -184,6 +185,7 @@ impl From<ConnectionOptions> for ClientOptions {
                 .then(|| Duration::from_millis(u64::from(o.ping_interval))),
             subscriber: o.subscriber,
             fallback,
+            metrics: None,
         }
     }
 }
@@ -299,9 +301,14 @@ impl RedisConnection {
     #[napi(
         constructor,
         catch_unwind,
-        ts_args_type = "options: ConnectionOptions, onDelivery: (batch: unknown[]) => void"
+        ts_args_type = "options: ConnectionOptions, onDelivery: (batch: unknown[]) => void, metrics?: CommandMetrics | undefined | null"
     )]
-    pub fn new(options: ConnectionOptions, on_delivery: Function<'_, (), ()>) -> Result<Self> {
+    pub fn new(
+        options: ConnectionOptions,
+        on_delivery: Function<'_, (), ()>,
+        metrics: Option<&CommandMetrics>,
+    ) -> Result<Self> {
+        let metrics = metrics.map(|m| m.inner.clone());
         let string_numbers = options.string_numbers;
         let tsfn: DeliveryFn = on_delivery
             .build_threadsafe_function::<Delivery>()
@@ -315,8 +322,18 @@ impl RedisConnection {
         let sink = Arc::new(TsfnSink(tsfn));
         let backend = match (options.memory_only, fallback_options(&options)) {
             (true, Some(fallback)) => Backend::memory(&fallback, options.db, sink),
-            _ => Backend::Redis(RedisLink::start(options.into(), sink)),
+            _ => Backend::Redis(RedisLink::start(
+                ClientOptions {
+                    metrics: metrics.clone(),
+                    ..options.into()
+                },
+                sink,
+            )),
         };
+        // A Redis backend's link has set them on its router already.
+        if let (Backend::Memory(router), Some(metrics)) = (&backend, metrics) {
+            router.set_metrics(metrics);
+        }
         let direct = backend.router().map(|router| {
             ROUTERS.with(|r| r.borrow_mut().insert((router.clone(), string_numbers)))
         });
@@ -367,6 +384,12 @@ impl RedisConnection {
             memory_evictions: stats.memory.evicted as f64,
             memory_expired: stats.memory.expired as f64,
         })
+    }
+
+    /// Commands queued or in flight on the Redis connection.
+    #[napi(catch_unwind)]
+    pub fn pending(&self) -> u32 {
+        self.backend.pending().min(u32::MAX as usize) as u32
     }
 
     /// QUIT after every queued reply; completion `id` resolves `OK`.

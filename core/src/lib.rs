@@ -6,6 +6,7 @@
 pub mod breaker;
 pub mod client;
 pub mod memory;
+pub mod metrics;
 pub mod ratelimit;
 pub mod reply;
 

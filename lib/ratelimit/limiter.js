@@ -3,6 +3,8 @@
 // bulwark_core::ratelimit either atomically on Redis (the core's Lua script, the server's
 // clock) or in process (the core's Limiter, through the binding).
 const native = require('../native')
+const registry = require('../registry')
+const { countDecision } = require('../metrics')
 const { LocalLimiter, RedisPath, script, checkKey, checkInteger, checkWhenDown, rangeChecked, MAX_LIMIT } = require('./backend')
 
 const ALGORITHMS = ['fixed-window', 'sliding-window', 'token-bucket']
@@ -41,6 +43,7 @@ class RateLimiter {
     this.redis = remote ? new RedisPath(options, this) : null
     this.local = null
     this._args = [String(this.limit), String(this.windowMs)]
+    this._observed = registry.add('limiter', this, options.name ?? this.prefix)
   }
 
   _local() {
@@ -60,16 +63,16 @@ class RateLimiter {
     const local = this._local()
     const allowed = local.consume(key, this._now(), cost)
     const out = local.out
-    return { allowed, limit: this.limit, remaining: out[0], resetMs: out[1], retryAfterMs: out[2] }
+    return countDecision(this._observed, cost, { allowed, limit: this.limit, remaining: out[0], resetMs: out[1], retryAfterMs: out[2] }, 'memory')
   }
 
   /** The answer when Redis cannot give one (`whenDown`). */
   _whenDown(key, cost) {
     if (this.whenDown === 'local') return this._localResult(key, cost)
     if (this.whenDown === 'allow') {
-      return { allowed: true, limit: this.limit, remaining: Math.max(this.limit - cost, 0), resetMs: 0, retryAfterMs: 0 }
+      return countDecision(this._observed, cost, { allowed: true, limit: this.limit, remaining: Math.max(this.limit - cost, 0), resetMs: 0, retryAfterMs: 0 }, 'none')
     }
-    return { allowed: false, limit: this.limit, remaining: 0, resetMs: this.redis.retryMs, retryAfterMs: this.redis.retryMs }
+    return countDecision(this._observed, cost, { allowed: false, limit: this.limit, remaining: 0, resetMs: this.redis.retryMs, retryAfterMs: this.redis.retryMs }, 'none')
   }
 
   _skipRedis() {
@@ -93,7 +96,8 @@ class RateLimiter {
     }
     this._recovered()
     // [allowed 0|1, remaining, reset_ms, retry_after_ms, now_ms] (Algorithm::redis_script).
-    return { allowed: Number(reply[0]) === 1, limit: this.limit, remaining: Number(reply[1]), resetMs: Number(reply[2]), retryAfterMs: Number(reply[3]) }
+    const result = { allowed: Number(reply[0]) === 1, limit: this.limit, remaining: Number(reply[1]), resetMs: Number(reply[2]), retryAfterMs: Number(reply[3]) }
+    return countDecision(this._observed, cost, result, this.redis.clientInMemory ? 'memory' : 'redis')
   }
 
   _decide(key, cost) {

@@ -2,6 +2,8 @@
 // express-rate-limit store, drop-in for rate-limit-redis 6: the same keys (`prefix + key`),
 // values (a string integer with a PX TTL) and increment script, so old and new instances
 // can count on the same Redis during a rollout; plus an outage policy (`whenDown`).
+const registry = require('../registry')
+const { countHits } = require('../metrics')
 const { LocalLimiter, RedisPath, script, checkKey, checkInteger, checkWhenDown, MAX_LIMIT } = require('./backend')
 
 // Byte-identical to rate-limit-redis 6 (whitespace-normalised the same way), so both share
@@ -84,6 +86,7 @@ class RedisStore {
     this.limit = undefined
     this.redis = new RedisPath({ client: options.client, sendCommand, timeoutMs: options.timeoutMs, retryMs: options.retryMs }, this)
     this.local = null
+    this._observed = registry.add('limiter', this, options.name ?? this.prefix)
   }
 
   /** Called by express-rate-limit (synchronously, not awaited) with its options. */
@@ -138,18 +141,18 @@ class RedisStore {
   /** Counts a hit: `{ totalHits ≥ 1, resetTime }`. Never rejects because Redis is down. */
   async increment(key) {
     const full = this.prefixKey(key)
-    if (this._skipRedis()) return this._whenDown(full)
+    if (this._skipRedis()) return countHits(this._observed, this.limit, this._whenDown(full), this.whenDown === 'local' ? 'memory' : 'none')
     let reply
     try {
       reply = await this.redis.evalScript(INCREMENT, full, [String(this.windowMs)])
     } catch (err) {
       this.redis.markDown(err)
-      return this._whenDown(full)
+      return countHits(this._observed, this.limit, this._whenDown(full), this.whenDown === 'local' ? 'memory' : 'none')
     }
     this._recovered()
     const totalHits = Number(reply[0])
     const pttl = Number(reply[1])
-    return { totalHits, resetTime: new Date(Date.now() + pttl) }
+    return countHits(this._observed, this.limit, { totalHits, resetTime: new Date(Date.now() + pttl) }, this.redis.clientInMemory ? 'memory' : 'redis')
   }
 
   /** Takes a hit back (skipped/failed requests); never below 0, never throws. */

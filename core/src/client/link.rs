@@ -147,8 +147,16 @@ impl Dispatcher {
         self.event(Event::Error { code, message });
     }
 
+    /// Counts a command Redis (or the client, for a failure) completed.
+    fn record(&self, pending: &Pending, error: bool) {
+        if let (Some(metrics), Some(started)) = (&self.options.metrics, pending.started) {
+            metrics.finish(started, crate::metrics::Backend::Redis, error);
+        }
+    }
+
     fn fail(&self, pending: Pending, kind: FailureKind, message: &str) -> Completion {
         self.budget.release(pending.bytes);
+        self.record(&pending, true);
         Completion {
             id: pending.id,
             flags: pending.flags,
@@ -679,6 +687,10 @@ impl Dispatcher {
                             "Command aborted: no reply in the pipeline",
                         )),
                     };
+                    self.record(
+                        &pending,
+                        !matches!(outcome, Ok(ref r) if !matches!(r, Reply::Error(_))),
+                    );
                     batch.push(Completion {
                         id: pending.id,
                         flags: pending.flags,
@@ -722,6 +734,7 @@ impl Dispatcher {
         }
         for pending in group {
             self.budget.release(pending.bytes);
+            self.record(&pending, true);
             batch.push(Completion {
                 id: pending.id,
                 flags: pending.flags,

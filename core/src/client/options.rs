@@ -85,6 +85,8 @@ pub struct ClientOptions {
     /// Fail over to the in-process memory engine (`None`: ioredis semantics, errors
     /// included).
     pub fallback: Option<super::FallbackOptions>,
+    /// Where command counts and latencies are recorded (`None`: not recorded).
+    pub metrics: Option<std::sync::Arc<crate::metrics::CommandMetrics>>,
 }
 
 impl Default for ClientOptions {
@@ -109,6 +111,7 @@ impl Default for ClientOptions {
             ping_interval: Some(Duration::from_secs(1)),
             subscriber: false,
             fallback: None,
+            metrics: None,
         }
     }
 }
