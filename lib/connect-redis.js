@@ -1,8 +1,8 @@
 'use strict'
-// Drop-in for the `connect-redis` package. Resolves now; the class lands with its issue.
-const { notImplemented } = require('./not-implemented')
+// Drop-in for the `connect-redis` package: `new RedisStore({ client })`, as the default
+// export (connect-redis 7) and the named one (8+).
+const { RedisStore } = require('./session/store')
 
-const RedisStore = notImplemented('RedisStore', 'bulwark/connect-redis')
 module.exports = RedisStore
 module.exports.default = RedisStore
 module.exports.RedisStore = RedisStore

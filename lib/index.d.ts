@@ -8,6 +8,8 @@ export { RedisBreakerStateStoreClass as RedisBreakerStateStore }
 export { RedisStore as RateLimitStore } from './ratelimit/store'
 export { RateLimiter, setRateLimitHeaders } from './ratelimit/limiter'
 export type { RateLimiterOptions, RateLimitResult, Algorithm as RateLimitAlgorithm } from './ratelimit/limiter'
+export { RedisStore as SessionStore } from './session/store'
+export type { RedisStoreOptions as SessionStoreOptions, SessionData } from './session/store'
 import * as metricsModule from './metrics'
 /** Prometheus metrics: `text()` and `register(promRegistry)`. */
 export declare const metrics: { text: typeof metricsModule.text; register: typeof metricsModule.register; contentType: string }

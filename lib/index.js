@@ -15,6 +15,8 @@ exports.RateLimitStore = require('./ratelimit/store').RedisStore
 /** Standalone limiter (fixed window, sliding window, token bucket) and its header helper. */
 exports.RateLimiter = require('./ratelimit/limiter').RateLimiter
 exports.setRateLimitHeaders = require('./ratelimit/limiter').setRateLimitHeaders
+/** express-session store (connect-redis compatible; also `bulwark/connect-redis`). */
+exports.SessionStore = require('./session/store').RedisStore
 /** Prometheus metrics of every client, breaker, limiter, cache and session store. */
 const { text, register, contentType } = require('./metrics')
 exports.metrics = { text, register, contentType }
