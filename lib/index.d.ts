@@ -21,3 +21,5 @@ import * as registryModule from './registry'
 /** Where components (caches, session stores, your own) register to be reported. */
 export declare const registry: { add: typeof registryModule.add; remove: typeof registryModule.remove }
 export type { RegistryEntry, ComponentKind } from './registry'
+export { Cache } from './cache'
+export type { CacheOptions, CacheSetOptions, CacheWrapOptions, CacheStats, CacheMiddlewareOptions, Duration as CacheDuration } from './cache'

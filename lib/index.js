@@ -17,6 +17,8 @@ exports.RateLimiter = require('./ratelimit/limiter').RateLimiter
 exports.setRateLimitHeaders = require('./ratelimit/limiter').setRateLimitHeaders
 /** express-session store (connect-redis compatible; also `bulwark/connect-redis`). */
 exports.SessionStore = require('./session/store').RedisStore
+/** Two-tier cache-aside (L1 in process, L2 Redis) with stampede protection and invalidation. */
+exports.Cache = require('./cache/cache').Cache
 /** Prometheus metrics of every client, breaker, limiter, cache and session store. */
 const { text, register, contentType } = require('./metrics')
 exports.metrics = { text, register, contentType }
