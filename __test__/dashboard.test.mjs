@@ -13,7 +13,7 @@ import { Browser, findChromium } from './helpers/chromium.mjs'
 const require = createRequire(import.meta.url)
 const express = require('express')
 const bulwark = require('../lib/index.js')
-const { Redis, CircuitBreaker, RateLimiter } = bulwark
+const { Redis, CircuitBreaker, RateLimiter, Cache } = bulwark
 
 const chromium = findChromium()
 const cleanups = []
@@ -77,6 +77,10 @@ test(
     await breaker.fire()
     await limiter.consume('someone')
     await limiter.consume('someone')
+    const cache = new Cache({ client: r, name: 'dash-cache', prefix: `dash:${process.pid}:` })
+    cleanups.push(() => cache.close())
+    await cache.wrap('k', async () => 'v')
+    await cache.wrap('k', async () => 'v')
 
     const app = express()
     app.use('/bulwark', bulwark.dashboard({ pollIntervalMs: 500 }))
@@ -90,6 +94,8 @@ test(
     assert.equal(await page.evaluate(`document.querySelector('[data-breaker="dash-breaker"]').dataset.state`), 'closed')
     const limiterRow = await page.evaluate(`[...document.querySelectorAll('[data-limiter="dash-limiter"] td')].map((td) => td.textContent)`)
     assert.deepEqual(limiterRow.slice(0, 4), ['dash-limiter', '1', '1', '50.0 %'])
+    const cacheRow = await page.evaluate(`[...document.querySelectorAll('[data-cache="dash-cache"] td')].map((td) => td.textContent)`)
+    assert.deepEqual(cacheRow, ['dash-cache', '1', '0', '0', '1', '50.0 %', '0.0 %', '50.0 %'])
 
     await s.kill()
     await waitFor(async () => (await backend()) === 'memory', 'the page to show memory')

@@ -88,8 +88,10 @@ async function exercise({ a, b }, backend) {
   assert.match(metrics.headers.get('content-type'), /^text\/plain; version=0.0.4/)
   const families = parsePrometheusText(await metrics.text())
   assert.equal(sampleValue(families, 'bulwark_ratelimit_decisions_total', { limiter: 'visits', decision: 'allowed' }), 2)
-  assert.equal(sampleValue(families, 'bulwark_cache_requests_total', { cache: 'report-a', result: 'miss', tier: 'l2' }), 1)
-  assert.equal(sampleValue(families, 'bulwark_cache_requests_total', { cache: 'report-b', result: 'hit', tier: 'l2' }), 1)
+  assert.equal(sampleValue(families, 'bulwark_cache_requests_total', { cache: 'reports-a', result: 'miss', tier: 'all' }), 1)
+  assert.equal(sampleValue(families, 'bulwark_cache_requests_total', { cache: 'reports-b', result: 'hit', tier: 'l2' }), 1)
+  assert.equal(sampleValue(families, 'bulwark_session_operations_total', { store: 'sessions-a', operation: 'written' }), 1)
+  assert.equal(sampleValue(families, 'bulwark_session_operations_total', { store: 'sessions-b', operation: 'read' }), 1)
   assert.equal(sampleValue(families, 'bulwark_redis_commands_total', { client: 'demo-a', command: 'incr', backend }), 2)
   assert.equal(sampleValue(families, 'bulwark_circuit_events_total', { name: 'upstream-a', event: 'fire' }), 1)
 
@@ -97,7 +99,10 @@ async function exercise({ a, b }, backend) {
   assert.equal(page.status, 200)
   assert.match(await page.text(), /<title>bulwark status<\/title>/)
   const status = (await json(`${a}/bulwark/api/status`)).body
-  assert.deepEqual(status.clients.map((c) => c.name).sort(), ['demo-a', 'demo-a-subscriber', 'demo-b', 'demo-b-subscriber'])
+  const names = status.clients.map((c) => c.name)
+  for (const name of ['demo-a', 'demo-a-subscriber', 'demo-b', 'demo-b-subscriber']) assert.ok(names.includes(name), `${name} in ${names}`)
+  assert.deepEqual(status.caches.map((c) => c.name).sort(), ['reports-a', 'reports-b'])
+  assert.deepEqual(status.sessions.map((c) => c.name).sort(), ['sessions-a', 'sessions-b'])
 }
 
 async function stop(child) {
@@ -120,7 +125,7 @@ test('the example backend on a real Redis', { skip: noRedis }, async (t) => {
   await stop(demo.child)
 })
 
-test('the example backend through kill -9 and restart of Redis under load: zero failed requests', { skip: noRedis }, async (t) => {
+test('the example backend through kill -9 and restart of Redis under load: zero failed requests, nobody logged out', { skip: noRedis }, async (t) => {
   const redis = await startRedis()
   t.after(() => redis.stop())
   const demo = await startDemo(t, { REDIS_URL: redis.url, DEMO_RATE_LIMIT: '1000000000' })
@@ -143,8 +148,9 @@ test('the example backend through kill -9 and restart of Redis under load: zero 
       const [url, init] = requests[i % requests.length]
       try {
         const res = await fetch(url, init)
-        await res.arrayBuffer()
+        const body = await res.text()
         if (res.status !== 200) failures.push(`${url} → ${res.status}`)
+        else if (url.endsWith('/me') && JSON.parse(body).user !== 'grace') failures.push(`${url} → logged out: ${body}`)
       } catch (err) {
         failures.push(`${url} → ${err.message}`)
       }

@@ -20,7 +20,7 @@ function mix(client) {
 
 export default async function ({ redis }) {
   const ops = Number(process.env.BENCH_OPS || 20000)
-  const rounds = Number(process.env.BENCH_ROUNDS || 5)
+  const rounds = Number(process.env.BENCH_ROUNDS || 6)
   const targets = {
     redis: (m) => new Redis(redis.port, '127.0.0.1', { metrics: m, connectionName: `bench-${m ? 'on' : 'off'}` }),
     'memory://': (m) => new Redis(`memory://bench-metrics-${m ? 'on' : 'off'}`, { metrics: m }),
@@ -33,10 +33,11 @@ export default async function ({ redis }) {
     await off.ping()
     const runs = { on: [], off: [] }
     try {
-      // Interleaved rounds, each side a median of 3 runs: the machine is shared.
+      // Interleaved rounds, each side a median of 3 runs, the side going first
+      // alternating: the machine is shared and its load swings.
       for (let round = 0; round < rounds; round++) {
-        runs.off.push((await load(mix(off), { ops, concurrency: CONCURRENCY, repeats: 3 })).opsPerSec)
-        runs.on.push((await load(mix(on), { ops, concurrency: CONCURRENCY, repeats: 3 })).opsPerSec)
+        const order = round % 2 === 0 ? ['off', 'on'] : ['on', 'off']
+        for (const side of order) runs[side].push((await load(mix(side === 'on' ? on : off), { ops, concurrency: CONCURRENCY, repeats: 3 })).opsPerSec)
       }
     } finally {
       await on.quit()

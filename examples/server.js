@@ -7,7 +7,6 @@
 const express = require('express')
 const session = require('express-session')
 const { rateLimit } = require('express-rate-limit')
-const SessionStore = require('connect-redis').default
 const bulwark = require('bulwark')
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
@@ -19,26 +18,6 @@ function flakyUpstream(failureRate) {
     await sleep(10 + Math.random() * 40)
     if (Math.random() < failureRate) throw new Error('upstream answered 503')
     return { quote: `quote #${++n}`, at: new Date().toISOString() }
-  }
-}
-
-/** Cache-aside on the Redis client with `X-Cache-Status`; hits and misses are counted for /metrics. */
-class ReportCache {
-  constructor(redis, name) {
-    this.redis = redis
-    this.counts = bulwark.registry.add('cache', this, name)
-  }
-
-  async wrap(key, ttlSeconds, compute) {
-    const hit = await this.redis.get(key)
-    if (hit !== null) {
-      this.counts.count('hit', 'l2')
-      return { value: JSON.parse(hit), status: 'HIT' }
-    }
-    this.counts.count('miss', 'l2')
-    const value = await compute()
-    await this.redis.set(key, JSON.stringify(value), 'EX', ttlSeconds)
-    return { value, status: 'MISS' }
   }
 }
 
@@ -63,7 +42,7 @@ function createApp({ redis, subscriber, name, rateLimitPerMinute = 20, upstreamF
   // Login sessions in Redis (in memory while Redis is down).
   app.use(
     session({
-      store: new SessionStore({ client: redis, prefix: 'demo:sess:' }),
+      store: new bulwark.SessionStore({ client: redis, prefix: 'demo:sess:', name: `sessions-${name}` }),
       secret: process.env.SESSION_SECRET || 'bulwark-demo-not-a-secret',
       resave: false,
       saveUninitialized: false,
@@ -121,16 +100,13 @@ function createApp({ redis, subscriber, name, rateLimitPerMinute = 20, upstreamF
     }
   })
 
-  // A slow report, cached for 10 s: `X-Cache-Status` says HIT or MISS.
-  const reports = new ReportCache(redis, `report-${name}`)
-  app.get('/api/report', async (req, res, next) => {
+  // A slow report, cached for 10 s in process and in Redis: `X-Cache-Status` says HIT,
+  // MISS or STALE. The instances share the Redis tier and invalidate each other's.
+  const reports = new bulwark.Cache({ client: redis, prefix: 'demo:cache:', name: `reports-${name}` })
+  app.get('/api/report', reports.middleware({ ttl: '10s' }), async (req, res, next) => {
     try {
-      const { value, status } = await reports.wrap('demo:report', 10, async () => {
-        await sleep(300)
-        return { total: await redis.get('demo:visits'), builtAt: new Date().toISOString(), by: name }
-      })
-      res.setHeader('X-Cache-Status', status)
-      res.json(value)
+      await sleep(300)
+      res.json({ total: await redis.get('demo:visits'), builtAt: new Date().toISOString(), by: name })
     } catch (err) {
       next(err)
     }
@@ -160,7 +136,13 @@ function createApp({ redis, subscriber, name, rateLimitPerMinute = 20, upstreamF
 ${['/bulwark/', '/health', '/metrics', '/api/quote', '/api/report', '/api/events', '/me'].map((p) => `<li><a href="${p}">${p}</a></li>`).join('\n')}
 </ul><p>POST /login {"user"}, /logout, /api/visits, /api/broadcast {"message"}: see examples/README.md.</p>`)
   })
-  return { app, close: () => upstream.shutdown() }
+  return {
+    app,
+    close: () => {
+      upstream.shutdown()
+      reports.close()
+    },
+  }
 }
 
 function envInteger(name, fallback, min, max) {

@@ -194,13 +194,58 @@ function countedFamily(kind, name, help, nameLabel) {
   return f
 }
 
+/**
+ * A cache's reads as [result, tier, count]: from its own `stats()` (bulwark's Cache keeps
+ * them) or from the counts on its entry. A miss or a stale answer concerns every tier:
+ * tier `all`.
+ */
+function cacheReads(entry) {
+  const cache = entry.component
+  if (typeof cache.stats !== 'function') {
+    const out = []
+    for (const [result, inner] of entry.counts) for (const [tier, n] of inner) out.push([result, tier, n])
+    return out
+  }
+  const s = cache.stats()
+  return [
+    ['hit', 'l1', s.l1Hits],
+    ['hit', 'l2', s.l2Hits],
+    ['stale', 'all', s.stale],
+    ['miss', 'all', s.misses],
+  ]
+}
+
+function cacheFamilies(prefix) {
+  const requests = family(`${prefix}cache_requests_total`, 'counter', 'Cache reads by cache, result (hit, stale, miss) and tier (l1, l2; all for a miss or stale answer).')
+  const runs = family(`${prefix}cache_factory_runs_total`, 'counter', 'Factory (value computation) runs by cache and outcome (ok, error).')
+  const coalesced = family(`${prefix}cache_coalesced_total`, 'counter', 'Reads that joined a fill already running in this process (single-flight).')
+  const entries = family(`${prefix}cache_l1_entries`, 'gauge', 'Entries held in the in-process tier.')
+  const bytes = family(`${prefix}cache_l1_bytes`, 'gauge', 'Approximate bytes held in the in-process tier.')
+  const evictions = family(`${prefix}cache_l1_evictions_total`, 'counter', 'Entries evicted from the in-process tier by its bounds.')
+  for (const entry of registry.list('cache')) {
+    const cache = { cache: entry.name }
+    for (const [result, tier, value] of cacheReads(entry)) requests.values.push({ labels: { ...cache, result, tier }, value })
+    if (typeof entry.component.stats !== 'function') continue
+    const s = entry.component.stats()
+    runs.values.push({ labels: { ...cache, outcome: 'ok' }, value: s.factoryRuns - s.factoryErrors })
+    runs.values.push({ labels: { ...cache, outcome: 'error' }, value: s.factoryErrors })
+    coalesced.values.push({ labels: cache, value: s.coalesced })
+    if (s.l1 !== null) {
+      entries.values.push({ labels: cache, value: s.l1.entries })
+      bytes.values.push({ labels: cache, value: s.l1.bytes })
+      evictions.values.push({ labels: cache, value: s.l1.evictions })
+    }
+  }
+  return [requests, runs, coalesced, entries, bytes, evictions]
+}
+
 /** Every family, in prom-client's `get()` shape. */
 function collect(prefix = 'bulwark_') {
   return [
     ...clientFamilies(prefix),
     ...breakerFamilies(prefix),
     countedFamily('limiter', `${prefix}ratelimit_decisions_total`, 'Rate-limit decisions by limiter, decision (allowed, limited) and the backend that decided (redis, memory).', 'limiter'),
-    countedFamily('cache', `${prefix}cache_requests_total`, 'Cache reads by cache, result (hit, stale, miss) and tier (l1, l2).', 'cache'),
+    ...cacheFamilies(prefix),
     countedFamily('session', `${prefix}session_operations_total`, 'Session store operations by store and operation (read, written, destroyed, touched).', 'store'),
   ]
 }
@@ -273,4 +318,4 @@ function register(promRegistry, options = {}) {
   return promRegistry
 }
 
-module.exports = { observeClient, observeBreaker, countDecision, countHits, collect, text, register, contentType, COMMAND_BUCKETS, CALL_BUCKETS }
+module.exports = { cacheReads, observeClient, observeBreaker, countDecision, countHits, collect, text, register, contentType, COMMAND_BUCKETS, CALL_BUCKETS }

@@ -3,6 +3,7 @@
 // read from the same sources as the metrics (lib/metrics.js).
 const { hostname } = require('node:os')
 const registry = require('../registry')
+const { cacheReads } = require('../metrics')
 
 function clientStatus(entry, now) {
   const client = entry.component
@@ -61,6 +62,13 @@ function counts(entry) {
   return out
 }
 
+/** A cache's reads as `{ result: { tier: n } }`. */
+function cacheRequests(entry) {
+  const out = {}
+  for (const [result, tier, n] of cacheReads(entry)) (out[result] ??= {})[tier] = n
+  return out
+}
+
 /** Everything the status page shows, as of now. */
 function status() {
   const now = Date.now()
@@ -77,7 +85,7 @@ function status() {
       .filter((e) => !e.component.isShutdown)
       .map(breakerStatus),
     limiters: registry.list('limiter').map((e) => ({ name: e.name, decisions: counts(e) })),
-    caches: registry.list('cache').map((e) => ({ name: e.name, requests: counts(e) })),
+    caches: registry.list('cache').map((e) => ({ name: e.name, requests: cacheRequests(e) })),
     sessions: registry.list('session').map((e) => ({ name: e.name, operations: counts(e) })),
   }
 }
