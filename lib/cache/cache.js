@@ -152,7 +152,7 @@ class Cache extends EventEmitter {
     this._flights = new Map()
     this._stats = { hits: 0, l1Hits: 0, l2Hits: 0, misses: 0, stale: 0, sets: 0, deletes: 0, coalesced: 0, factoryRuns: 0, factoryErrors: 0, timeouts: 0, errors: 0 }
     // Reported by bulwark.metrics, health() and the status page (they read stats()).
-    this._observed = registry.add('cache', this, options.name ?? prefix)
+    this._observed = registry.add('cache', this, options.name ?? (prefix || 'cache'))
     this._emitHits = false
     this.on('newListener', (name) => {
       if (name === 'hit') this._emitHits = true

@@ -43,7 +43,7 @@ class RateLimiter {
     this.redis = remote ? new RedisPath(options, this) : null
     this.local = null
     this._args = [String(this.limit), String(this.windowMs)]
-    this._observed = registry.add('limiter', this, options.name ?? this.prefix)
+    this._observed = registry.add('limiter', this, options.name ?? (this.prefix || 'limiter'))
   }
 
   _local() {

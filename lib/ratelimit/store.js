@@ -86,7 +86,7 @@ class RedisStore {
     this.limit = undefined
     this.redis = new RedisPath({ client: options.client, sendCommand, timeoutMs: options.timeoutMs, retryMs: options.retryMs }, this)
     this.local = null
-    this._observed = registry.add('limiter', this, options.name ?? this.prefix)
+    this._observed = registry.add('limiter', this, options.name ?? (this.prefix || 'limiter'))
   }
 
   /** Called by express-rate-limit (synchronously, not awaited) with its options. */

@@ -96,7 +96,7 @@ class RedisStore extends storeBase() {
     const copies = options.localCopies === undefined ? 10_000 : options.localCopies
     if (copies !== 0) checkPositiveInteger(copies, 'localCopies')
     this._local = copies > 0 && failsOver(options.client) ? new LocalCopies(copies) : null
-    this._observed = registry.add('session', this, options.name ?? this.prefix)
+    this._observed = registry.add('session', this, options.name ?? (this.prefix || 'sessions'))
   }
 
   /** The session's TTL in seconds by connect-redis's rule (≤ 0: already expired). */
