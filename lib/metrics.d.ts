@@ -2,6 +2,8 @@
 export interface MetricsOptions {
   /** Prefix of every metric name (default `'bulwark_'`). */
   prefix?: string
+  /** Also emit opossum-prometheus's `circuit{name,event}` and `circuit_perf{name,event}` (ms) for existing dashboards. */
+  opossumCompat?: boolean | { metricPrefix?: string }
 }
 
 /** The subset of a prom-client `Registry` that `register()` uses. */

@@ -239,11 +239,31 @@ function cacheFamilies(prefix) {
   return [requests, runs, coalesced, entries, bytes, evictions]
 }
 
+/**
+ * opossum-prometheus's families, unchanged, for dashboards built on them: counter
+ * `<metricPrefix>circuit{name,event}` and summary `<metricPrefix>circuit_perf{name,event}`
+ * (success/failure latency in ms; `_sum` and `_count` only, no quantiles).
+ */
+function opossumFamilies(metricPrefix) {
+  const events = family(`${metricPrefix}circuit`, 'counter', 'A count of all circuit events')
+  const perf = family(`${metricPrefix}circuit_perf`, 'summary', 'A summary of all circuit events')
+  for (const entry of registry.list('breaker')) {
+    for (const event of BREAKER_EVENTS) events.values.push({ labels: { name: entry.name, event }, value: entry.value(event) })
+    for (const event of ['success', 'failure']) {
+      const h = entry.durations[event]
+      perf.values.push({ metricName: `${perf.name}_sum`, labels: { name: entry.name, event }, value: h.sum * 1000 })
+      perf.values.push({ metricName: `${perf.name}_count`, labels: { name: entry.name, event }, value: h.cumulative()[CALL_BUCKETS.length] })
+    }
+  }
+  return [events, perf]
+}
+
 /** Every family, in prom-client's `get()` shape. */
-function collect(prefix = 'bulwark_') {
+function collect({ prefix, opossumPrefix }) {
   return [
     ...clientFamilies(prefix),
     ...breakerFamilies(prefix),
+    ...(opossumPrefix === null ? [] : opossumFamilies(opossumPrefix)),
     countedFamily('limiter', `${prefix}ratelimit_decisions_total`, 'Rate-limit decisions by limiter, decision (allowed, limited) and the backend that decided (redis, memory).', 'limiter'),
     ...cacheFamilies(prefix),
     countedFamily('session', `${prefix}session_operations_total`, 'Session store operations by store and operation (read, written, destroyed, touched).', 'store'),
@@ -262,9 +282,8 @@ function formatValue(value) {
 
 /** The Prometheus text exposition format (version 0.0.4) of every family. */
 function text(options = {}) {
-  const prefix = checkPrefix(options.prefix)
   const lines = []
-  for (const f of collect(prefix)) {
+  for (const f of collect(settings(options))) {
     lines.push(`# HELP ${f.name} ${f.help.replace(/\\/g, '\\\\').replace(/\n/g, '\\n')}`, `# TYPE ${f.name} ${f.type}`)
     for (const v of f.values) {
       const labels = Object.entries(v.labels)
@@ -279,10 +298,24 @@ function text(options = {}) {
 /** The Content-Type of `text()`. */
 const contentType = 'text/plain; version=0.0.4; charset=utf-8'
 
-function checkPrefix(prefix) {
-  if (prefix === undefined) return 'bulwark_'
-  if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$|^$/.test(prefix)) throw new TypeError(`prefix must be a metric name prefix like 'bulwark_', got ${String(prefix)}`)
+function checkPrefix(prefix, name, fallback) {
+  if (prefix === undefined) return fallback
+  if (typeof prefix !== 'string' || !/^[a-zA-Z_:][a-zA-Z0-9_:]*$|^$/.test(prefix)) throw new TypeError(`${name} must be a metric name prefix like 'bulwark_', got ${String(prefix)}`)
   return prefix
+}
+
+/**
+ * Options of text() and register(): `prefix` (default 'bulwark_'); `opossumCompat`: true
+ * or `{ metricPrefix }` also emits opossum-prometheus's `circuit` and `circuit_perf`.
+ */
+function settings(options) {
+  if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
+  const prefix = checkPrefix(options.prefix, 'prefix', 'bulwark_')
+  const compat = options.opossumCompat
+  if (compat === undefined || compat === false) return { prefix, opossumPrefix: null }
+  if (compat === true) return { prefix, opossumPrefix: '' }
+  if (compat === null || typeof compat !== 'object') throw new TypeError('opossumCompat must be true, false or { metricPrefix }')
+  return { prefix, opossumPrefix: checkPrefix(compat.metricPrefix, 'opossumCompat.metricPrefix', '') }
 }
 
 /**
@@ -294,17 +327,17 @@ function register(promRegistry, options = {}) {
   if (promRegistry === null || typeof promRegistry !== 'object' || typeof promRegistry.registerMetric !== 'function') {
     throw new TypeError('registry must be a prom-client Registry (e.g. require("prom-client").register)')
   }
-  const prefix = checkPrefix(options.prefix)
+  const chosen = settings(options)
   // A scrape asks each family in the same tick: collect once for all of them.
   let scraped = null
   const scrape = () => {
     if (scraped === null) {
-      scraped = collect(prefix)
+      scraped = collect(chosen)
       process.nextTick(() => (scraped = null))
     }
     return scraped
   }
-  for (const f of collect(prefix)) {
+  for (const f of collect(chosen)) {
     if (promRegistry.getSingleMetric(f.name) !== undefined) continue
     promRegistry.registerMetric({
       name: f.name,

@@ -28,7 +28,7 @@ function parseLabels(text, line) {
 }
 
 /** Returns Map<family name, { type, help, samples: [{ name, labels, value }] }>. */
-export function parsePrometheusText(text) {
+export function parsePrometheusText(text, { countersWithoutTotal = [] } = {}) {
   if (!text.endsWith('\n')) throw new Error('exposition must end with a newline')
   const families = new Map()
   const seen = new Set()
@@ -65,7 +65,7 @@ export function parsePrometheusText(text) {
   }
   for (const f of families.values()) {
     if (f.type === null) throw new Error(`family without TYPE: ${f.name}`)
-    if (f.type === 'counter' && !f.name.endsWith('_total')) throw new Error(`counter without _total: ${f.name}`)
+    if (f.type === 'counter' && !f.name.endsWith('_total') && !countersWithoutTotal.includes(f.name)) throw new Error(`counter without _total: ${f.name}`)
     if (f.type === 'histogram') checkHistogram(f)
   }
   return families
