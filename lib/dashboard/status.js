@@ -12,11 +12,13 @@ function clientStatus(entry, now) {
   let commands = 0
   let errors = 0
   let seconds = 0
+  let timed = 0
   const byBackend = { redis: 0, memory: 0 }
   for (const s of entry.commands === null ? [] : entry.commands.snapshot()) {
     commands += s.count
     errors += s.errors
     seconds += s.sumSeconds
+    timed += s.buckets[s.buckets.length - 1]
     byBackend[s.backend] += s.count
   }
   const memoryMs = entry.memoryMs + (entry.memorySince === null ? 0 : now - entry.memorySince)
@@ -37,7 +39,9 @@ function clientStatus(entry, now) {
     memorySeconds: memoryMs / 1000,
     commands,
     errors,
+    /** Latency total of the timed sample of commands (one in 16). */
     commandSeconds: seconds,
+    timedCommands: timed,
     commandsByBackend: byBackend,
   }
 }
