@@ -133,6 +133,20 @@ test('breaker events, states and call latencies', async () => {
   assert.equal(sampleValue(scrape(), 'bulwark_circuit_state', { name: 'metrics-breaker', state: 'open' }), undefined, 'a shut-down breaker leaves the report')
 })
 
+test('breakers sharing a name get unique labels; thousands register quickly', () => {
+  const breakers = Array.from({ length: 3000 }, () => new CircuitBreaker(async function lookup() {}))
+  assert.deepEqual(
+    breakers.slice(0, 3).map((b) => b.name),
+    ['lookup', 'lookup', 'lookup'],
+    'the breaker keeps its own name',
+  )
+  const names = parsePrometheusText(bulwark.metrics.text()).get('bulwark_circuit_state').samples.filter((s) => s.labels.state === 'closed' && s.labels.name.startsWith('lookup'))
+  assert.equal(new Set(names.map((s) => s.labels.name)).size, 3000)
+  assert.ok(names.some((s) => s.labels.name === 'lookup-3000'))
+  for (const b of breakers) b.shutdown()
+  assert.equal(sampleValue(scrape(), 'bulwark_circuit_state', { name: 'lookup' }), undefined)
+})
+
 test('rate-limit decisions by limiter, decision and backend (get() is not a decision)', async () => {
   const limiter = new RateLimiter({ memory: true, limit: 2, windowMs: 60_000, name: 'metrics-limiter' })
   for (let i = 0; i < 3; i++) await limiter.consume('ip-1')

@@ -62,6 +62,9 @@ class Histogram {
   }
 }
 
+/** The histogram of a breaker that has not completed a call of that outcome yet. */
+const EMPTY_CALLS = new Histogram(CALL_BUCKETS)
+
 /**
  * Starts observing a CircuitBreaker: registers it and returns its entry, whose
  * `event(name, latencyMs)` the breaker calls for every event it emits (no listener, so
@@ -69,15 +72,18 @@ class Histogram {
  */
 function observeBreaker(breaker) {
   const entry = registry.add('breaker', breaker, breaker.name)
-  const durations = { success: new Histogram(CALL_BUCKETS), failure: new Histogram(CALL_BUCKETS) }
-  entry.durations = durations
+  // Made on first use: an idle breaker stays small.
+  entry.durations = { success: null, failure: null }
   entry.event = (name, latencyMs) => {
     if (!COUNTED_EVENTS.has(name)) {
       if (name === 'shutdown') registry.remove(entry)
       return
     }
     entry.count(name)
-    if ((name === 'success' || name === 'failure') && typeof latencyMs === 'number') durations[name].observe(latencyMs / 1000)
+    if ((name === 'success' || name === 'failure') && typeof latencyMs === 'number') {
+      entry.durations[name] ??= new Histogram(CALL_BUCKETS)
+      entry.durations[name].observe(latencyMs / 1000)
+    }
   }
   return entry
 }
@@ -171,7 +177,7 @@ function breakerFamilies(prefix) {
     for (const s of ['closed', 'open', 'half_open']) state.values.push({ labels: { name: entry.name, state: s }, value: s === current ? 1 : 0 })
     for (const event of BREAKER_EVENTS) events.values.push({ labels: { name: entry.name, event }, value: entry.value(event) })
     for (const outcome of ['success', 'failure']) {
-      const h = entry.durations[outcome]
+      const h = entry.durations[outcome] ?? EMPTY_CALLS
       histogramValues(duration.values, duration.name, { name: entry.name, outcome }, CALL_BUCKETS, h.cumulative(), h.sum)
     }
   }
@@ -250,7 +256,7 @@ function opossumFamilies(metricPrefix) {
   for (const entry of registry.list('breaker')) {
     for (const event of BREAKER_EVENTS) events.values.push({ labels: { name: entry.name, event }, value: entry.value(event) })
     for (const event of ['success', 'failure']) {
-      const h = entry.durations[event]
+      const h = entry.durations[event] ?? EMPTY_CALLS
       perf.values.push({ metricName: `${perf.name}_sum`, labels: { name: entry.name, event }, value: h.sum * 1000 })
       perf.values.push({ metricName: `${perf.name}_count`, labels: { name: entry.name, event }, value: h.cumulative()[CALL_BUCKETS.length] })
     }

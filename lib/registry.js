@@ -47,6 +47,10 @@ class Entry {
 }
 
 const entries = new Map(Object.keys(KINDS).map((kind) => [kind, new Map()]))
+/** Per kind: the next suffix to try for a name already taken. */
+const suffixes = new Map(Object.keys(KINDS).map((kind) => [kind, new Map()]))
+/** Per kind: the entry count after the last prune (add() prunes when it doubled). */
+const pruned = new Map(Object.keys(KINDS).map((kind) => [kind, 0]))
 
 function checkKind(kind) {
   if (!entries.has(kind)) throw new TypeError(`kind must be one of ${Object.keys(KINDS).join(', ')}, got ${String(kind)}`)
@@ -62,9 +66,17 @@ function add(kind, component, name) {
   if (component === null || typeof component !== 'object') throw new TypeError('component must be an object')
   if (typeof name !== 'string' || name.length === 0) throw new TypeError('name must be a non-empty string')
   const byName = entries.get(kind)
-  prune(byName)
+  // Amortized: components dropped without being closed are forgotten once their
+  // number doubled, not on every add (creating thousands of breakers stays O(1) each).
+  if (byName.size >= 2 * pruned.get(kind) + 64) prune(kind)
   let unique = name
-  for (let n = 2; byName.has(unique); n++) unique = `${name}-${n}`
+  if (byName.has(name)) {
+    const next = suffixes.get(kind)
+    let n = next.get(name) ?? 2
+    while (byName.has(`${name}-${n}`)) n++
+    next.set(name, n + 1)
+    unique = `${name}-${n}`
+  }
   const entry = new Entry(kind, unique, component)
   byName.set(unique, entry)
   return entry
@@ -78,16 +90,17 @@ function remove(entry) {
   if (byName.get(entry.name) === entry) byName.delete(entry.name)
 }
 
-function prune(byName) {
+function prune(kind) {
+  const byName = entries.get(kind)
   for (const [name, entry] of byName) if (entry.component === undefined) byName.delete(name)
+  pruned.set(kind, byName.size)
 }
 
 /** The live entries of `kind`, in registration order. */
 function list(kind) {
   checkKind(kind)
-  const byName = entries.get(kind)
-  prune(byName)
-  return [...byName.values()]
+  prune(kind)
+  return [...entries.get(kind).values()]
 }
 
 module.exports = { KINDS, Entry, add, remove, list }
