@@ -6,6 +6,7 @@
 import { createRequire } from 'node:module'
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { readFileSync } from 'node:fs'
 import { load, median, printTable } from './harness.mjs'
 
 const require = createRequire(import.meta.url)
@@ -44,6 +45,31 @@ function session(i) {
   }
 }
 
+/** CPU µs this process's main (JS) thread has used, from /proc (Linux); null elsewhere. */
+function jsThreadCpuUs() {
+  try {
+    const fields = readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(fields[11]) + Number(fields[12])) * 10_000 // utime + stime, in 10 ms ticks
+  } catch {
+    return null
+  }
+}
+
+/**
+ * `load` plus the CPU it cost per operation, on the JS thread and in the whole process:
+ * unlike ops/s, CPU time does not depend on how busy the rest of the machine is.
+ */
+async function measured(fn, options) {
+  const js = jsThreadCpuUs()
+  const cpu = process.cpuUsage()
+  const result = await load(fn, options)
+  const total = options.ops * (options.repeats + 0.25) // the repeats plus load()'s warm-up quarter
+  const used = process.cpuUsage(cpu)
+  result.processCpuUs = (used.user + used.system) / total
+  result.jsThreadCpuUs = js === null ? null : (jsThreadCpuUs() - js) / total
+  return result
+}
+
 const viaCallback = (fn) =>
   new Promise((resolve, reject) => {
     fn((err, value) => (err ? reject(err) : resolve(value)))
@@ -52,7 +78,7 @@ const viaCallback = (fn) =>
 async function storeOps(redis) {
   const ops = Number(process.env.BENCH_OPS || 20000)
   const rounds = Number(process.env.BENCH_ROUNDS || 3)
-  const run = (fn, concurrency) => load(fn, { ops: concurrency === 1 ? ops >> 2 : ops, concurrency, repeats: 3 })
+  const run = (fn, concurrency) => measured(fn, { ops: concurrency === 1 ? ops >> 2 : ops, concurrency, repeats: 3 })
   const sessions = Array.from({ length: SESSIONS }, (_, i) => session(i))
   const sid = (i) => `sid${i & (SESSIONS - 1)}`
   const sides = {}
@@ -90,6 +116,10 @@ async function storeOps(redis) {
     for (const name of Object.keys(results.bulwark)) {
       rows.push({ case: name, unit: 'ops/s', bulwark: figure('bulwark', name, 'opsPerSec'), anchor: figure(anchor, name, 'opsPerSec'), higherIsBetter: true })
       rows.push({ case: name, unit: 'p99 µs', bulwark: figure('bulwark', name, 'p99Us'), anchor: figure(anchor, name, 'p99Us'), higherIsBetter: false })
+      if (results.bulwark[name][0].jsThreadCpuUs !== null) {
+        rows.push({ case: name, unit: 'JS-thread CPU µs/op', bulwark: figure('bulwark', name, 'jsThreadCpuUs'), anchor: figure(anchor, name, 'jsThreadCpuUs'), higherIsBetter: false })
+      }
+      rows.push({ case: name, unit: 'process CPU µs/op', bulwark: figure('bulwark', name, 'processCpuUs'), anchor: figure(anchor, name, 'processCpuUs'), higherIsBetter: false })
     }
     printTable(`session store: bulwark RedisStore (bulwark client) vs ${anchor} (${anchor.endsWith('9') ? 'node-redis 5' : 'ioredis'}), median of ${rounds} rounds`, anchor, rows)
   }

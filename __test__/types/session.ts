@@ -1,6 +1,7 @@
 // Typed usage of the session store; compiled by `npm run typecheck`.
 // Lines marked @ts-expect-error must stay errors.
 import IORedis from 'ioredis'
+import { createClient } from 'redis'
 import RedisStore = require('bulwark/connect-redis')
 import { SessionStore, Redis } from 'bulwark'
 import type { SessionData, SessionStoreOptions } from 'bulwark'
@@ -12,6 +13,7 @@ const viaDefault = new RedisStore.default({ client, serializer: { parse: async (
 const options: SessionStoreOptions = { client, ttl: 60, disableTTL: false, localCopies: 0 }
 const main = new SessionStore(options)
 const nodeRedisLike = new SessionStore({ client: { sendCommand: async (args: string[]) => args.length } })
+const onNodeRedis = new RedisStore({ client: createClient(), prefix: 'nr:' })
 
 async function usage(): Promise<void> {
   const sess: SessionData = { cookie: { originalMaxAge: 60_000, expires: new Date(Date.now() + 60_000), path: '/', httpOnly: true }, user: 'ada' }
@@ -27,7 +29,7 @@ async function usage(): Promise<void> {
   main.destroy('sid', (err) => console.log(err))
   await main.clear()
   const seconds: number = store.getTTL(sess)
-  console.log(seconds, nodeRedisLike.prefix)
+  console.log(seconds, nodeRedisLike.prefix, onNodeRedis.prefix)
   main.on('error', (err: Error) => console.error(err))
   // @ts-expect-error the session id is a string
   await main.get(42)
