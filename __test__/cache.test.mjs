@@ -87,7 +87,7 @@ test('a failing factory rejects every concurrent caller with its error, once, an
 })
 
 test('L2: another instance reads what one wrote; remaining TTL is kept; values expire', async () => {
-  const a = cache({ ttl: 300 })
+  const a = cache({ ttl: 1500 })
   const b = new Cache({ client: client(), prefix: a.prefix })
   caches.push(b)
   await a.set('user', { id: 1, tags: ['x'], when: null })
@@ -321,6 +321,8 @@ test('bad input: clear TypeErrors/RangeErrors naming the argument; nothing cache
     await assert.rejects(c.set('t', 1, { ttl }), { name: 'RangeError', message: /ttl/ }, String(ttl))
     await assert.rejects(c.wrap('t', () => 1, { ttl }), { name: 'RangeError', message: /ttl/ }, String(ttl))
   }
+  await c.set('hot', 1)
+  await assert.rejects(c.wrap('hot', () => 1, { ttl: -1 }), { name: 'RangeError', message: /ttl/ }, 'checked on an L1 hit too')
   await assert.rejects(c.set('t', 1, { ttl: {} }), { name: 'TypeError', message: /ttl/ })
   await assert.rejects(c.set('t', 1, { tags: 'one' }), { name: 'TypeError', message: /tags/ })
   await assert.rejects(c.set('t', 1, { tags: [1] }), { name: 'TypeError', message: /every tag/ })
@@ -328,6 +330,7 @@ test('bad input: clear TypeErrors/RangeErrors naming the argument; nothing cache
   await assert.rejects(c.wrap('t', () => 1, { timeouts: { hard: NaN } }), { name: 'RangeError', message: /timeouts.hard/ })
   await assert.rejects(c.wrap('t', () => 1, { lock: { ttl: 0 } }), { name: 'RangeError', message: /lock.ttl/ })
   for (const k of ['u', 'big', 'circ', 'fn', 't']) assert.equal(await c.get(k), undefined)
+  assert.equal(await c.get('hot'), 1)
   assert.equal(c.stats().inFlight, 0)
   // The constructor.
   assert.throws(() => new Cache(), { name: 'TypeError', message: /options/ })

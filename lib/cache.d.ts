@@ -105,6 +105,7 @@ export declare class Cache extends EventEmitter {
   getOrSet<T>(key: string, factory: (ctx: CacheFactoryContext<T>) => T | Promise<T>, options?: CacheWrapOptions | Duration): Promise<T>
   middleware(options?: CacheMiddlewareOptions): (req: any, res: any, next: (err?: unknown) => void) => void
   stats(): CacheStats
+  /** Resolves once the invalidation bus is subscribed (or at close()). */
   ready(): Promise<void>
   close(): void
   on(event: 'hit', listener: (key: string, tier: 'l1' | 'l2') => void): this

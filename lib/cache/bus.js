@@ -29,7 +29,6 @@ class InvalidationBus {
     this.id = randomUUID()
     this.handlers = handlers
     this._closed = false
-    this._subscribed = false
     this._retry = null
     this._probe = null
     this.sent = 0
@@ -56,21 +55,23 @@ class InvalidationBus {
     sub.on('error', (err) => handlers.onError(err))
     sub.on('message', (channel, text) => this._receive(channel, text))
     this.sub = sub
-    this.ready = this._subscribe()
+    // Resolves once subscribed (retries included), or at close().
+    this.ready = new Promise((resolve) => {
+      this._markReady = resolve
+    })
+    this._subscribe()
   }
 
   _subscribe() {
-    return this.sub.subscribe(this.channel).then(
-      () => {
-        this._subscribed = true
-      },
+    this.sub.subscribe(this.channel).then(
+      () => this._markReady(),
       (err) => {
         if (this._closed) return
         this.handlers.onError(err)
         // A retry never keeps the process alive on its own.
         this._retry = setTimeout(() => {
           this._retry = null
-          this.ready = this._subscribe()
+          this._subscribe()
         }, RESUBSCRIBE_MS)
         this._retry.unref()
       },
@@ -123,6 +124,7 @@ class InvalidationBus {
     if (this._retry !== null) clearTimeout(this._retry)
     if (this._probe !== null) clearInterval(this._probe)
     if (this.sub === null) return
+    this._markReady()
     this.client.removeListener('recover', this._onRecover)
     this.client.removeListener('end', this._onEnd)
     // disconnect(), not quit(): with Redis down quit() would wait for owed replies.

@@ -257,27 +257,27 @@ class Cache extends EventEmitter {
    */
   wrap(key, factory, options) {
     if (typeof key !== 'string' || typeof factory !== 'function') return this._rejectArgs(key, factory)
+    let o = this._defaults
+    if (options !== undefined) {
+      try {
+        o = this._options(options)
+      } catch (err) {
+        return Promise.reject(err)
+      }
+    }
     if (this._l1 !== null) {
       const e = this._l1.map.get(key)
       if (e !== undefined && !e.graced) {
         const now = Date.now()
         if (e.expiresAt > now) {
           e.visited = true
-          this._stats.hits++
-          this._stats.l1Hits++
-          if (this._emitHits) this.emit('hit', key, 'l1')
+          this._hit(key, 'l1')
           if (this._beta > 0 && e.delta > 0 && now - e.delta * this._beta * Math.log(Math.random()) >= e.expiresAt) {
-            this._refreshEarly(key, factory, options, e)
+            this._refreshEarly(key, factory, o, e)
           }
           return Promise.resolve(e.value)
         }
       }
-    }
-    let o
-    try {
-      o = this._options(options)
-    } catch (err) {
-      return Promise.reject(err)
     }
     return this._wrap(key, factory, o, null)
   }
@@ -310,7 +310,7 @@ class Cache extends EventEmitter {
     this._lock.wakeAll()
   }
 
-  /** Resolves once the bus subscription is in place (useful before relying on invalidations). */
+  /** Resolves once the bus is subscribed (or at close()); useful before relying on invalidations. */
   ready() {
     return this._bus.ready
   }
@@ -664,14 +664,8 @@ class Cache extends EventEmitter {
   }
 
   /** XFetch: a hit close to expiry refreshes in the background, the hit answering meanwhile. */
-  _refreshEarly(key, factory, options, e) {
+  _refreshEarly(key, factory, o, e) {
     if (this._flights.has(key)) return
-    let o
-    try {
-      o = this._options(options)
-    } catch {
-      return
-    }
     const flight = new Flight()
     this._flights.set(key, flight)
     flight.promise = this._compute(key, factory, { ...o, lock: null }, e, null, flight)
