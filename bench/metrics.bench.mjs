@@ -7,8 +7,11 @@
 // metrics add to. Rounds are interleaved, the side going first alternating. Also what
 // one scrape (`metrics.text()`) takes.
 import { Redis, metrics } from '../lib/index.js'
-import { loadRun, median, printTable } from './harness.mjs'
+import { loadRun, median, nsPerCall, printTable } from './harness.mjs'
 import { performance } from 'node:perf_hooks'
+import { createRequire } from 'node:module'
+
+const { tracingCommands } = createRequire(import.meta.url)('../lib/redis-tracing.js')
 
 const CONCURRENCY = 256
 
@@ -62,5 +65,7 @@ export default async function ({ redis }) {
     metrics.text()
     samples.push((performance.now() - t0) * 1000)
   }
-  console.log(`one scrape (metrics.text(), ${metrics.text().split('\n').length} lines): median ${median(samples).toFixed(0)} µs\n`)
+  console.log(`one scrape (metrics.text(), ${metrics.text().split('\n').length} lines): median ${median(samples).toFixed(0)} µs`)
+  // Tracing without subscribers is this check per command (diagnostics_channel's hasSubscribers).
+  console.log(`tracing off: the per-command check costs ${nsPerCall(tracingCommands).toFixed(1)} ns\n`)
 }

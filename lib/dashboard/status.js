@@ -39,7 +39,7 @@ function clientStatus(entry, now) {
     memorySeconds: memoryMs / 1000,
     commands,
     errors,
-    /** Latency total of the timed sample of commands (one in 16). */
+    /** Latency total of the timed sample of commands (one in 32). */
     commandSeconds: seconds,
     timedCommands: timed,
     commandsByBackend: byBackend,
