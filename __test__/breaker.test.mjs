@@ -406,6 +406,35 @@ test('shutdown: event, ESHUTDOWN, isShutdown, open()/close() stay shut (fix)', a
   assert.equal(b.enabled, false)
 })
 
+test('a call in flight at shutdown still counts its failure and opens the breaker, which stays shut down', async () => {
+  // opossum's volume-threshold-test: the third failure lands after shutdown() and opens.
+  const opened = await same(async (CB) => {
+    let reject
+    const action = (x) => (x === 'hold' ? new Promise((_, r) => (reject = r)) : Promise.reject(x))
+    const b = new CB(action, { errorThresholdPercentage: 1, volumeThreshold: 3, timeout: false })
+    await b.fire('first').catch(() => {})
+    await b.fire('second').catch(() => {})
+    const inFlight = b.fire('hold')
+    b.shutdown()
+    reject('late')
+    const err = await inFlight.catch((e) => e)
+    // (opossum's stats stop at shutdown with its listeners, so its `failures` stays 2: not compared.)
+    return { err, opened: b.opened, closed: b.closed, halfOpen: b.halfOpen, fires: b.stats.fires }
+  })
+  assert.equal(opened.opened, true)
+  // bulwark keeps it shut down (opossum flips isShutdown to false and then runs calls unprotected).
+  const b = new Bulwark(() => Promise.reject(new Error('x')), { errorThresholdPercentage: 1, timeout: false, resetTimeout: 1 })
+  const inFlight = b.fire()
+  b.shutdown()
+  await assert.rejects(inFlight, { message: 'x' })
+  assert.equal(b.opened, true)
+  assert.equal(b.stats.failures, 1, 'the late failure is counted')
+  assert.equal(b.isShutdown, true)
+  await tick(10)
+  assert.equal(b.halfOpen, false, 'no reset timer after shutdown')
+  await assert.rejects(b.fire(), { code: 'ESHUTDOWN' })
+})
+
 test('health check: failures emit healthCheckFailed and open; stops at shutdown (fix)', async () => {
   const b = new Bulwark(async () => 1, { resetTimeout: 60_000 })
   let runs = 0

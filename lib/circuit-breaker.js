@@ -21,6 +21,8 @@ const HALF_OPEN = 2
 const SHUTDOWN = 3
 
 const STATE = Symbol('state')
+// Separate from STATE: a call in flight at shutdown may still open the circuit (opossum).
+const SHUT_DOWN = Symbol('shut-down')
 const GENERATION = Symbol('generation')
 const FALLBACK_FUNCTION = Symbol('fallback')
 const STATUS = Symbol('status')
@@ -39,6 +41,7 @@ const ENTER_HALF_OPEN = Symbol('enter-half-open')
 const CLOSED_BY_CORE = Symbol('closed-by-core')
 const DEADLINES = Symbol('deadlines')
 const OPEN_CIRCUIT = Symbol('open-circuit')
+const OPEN_AFTER_SHUTDOWN = Symbol('open-after-shutdown')
 const STORE = Symbol('state-store')
 const STORE_ID = Symbol('state-store-id')
 const STORE_SEQ = Symbol('state-store-seq')
@@ -239,6 +242,7 @@ class CircuitBreaker extends EventEmitter {
     )
 
     this[STATE] = CLOSED
+    this[SHUT_DOWN] = false
     this[GENERATION] = 0
     this[RESET_TIMEOUT] = undefined
     this[WARMUP_TIMEOUT] = undefined
@@ -293,7 +297,7 @@ class CircuitBreaker extends EventEmitter {
       this[ENTER_HALF_OPEN]()
     }
     // Attached after an imported `state` is applied: an import is not a new transition.
-    if (options.stateStore && this[STATE] !== SHUTDOWN) this[ATTACH_STORE](options.stateStore)
+    if (options.stateStore && !this[SHUT_DOWN]) this[ATTACH_STORE](options.stateStore)
   }
 
   /** Subscribes to peers' transitions, then loads the last stored one (so none is missed). */
@@ -327,7 +331,7 @@ class CircuitBreaker extends EventEmitter {
    */
   [APPLY_REMOTE](t, loaded) {
     const store = this[STORE]
-    if (store === undefined || this[STATE] === SHUTDOWN) return
+    if (store === undefined || this[SHUT_DOWN]) return
     if (!isTransition(t)) {
       const err = new TypeError('stateStore delivered a malformed transition (see err.transition)')
       err.transition = t
@@ -346,7 +350,7 @@ class CircuitBreaker extends EventEmitter {
     } else {
       if (loaded || this[STATE] === CLOSED) return
       this.emit('remoteTransition', t)
-      if (this[STATE] !== SHUTDOWN && this[STATUS][FLUSHED]().close(now)) this[CLOSED_BY_CORE](false)
+      if (!this[SHUT_DOWN] && this[STATUS][FLUSHED]().close(now)) this[CLOSED_BY_CORE](false)
     }
   }
 
@@ -374,7 +378,7 @@ class CircuitBreaker extends EventEmitter {
 
   /** Closes the circuit (no-op when closed or shut down). */
   close() {
-    if (this[STATE] === CLOSED || this[STATE] === SHUTDOWN) return
+    if (this[STATE] === CLOSED || this[SHUT_DOWN]) return
     if (this[STATUS][FLUSHED]().close(Date.now())) this[CLOSED_BY_CORE]()
   }
 
@@ -393,7 +397,7 @@ class CircuitBreaker extends EventEmitter {
 
   /** Opens the circuit (no-op when open or shut down) and arms the reset timer. */
   open() {
-    if (this[STATE] === OPEN || this[STATE] === SHUTDOWN) return
+    if (this[STATE] === OPEN || this[SHUT_DOWN]) return
     const now = Date.now()
     this[OPEN_CIRCUIT](now, now, true)
   }
@@ -408,6 +412,17 @@ class CircuitBreaker extends EventEmitter {
     this[RESET_TIMEOUT] = timer
     if (typeof timer.unref === 'function') timer.unref()
     if (local) this[PUBLISH]('open', at)
+    this.emit('open')
+  }
+
+  /**
+   * A call in flight at shutdown failed and tripped the circuit: it reports `opened`, as in
+   * opossum, but stays shut down (no reset timer, fire() still rejects ESHUTDOWN).
+   */
+  [OPEN_AFTER_SHUTDOWN](now) {
+    if (!this[STATUS][FLUSHED]().open(now)) return
+    this[STATE] = OPEN
+    this[GENERATION]++
     this.emit('open')
   }
 
@@ -450,12 +465,13 @@ class CircuitBreaker extends EventEmitter {
     this.status.shutdown()
     this[STATUS][FLUSHED]().shutdown()
     this[STATE] = SHUTDOWN
+    this[SHUT_DOWN] = true
     this[GENERATION]++
     this.clearCache()
   }
 
   get isShutdown() {
-    return this[STATE] === SHUTDOWN
+    return this[SHUT_DOWN]
   }
 
   get name() {
@@ -531,7 +547,7 @@ class CircuitBreaker extends EventEmitter {
    */
   eventNames() {
     const own = super.eventNames()
-    if (this[STATE] === SHUTDOWN) return own
+    if (this[SHUT_DOWN]) return own
     const names = INTERNAL_EVENTS.slice()
     for (const name of own) if (!names.includes(name)) names.push(name)
     return names
@@ -553,7 +569,7 @@ class CircuitBreaker extends EventEmitter {
 
   /** Calls the action with `this` = `context`. */
   call(context, ...args) {
-    if (this[STATE] === SHUTDOWN) {
+    if (this[SHUT_DOWN]) {
       return Promise.reject(buildError('The circuit has been shutdown.', 'ESHUTDOWN'))
     }
     const status = this[STATUS]
@@ -622,11 +638,11 @@ class CircuitBreaker extends EventEmitter {
     if (typeof func !== 'function') throw new TypeError('Health check function must be a function')
     if (isNaN(interval)) throw new TypeError('Health check interval must be a number')
     checkNonNegative(Number(interval), 'interval', MAX_TIMER_MS)
-    if (this[STATE] === SHUTDOWN) return
+    if (this[SHUT_DOWN]) return
     const check = () => {
-      if (this[STATE] === SHUTDOWN) return
+      if (this[SHUT_DOWN]) return
       new Promise((resolve) => resolve(func.apply(this))).catch((e) => {
-        if (this[STATE] === SHUTDOWN) return
+        if (this[SHUT_DOWN]) return
         this.emit('healthCheckFailed', e)
         this.open()
       })
@@ -865,7 +881,9 @@ function fail(circuit, err, args, latency, now) {
   circuit.emit('failure', err, latency, args)
   // A listener changed the state: decide again on what is true now.
   if (generation !== circuit[GENERATION]) trip = circuit[STATUS][FLUSHED]().shouldTrip()
-  if (trip) circuit.open()
+  if (!trip) return
+  if (circuit[SHUT_DOWN]) circuit[OPEN_AFTER_SHUTDOWN](now)
+  else circuit.open()
 }
 
 function resetCoalesce(circuit, cacheKey, event) {

@@ -814,3 +814,92 @@ fn random_sequences_match_real_redis() {
     );
     drop(server);
 }
+
+/// A write whose expiry time has already passed (SET … EXAT <past>) still counts as a
+/// write of the key for WATCH, whether the key existed or not: Redis stores the key and
+/// then expires it. Found by the JS differential test (scripts/diff.mjs).
+#[test]
+fn watch_sees_writes_that_expire_at_once() {
+    let server = support::RedisServer::start();
+    let engine = Engine::new(MemoryConfig::default());
+    let mut p = Pair {
+        redis: Conn::open(server.port),
+        engine: &engine,
+        session: engine.session(),
+        log: Vec::new(),
+    };
+    let past = (now_secs() - 5000).to_string();
+    for existing in [false, true] {
+        p.both(&["DEL", "w"]);
+        if existing {
+            p.both(&["SET", "w", "old"]);
+        }
+        for cmd in [
+            &["WATCH", "w"][..],
+            &["SET", "w", "v", "EXAT", &past],
+            &["MULTI"],
+            &["GET", "w"],
+            &["EXEC"],
+        ] {
+            let (theirs, ours) = p.both(cmd);
+            assert_eq!(ours, theirs, "existing={existing} {cmd:?}");
+        }
+    }
+    drop(server);
+}
+
+/// Number arguments parse as Redis's strtod/strtold do: hex floats (`0x10`, `0x1.8p1`)
+/// are numbers; out-of-range values (`1e400`, `1e-400`, `0x1p1024`) are refused.
+#[test]
+fn float_arguments_parse_like_redis() {
+    let server = support::RedisServer::start();
+    let engine = Engine::new(MemoryConfig::default());
+    let mut p = Pair {
+        redis: Conn::open(server.port),
+        engine: &engine,
+        session: engine.session(),
+        log: Vec::new(),
+    };
+    let cases = [
+        "0x10",
+        "-0x10",
+        "+0X1F",
+        "0x1.8p1",
+        "0x.8",
+        "0x1p-1074",
+        "0x1p-1075",
+        "0x1p1023",
+        "0x1p1024",
+        "0x1P+3",
+        "0x",
+        "0x1p",
+        "0xg",
+        "0x1.fffffffffffff8p0",
+        "1e400",
+        "-1e400",
+        "1e-400",
+        "4.9e-324",
+        "2.5e-324",
+        "0e5",
+        "0.000",
+        "inf",
+        "-Infinity",
+        "1e308",
+    ];
+    for v in cases {
+        p.both(&["DEL", "z", "f", "h"]);
+        for cmd in [
+            &["ZADD", "z", v, "m"][..],
+            &["ZSCORE", "z", "m"],
+            &["ZINCRBY", "z", v, "m"],
+            &["ZCOUNT", "z", v, "+inf"],
+            &["SET", "f", "1"],
+            &["INCRBYFLOAT", "f", v],
+            &["HINCRBYFLOAT", "h", "x", v],
+        ] {
+            let (theirs, ours) = p.both(cmd);
+            assert_eq!(ours, theirs, "{cmd:?}");
+        }
+    }
+    drop(server);
+}

@@ -193,6 +193,12 @@ fn corpus() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
         ("return struct.pack('i9', 1)", vec![], vec![]),
         ("return struct.pack('i', 'x')", vec![], vec![]),
         ("return {bit.tobit(2^32 + 5), bit.tobit(-1), bit.tohex(255), bit.tohex(-1, -4), bit.tohex(0x1234, 2), bit.bswap(0x12345678)}", vec![], vec![]),
+        // Error and status texts are C strings to Redis: cut at a NUL, CR/LF become spaces.
+        ("return {err = ARGV[1]}", vec![], vec!["\0x"]),
+        ("return {err = ARGV[1]}", vec![], vec!["ERR a\0b\r\nc"]),
+        ("return {ok = ARGV[1]}", vec![], vec!["o\0k"]),
+        ("return redis.status_reply(ARGV[1])", vec![], vec!["a\r\nb"]),
+        ("error(ARGV[1])", vec![], vec!["bad\0tail"]),
     ];
     // Rate limiting and locks, with state carried between runs.
     for _ in 0..3 {
@@ -327,6 +333,29 @@ fn eval_family_arguments_and_cache_like_redis() {
             .map(|a| String::from_utf8_lossy(a).into_owned())
             .collect();
         assert_eq!(ours, theirs, "{shown:?}");
+    }
+}
+
+/// Unknown-command errors quote their arguments as C strings: each cut at a NUL, 128
+/// bytes (not characters) in all, CR/LF as spaces, invalid UTF-8 passed through.
+#[test]
+fn unknown_command_errors_quote_arguments_like_redis() {
+    let server = RedisServer::start();
+    let mut redis = Conn::open(server.port);
+    let engine = Engine::new(MemoryConfig::default());
+    let mut s = engine.session();
+    let long = "é".repeat(100);
+    let cases: Vec<Vec<&[u8]>> = vec![
+        vec![b"nosuch", b"\0x", b"a\0b"],
+        vec![b"no\0such", b"x"],
+        vec![b"nosuch", long.as_bytes(), b"after"],
+        vec![b"nosuch", &[0xc3], &[0x62, 0xff, 0x00, 0x80]],
+        vec![b"nosuch", b"a\r\nb"],
+        vec![b"nosuch"],
+    ];
+    for argv in cases {
+        let (theirs, ours) = both(&mut redis, &engine, &mut s, &argv);
+        assert_eq!(ours, theirs, "{argv:?}");
     }
 }
 

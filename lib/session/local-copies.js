@@ -5,8 +5,8 @@
 //
 // Bounded to `max` sessions with CLOCK (second-chance) eviction: a hit only sets a flag
 // and an unchanged value keeps the string already held, so the hot path neither reorders
-// the Map nor keeps a fresh copy of every reply alive (that promoted each one to the old
-// generation: measured ~17% of a get's time in GC with a plain LRU).
+// the Map nor keeps a fresh copy of every reply alive (each one then reached the old
+// generation: GC was ~33% of a get's busy time with a plain LRU, ~26% as without copies).
 class LocalCopies {
   constructor(max) {
     this.max = max

@@ -19,7 +19,7 @@ pub enum State {
     Open = 1,
     /// A limited number of trial calls go through; their outcome closes or reopens.
     HalfOpen = 2,
-    /// Terminal: nothing changes any more.
+    /// Shut down: only a call still in flight can change it, by tripping it to open.
     Shutdown = 3,
 }
 
@@ -160,6 +160,8 @@ pub struct Breaker {
     trials_left: u32,
     trial_successes: u32,
     warm_up: bool,
+    // Stays set when an in-flight failure opens a shut-down breaker (state Open).
+    shut_down: bool,
     window: Window,
     ring: Option<OutcomeRing>,
 }
@@ -173,6 +175,7 @@ impl Breaker {
             trials_left: 0,
             trial_successes: 0,
             warm_up: false,
+            shut_down: false,
             window,
             ring: None,
         }
@@ -296,11 +299,11 @@ impl Breaker {
 
     /// The trip decision on the current counters: always while half-open, never while
     /// warming up, else error rate strictly above the threshold once the volume is met.
+    /// A shut-down breaker still decides: opossum counts the failure of a call that was in
+    /// flight at shutdown and opens the circuit on it.
     pub fn should_trip(&self) -> bool {
-        match self.state {
-            State::HalfOpen => return true,
-            State::Shutdown => return false,
-            State::Closed | State::Open => {}
+        if self.state == State::HalfOpen {
+            return true;
         }
         if self.warm_up {
             return false;
@@ -324,9 +327,10 @@ impl Breaker {
         failures / volume * 100.0 > self.config.error_threshold_percentage
     }
 
-    /// Opens; returns whether the state changed (no-op when open or shut down).
+    /// Opens; returns whether the state changed (no-op when open). A shut-down breaker
+    /// opens only on the trip of a call in flight at shutdown, and stays shut down.
     pub fn open(&mut self, now: f64) -> bool {
-        if matches!(self.state, State::Open | State::Shutdown) {
+        if self.state == State::Open {
             return false;
         }
         self.state = State::Open;
@@ -338,7 +342,7 @@ impl Breaker {
 
     /// Closes; returns whether the state changed (no-op when closed or shut down).
     pub fn close(&mut self) -> bool {
-        if matches!(self.state, State::Closed | State::Shutdown) {
+        if self.shut_down || self.state == State::Closed {
             return false;
         }
         self.state = State::Closed;
@@ -351,7 +355,7 @@ impl Breaker {
     /// Enters half-open with fresh trial slots; returns whether it happened (not after
     /// shutdown). Called by the facade's reset timer or by a state import.
     pub fn half_open(&mut self) -> bool {
-        if self.state == State::Shutdown {
+        if self.shut_down {
             return false;
         }
         self.state = State::HalfOpen;
@@ -360,9 +364,10 @@ impl Breaker {
         true
     }
 
-    /// Terminal state: every later transition is refused.
+    /// Shuts down: every later transition is refused but an in-flight call's trip to open.
     pub fn shutdown(&mut self) {
         self.state = State::Shutdown;
+        self.shut_down = true;
         self.trials_left = 0;
     }
 }
@@ -559,14 +564,22 @@ mod tests {
     }
 
     #[test]
-    fn shutdown_is_terminal() {
+    fn shutdown_refuses_every_transition_but_an_in_flight_trip() {
         let mut b = breaker(Config::default());
+        b.count(Field::Fires, 0.0, 0.0);
         b.shutdown();
-        assert!(!b.open(0.0));
         assert!(!b.close());
         assert!(!b.half_open());
-        assert!(!b.should_trip());
+        assert!(!b.should_trip(), "no failure yet");
         assert_eq!(b.state(), State::Shutdown);
+        // The call fired before shutdown fails: it is counted and trips the breaker.
+        assert!(b.record_failure(1.0, 10.0));
+        assert!(b.open(10.0));
+        assert_eq!(b.state(), State::Open);
+        assert!(!b.open(10.0));
+        assert!(!b.half_open(), "still shut down: no half-open");
+        assert!(!b.close());
+        assert_eq!(b.state(), State::Open);
     }
 
     #[test]

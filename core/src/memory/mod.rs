@@ -35,7 +35,7 @@ pub use pubsub::{Message, MessageSink};
 use crate::Reply;
 use commands::{lookup_command, Ctx, Kind};
 use pubsub::Delivery;
-use store::{err, State, WatchFlag};
+use store::{c_str, err, State, WatchFlag};
 
 /// Bounds of the memory engine. `Default` is unbounded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -239,17 +239,21 @@ fn wrong_arity(name: &str) -> Reply {
 }
 
 fn unknown_command(args: &[&[u8]]) -> Reply {
-    let mut rest = String::new();
+    // Redis's `'%.*s' ` per argument: bytes up to a NUL, at most 128 bytes of text in all.
+    let mut rest = Vec::new();
     for a in &args[1..] {
         if rest.len() >= 128 {
             break;
         }
-        let room = 128 - rest.len();
-        let s = String::from_utf8_lossy(a);
-        let cut: String = s.chars().take(room).collect();
-        rest.push_str(&format!("'{cut}' "));
+        let a = c_str(a);
+        let cut = &a[..a.len().min(128 - rest.len())];
+        rest.push(b'\'');
+        rest.extend_from_slice(cut);
+        rest.extend_from_slice(b"' ");
     }
-    let name: String = String::from_utf8_lossy(args[0]).chars().take(128).collect();
+    let name = c_str(args[0]);
+    let name = String::from_utf8_lossy(&name[..name.len().min(128)]);
+    let rest = String::from_utf8_lossy(&rest);
     let msg = format!("unknown command '{name}', with args beginning with: {rest}");
     err(&msg.replace(['\r', '\n'], " "))
 }

@@ -44,19 +44,133 @@ pub(crate) fn parse_i64(s: &[u8]) -> Option<i64> {
 }
 
 /// Parses a `double` like Redis's `string2d` (strtod, no leading space, nothing
-/// trailing, NaN refused). Accepts `inf`, `+inf`, `-inf`, `infinity`.
+/// trailing, NaN refused). Accepts `inf`, `+inf`, `-inf`, `infinity` and hex floats.
 pub(crate) fn parse_f64(s: &[u8]) -> Option<f64> {
     let text = std::str::from_utf8(s).ok()?;
     if text.is_empty() || text.as_bytes()[0].is_ascii_whitespace() {
         return None;
     }
+    if let Some((neg, n, exp)) = parse_hex(s) {
+        let (v, range_error) = hex_to_f64(neg, &n, exp);
+        return (!range_error).then_some(v);
+    }
     // Rust accepts "nan"/"NaN" and friends; strtod would too, Redis then refuses.
     let v: f64 = text.parse().ok()?;
     if v.is_nan() {
-        None
-    } else {
-        Some(v)
+        return None;
     }
+    // strtod's ERANGE, which Redis refuses: overflow to ±inf from a finite literal, or a
+    // non-zero literal underflowing to zero.
+    let body = text.trim_start_matches(['+', '-']);
+    let inf_literal = body.eq_ignore_ascii_case("inf") || body.eq_ignore_ascii_case("infinity");
+    let nonzero_literal = body
+        .split(['e', 'E'])
+        .next()
+        .is_some_and(|m| m.bytes().any(|c| (b'1'..=b'9').contains(&c)));
+    if (v.is_infinite() && !inf_literal) || (v == 0.0 && nonzero_literal) {
+        return None;
+    }
+    Some(v)
+}
+
+/// strtod/strtold's hexadecimal form: optional sign, `0x`, hex digits with an optional
+/// point (at least one digit), then an optional binary exponent `p[±]digits`. Returns
+/// (negative, the digits as an integer, the power of two that scales it), or None when
+/// `s` is not entirely that form.
+fn parse_hex(s: &[u8]) -> Option<(bool, Big, i64)> {
+    let (neg, rest) = match s.first()? {
+        b'-' => (true, &s[1..]),
+        b'+' => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let rest = rest
+        .strip_prefix(b"0x")
+        .or_else(|| rest.strip_prefix(b"0X"))?;
+    let mut n = Big(Vec::new());
+    let (mut digits, mut seen_point, mut exp) = (0usize, false, 0i64);
+    let mut i = 0;
+    while i < rest.len() {
+        match (rest[i] as char).to_digit(16) {
+            Some(d) => {
+                n.mul_small_add(16, d);
+                digits += 1;
+                if seen_point {
+                    exp -= 4;
+                }
+            }
+            None if rest[i] == b'.' && !seen_point => seen_point = true,
+            None => break,
+        }
+        i += 1;
+    }
+    if digits == 0 {
+        return None;
+    }
+    if i < rest.len() {
+        if rest[i] != b'p' && rest[i] != b'P' {
+            return None;
+        }
+        let e = &rest[i + 1..];
+        let body = e
+            .strip_prefix(b"-")
+            .or_else(|| e.strip_prefix(b"+"))
+            .unwrap_or(e);
+        if body.is_empty() || !body.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        // Saturated: far beyond any range, the value is infinite or zero either way.
+        let v: i64 = std::str::from_utf8(body).ok()?.parse().unwrap_or(1_000_000);
+        exp += if e[0] == b'-' { -v } else { v };
+    }
+    Some((neg, n, exp))
+}
+
+/// `n·2^exp` rounded to a double (ties to even), as strtod does it, with strtod's range
+/// error: true on overflow (the value is then ±inf) or when a non-zero value rounds to 0.
+fn hex_to_f64(neg: bool, n: &Big, exp: i64) -> (f64, bool) {
+    let sign = if neg { -1.0 } else { 1.0 };
+    let bl = n.bit_len() as i64;
+    if bl == 0 {
+        return (sign * 0.0, false);
+    }
+    // The value is below 2^(exp+bl) and at least 2^(exp+bl-1).
+    if exp + bl > 1025 {
+        return (sign * f64::INFINITY, true);
+    }
+    if exp + bl < -1074 {
+        return (sign * 0.0, true);
+    }
+    // Keep 53 significant bits, or fewer where the result is subnormal (exponent -1074).
+    let keep = 53.min(bl + exp + 1074);
+    let drop = bl - keep;
+    let (m, e) = if drop > 0 {
+        let d = drop as usize;
+        let mut m = n.shr(d).to_u128();
+        if n.bit(d - 1) && (n.any_below(d - 1) || m & 1 == 1) {
+            m += 1;
+        }
+        (m, exp + drop)
+    } else {
+        (n.to_u128(), exp)
+    };
+    if m == 0 {
+        return (sign * 0.0, true);
+    }
+    // m has at most 54 bits: exact as a double; scaling by powers of two in two steps
+    // keeps every intermediate exact.
+    let half = e / 2;
+    let v = m as f64 * 2f64.powi(half as i32) * 2f64.powi((e - half) as i32);
+    (sign * v, v.is_infinite())
+}
+
+/// C's `strtod` over the whole of `s` (decimal, hex or `inf` forms), without refusing
+/// out-of-range values: overflow gives ±inf, underflow 0. None when `s` is not entirely
+/// a number. Used where Redis checks only the end pointer (score ranges).
+pub(crate) fn strtod(s: &[u8]) -> Option<f64> {
+    if let Some((neg, n, exp)) = parse_hex(s) {
+        return Some(hex_to_f64(neg, &n, exp).0);
+    }
+    std::str::from_utf8(s).ok()?.parse().ok()
 }
 
 /// Formats a `double` like Redis 7.0's `d2string`: integral values in ±2^52 as
@@ -346,9 +460,18 @@ impl LongDouble {
         }
     }
 
-    /// Parses like Redis's `string2ld` (`strtold`, decimal or `inf` forms; no
-    /// leading space, nothing trailing, NaN refused). Hex floats are not accepted.
+    /// Parses like Redis's `string2ld` (`strtold`: decimal, hex or `inf` forms; no
+    /// leading space, nothing trailing, NaN refused, out of range refused).
     pub(crate) fn parse(s: &[u8]) -> Option<LongDouble> {
+        if let Some((neg, n, exp)) = parse_hex(s) {
+            if n.is_zero() {
+                return Some(LongDouble::Zero);
+            }
+            return match LongDouble::round(neg, &n, exp, false) {
+                v @ LongDouble::Finite(..) => Some(v),
+                _ => None,
+            };
+        }
         let (neg, rest) = match s.first()? {
             b'-' => (true, &s[1..]),
             b'+' => (false, &s[1..]),

@@ -374,6 +374,11 @@ pub(crate) fn err(msg: &str) -> Reply {
     Reply::Error(format!("ERR {msg}"))
 }
 
+/// What Redis prints of `s` through C's `%s`: the bytes up to the first NUL.
+pub(crate) fn c_str(s: &[u8]) -> &[u8] {
+    s.split(|&b| b == 0).next().unwrap_or(s)
+}
+
 impl State {
     pub(crate) fn new(config: MemoryConfig, now_ms: u64) -> State {
         State {
@@ -451,6 +456,15 @@ impl State {
     /// Returns whether it existed.
     pub(crate) fn delete(&mut self, db: usize, key: &[u8]) -> bool {
         self.remove_key(db, key, true)
+    }
+
+    /// A write that leaves `key` absent (SET with an expiry time already past): Redis
+    /// stores the key and expires it, so WATCHes and the journal see a write even when
+    /// the key did not exist.
+    pub(crate) fn write_absent(&mut self, db: usize, key: &[u8]) {
+        if !self.delete(db, key) {
+            self.signal(db, key);
+        }
     }
 
     /// Removes a key for expiry or eviction: WATCHes see it, the write

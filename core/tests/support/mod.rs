@@ -142,11 +142,13 @@ impl Conn {
         self.read()
     }
 
+    /// One reply line; error texts may hold invalid UTF-8 (a quoted argument), read lossily
+    /// as a client decoding them would.
     fn line(&mut self) -> String {
-        let mut l = String::new();
-        self.r.read_line(&mut l).unwrap();
+        let mut l = Vec::new();
+        self.r.read_until(b'\n', &mut l).unwrap();
         l.truncate(l.len() - 2);
-        l
+        String::from_utf8_lossy(&l).into_owned()
     }
 
     fn read(&mut self) -> Reply {

@@ -73,7 +73,7 @@ fn get(ctx: &mut Ctx, a: &[&[u8]]) -> R {
 fn store(ctx: &mut Ctx, key: &[u8], v: &[u8], expires: Option<i64>, keep_ttl: bool) {
     if let Some(t) = expires {
         if t <= ctx.now as i64 {
-            ctx.st.delete(ctx.db, key);
+            ctx.st.write_absent(ctx.db, key);
             return;
         }
     }

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::lists::{index_range, positive_count};
 use super::{bulk, cursor, err, float, int, is, scan_opts, scan_reply, syntax, Ctx, Row, R};
 use crate::memory::glob;
-use crate::memory::num::format_f64;
+use crate::memory::num::{format_f64, strtod};
 use crate::memory::store::{Score, ZSet};
 use crate::Reply;
 
@@ -171,7 +171,7 @@ fn score_bound(s: &[u8]) -> Option<(f64, bool)> {
     if text.is_empty() {
         return Some((0.0, excl));
     }
-    let v: f64 = text.trim_start().parse().ok()?;
+    let v = strtod(text.trim_start().as_bytes())?;
     (!v.is_nan()).then_some((v, excl))
 }
 

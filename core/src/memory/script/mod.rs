@@ -26,7 +26,7 @@ use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, V
 
 use super::commands::{lookup_command, Kind};
 use super::pubsub::Delivery;
-use super::store::{err, State};
+use super::store::{c_str, err, State};
 use super::{Engine, MemoryConfig, Session};
 use crate::Reply;
 
@@ -321,7 +321,7 @@ fn c_double_to_i64(n: f64) -> i64 {
 
 /// Replaces CR/LF like Redis does in error and status lines.
 fn one_line(s: &[u8]) -> String {
-    String::from_utf8_lossy(s).replace(['\r', '\n'], " ")
+    String::from_utf8_lossy(c_str(s)).replace(['\r', '\n'], " ")
 }
 
 /// Lua → Redis: number → integer (truncated), string → bulk, true → 1,
@@ -367,7 +367,7 @@ fn script_error(e: &Value, sha: &str) -> Reply {
         return err(&format!("Error running script {sha}, {msg}"));
     };
     let msg = match t.raw_get::<Value>("err") {
-        Ok(Value::String(s)) => s.to_string_lossy(),
+        Ok(Value::String(s)) => String::from_utf8_lossy(c_str(&s.as_bytes())).into_owned(),
         _ => "ERR unknown error".into(),
     };
     let place = match (

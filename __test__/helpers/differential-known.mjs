@@ -1,0 +1,138 @@
+// Differential test, the known mismatches, in one place. Each names its cause and the
+// differences it explains: a `rewrite` of both pictures that must make them equal, and/or
+// `applies` (the steps it covers). `client:*` entries are client-layer differences awaiting
+// their fix (delete the entry when it merges: the test then checks the case); `memory:*`
+// and `deviation:*` are the deliberate deviations of docs/deviations.md. `resync`: the
+// sides' data differ afterwards, so both are flushed.
+import { isUtf8 } from 'node:buffer'
+import { samePicture, byJSON, uniq, unsettled } from './differential-compare.mjs'
+
+
+/** Applies `f` to every error descriptor inside a picture (replies, exec results, rejections). */
+function mapErrors(x, f) {
+  if (!Array.isArray(x)) {
+    if (x && typeof x === 'object') for (const k of Object.keys(x)) x[k] = mapErrors(x[k], f)
+    return x
+  }
+  if (x[0] === 'err') return f(x)
+  return x.map((y) => mapErrors(y, f))
+}
+
+export const KNOWN_MISMATCHES = [
+  {
+    id: 'client:reply-error-class',
+    layer: 'client',
+    reason: "bulwark's ReplyError is its own class, not redis-errors' ReplyError (instanceof against ioredis's export fails)",
+    rewrite: (p) => mapErrors(p, (e) => (e[1] === 'ReplyError' ? [...e.slice(0, 4), 'redis-errors?', ...e.slice(5)] : e)),
+  },
+  {
+    id: 'client:array-form-method-names',
+    layer: 'client',
+    reason: "pipeline([...])/multi([...]) send method names (getBuffer, a defineCommand name) to the server as command names: 'ERR unknown command', EXECABORT",
+    applies: (step) => (step.form === 'pipelineArray' || step.form === 'multiArray') && step.ops.some((op) => op.buffer || op.m === 'difget'),
+    // The commands that failed on bulwark's side did not run: the data differ from here on.
+    resync: true,
+  },
+  {
+    id: 'client:array-form-unknown-command',
+    layer: 'client',
+    reason: "ioredis's pipeline([...])/multi([...]) throw TypeError (\"Cannot read properties of undefined (reading 'apply')\") for a name that is not a method; bulwark sends it to the server",
+    applies: (step) => (step.form === 'pipelineArray' || step.form === 'multiArray') && step.ops.some((op) => op.cmd === 'unknown'),
+    resync: true,
+  },
+  {
+    id: 'client:error-reply-invalid-utf8',
+    layer: 'client',
+    reason: 'an error or status reply whose text is not valid UTF-8 (an unknown command quoting a byte like 0xc3, a script returning {err=…}/{ok=…}) makes bulwark drop the connection: AbortError for it and every command queued behind it',
+    modes: ['redis'],
+    applies: (step) => step.ops.some((op) => ['unknown', 'eval', 'evalsha'].includes(op.cmd) && op.a.some((a) => Buffer.isBuffer(a) && !isUtf8(a))),
+    // The commands behind it in the batch were aborted.
+    resync: true,
+  },
+  {
+    id: 'deviation:prefix-missing-key',
+    layer: 'client',
+    reason: "with keyPrefix, ioredis sends GET pf:undefined for get() without a key (answer: nil); bulwark sends GET and Redis answers the arity error (docs/deviations.md)",
+    applies: (step) => step.prefixed && step.ops.some((op) => op.a?.length === 0 && (op.m === 'get' || op.m === 'sadd')),
+    // In a transaction the arity error aborts bulwark's whole block.
+    resync: true,
+  },
+  {
+    id: 'memory:unimplemented-command',
+    layer: 'memory',
+    reason: 'the engine answers "ERR unknown command" for commands it does not implement (SETBIT, PFADD, HRANDFIELD, COPY, LMPOP, …: docs/memory.md lists what it implements)',
+    modes: ['memory'],
+    applies: (step) => step.ops.some((op) => op.unimplemented),
+    resync: true,
+  },
+  {
+    id: 'client:big-integer-parse',
+    layer: 'client',
+    reason: "integer replies beyond 2^53: ioredis's parser accumulates digits in a double (9223372036854775807 → 9223372036854778000), bulwark rounds once (→ 9223372036854776000)",
+    rewrite: (p) => mapNumbers(p, (n) => (Math.abs(n) > Number.MAX_SAFE_INTEGER ? `~${n.toPrecision(15)}` : n)),
+  },
+  {
+    id: 'client:multi-chain-buffer-leak',
+    layer: 'client',
+    reason: 'in a chained multi() with a …Buffer call, the replies of other commands in the block come back as Buffers',
+    applies: (step) => (step.form === 'multi' || step.form === 'watch') && step.ops.some((op) => op.buffer),
+    rewrite: (p) => mapBuffers(p),
+  },
+]
+
+/** Applies `f` to every number descriptor of a picture. */
+function mapNumbers(x, f) {
+  if (!Array.isArray(x)) {
+    if (x && typeof x === 'object') for (const k of Object.keys(x)) x[k] = mapNumbers(x[k], f)
+    return x
+  }
+  if (x[0] === 'num' && typeof x[1] === 'number') return ['num', f(x[1])]
+  return x.map((y) => mapNumbers(y, f))
+}
+
+/** Every Buffer descriptor of a picture as the string it decodes to (UTF-8). */
+function mapBuffers(x) {
+  if (!Array.isArray(x)) {
+    if (x && typeof x === 'object') for (const k of Object.keys(x)) x[k] = mapBuffers(x[k])
+    return x
+  }
+  if (x[0] === 'buf' && typeof x[1] === 'string') return ['str', Buffer.from(x[1], 'hex').toString()]
+  if (x[0] === 'buf' && typeof x[1] === 'boolean') return ['str', x[1]]
+  // Normalised forms carry type tags and sorted contents: retag, and sort again.
+  if (x[0] === 'random-member') return ['random-member', x[1] === 'buf' ? 'str' : x[1]]
+  if (x[0] === 'random-members') return ['random-members', x[1], [...new Set(x[2].map((t) => (t === 'buf' ? 'str' : t)))]]
+  if (x[0] === 'arr-sorted') return ['arr-sorted', ...uniq(x.slice(1).map(mapBuffers).sort(byJSON))]
+  if (x[0] === 'scan') return ['scan', mapBuffers(x[1]), x[2].map(mapBuffers).sort(byJSON)]
+  if (x[0] === 'obj-sorted') return ['obj-sorted', x[1], ...x.slice(2).map(mapBuffers).sort(byJSON)]
+  if (x[0] === 'pairs-sorted') return ['pairs-sorted', ...x.slice(1).map(mapBuffers).sort(byJSON)]
+  return x.map(mapBuffers)
+}
+
+/**
+ * The known mismatches that explain a difference (one id, or several joined by ' + ' when
+ * only their rewrites together make the pictures equal), or null.
+ */
+export function explain(step, mode, ref, bul) {
+  // A step that never settled is a bug of its own, whatever else differs.
+  if (unsettled(ref) || unsettled(bul)) return null
+  const candidates = KNOWN_MISMATCHES.filter((k) => (!k.modes || k.modes.includes(mode)) && (!k.applies || k.applies(step)))
+  const blanket = candidates.find((k) => !k.rewrite)
+  if (blanket) return blanket
+  const equalAfter = (list) => {
+    let a = structuredClone(ref)
+    let b = structuredClone(bul)
+    for (const k of list) {
+      a = k.rewrite(a, step)
+      b = k.rewrite(b, step)
+    }
+    return samePicture(step, a, b)
+  }
+  const single = candidates.find((k) => equalAfter([k]))
+  if (single) return single
+  if (candidates.length > 1 && equalAfter(candidates)) {
+    let needed = candidates.filter((k) => !equalAfter(candidates.filter((other) => other !== k)))
+    if (needed.length === 0) needed = candidates
+    return { id: needed.map((k) => k.id).join(' + '), resync: needed.some((k) => k.resync) }
+  }
+  return null
+}
