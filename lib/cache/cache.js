@@ -136,6 +136,8 @@ class Cache extends EventEmitter {
       timeouts: parseTimeouts(options.timeouts, { soft: null, hard: DEFAULTS.hard }, 'options.timeouts'),
       lock: parseLock(options.lock, null, 'options.lock'),
     }
+    this._lastTtl = undefined
+    this._lastTtlOptions = null
     this._l1 = null
     if (l1 !== false) {
       if (l1 !== true && (l1 === null || typeof l1 !== 'object')) throw new TypeError('options.l1 must be false, true or { maxEntries, maxBytes }')
@@ -345,9 +347,13 @@ class Cache extends EventEmitter {
     if (options === undefined) return this._defaults
     const d = this._defaults
     if (typeof options === 'number' || typeof options === 'string') {
+      // cache-manager callers pass the same ttl on every call: keep the last one parsed.
+      if (options === this._lastTtl) return this._lastTtlOptions
       const ttl = parseDuration(options, 'ttl')
       if (ttl === 0) throw new RangeError('ttl must be more than 0 ms')
-      return { ...d, ttl }
+      this._lastTtl = options
+      this._lastTtlOptions = { ...d, ttl }
+      return this._lastTtlOptions
     }
     if (options === null || typeof options !== 'object') throw new TypeError(`options must be an object or a ttl, got ${options === null ? 'null' : typeof options}`)
     const ttl = optionalDuration(options.ttl, 'ttl', d.ttl)
@@ -622,7 +628,7 @@ class Cache extends EventEmitter {
           end()
           let written
           try {
-            written = this._store(key, value, o, Date.now() - started)
+            written = this._store(key, value, o, Math.max(0, Date.now() - started))
           } catch (err) {
             if (token !== null) this._release(key, token)
             if (!answered) {
