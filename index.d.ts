@@ -9,6 +9,35 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** The native half of a `Cluster` client. */
+export declare class ClusterConnection {
+  /**
+   * Starts reading the slot map at once. `onDelivery(batch)` receives every reply
+   * batch and event.
+   */
+  constructor(options: ClusterConnectionOptions, onDelivery: (batch: unknown[]) => void)
+  /** Always `null`: a cluster has no direct memory slot. */
+  directSlot(): number | null
+  /** Routes every command in `batch[..len]` (the `RedisConnection` encoding). */
+  submitBatch(batch: Uint8Array, len: number): unknown[] | null
+  /** Failover counters and state (`null` without failover). */
+  health(): FallbackHealth | null
+  /** QUIT every node after the replies owed; completion `id` resolves `OK`. */
+  quit(id: number): void
+  /** Close every node now; reconnect when asked to. */
+  disconnect(reconnect: boolean): void
+  /** Node reconnects are decided in the core; kept for the `Redis` facade's calls. */
+  retry(delayMs: number): void
+  /** The slot map's nodes. */
+  nodes(): Array<ClusterNodeInfo>
+  /** The primary serving `slot`, `host:port` (`null` when not covered). */
+  masterOf(slot: number): string | null
+  /** Re-read the slot map now. */
+  refreshSlots(): void
+  /** The last node or slot-map error. */
+  lastError(): string | null
+}
+
 /** Counts and latencies of one client's commands, by command and backend. */
 export declare class CommandMetrics {
   /** Empty metrics; pass them to each `RedisConnection` of the client. */
@@ -134,6 +163,44 @@ export declare function breakerSuccess(handle: number, latency: number, now: num
 /** Takes a half-open trial slot if one is free. */
 export declare function breakerTryTrial(handle: number): boolean
 
+/** Cluster settings as the JS facade passes them (validated there). */
+export interface ClusterConnectionOptions {
+  /** Per-node connection settings (host/port ignored). */
+  node: ConnectionOptions
+  /** Startup nodes, `host:port`. */
+  startup: Array<string>
+  /** `maxRedirections`. */
+  maxRedirections: number
+  /** `retryDelayOnMoved`, ms. */
+  retryDelayOnMoved: number
+  /** `retryDelayOnFailover`, ms. */
+  retryDelayOnFailover: number
+  /** `retryDelayOnClusterDown`, ms. */
+  retryDelayOnClusterDown: number
+  /** `retryDelayOnTryAgain`, ms. */
+  retryDelayOnTryAgain: number
+  /** `slotsRefreshTimeout`, ms. */
+  slotsRefreshTimeout: number
+  /** `slotsRefreshInterval`, ms (absent: off). */
+  slotsRefreshInterval?: number
+  /** `'master'`, `'slave'` or `'all'`. */
+  scaleReads: string
+  /** How long a command waits for its slot across lost connections, ms. */
+  failoverTimeout: number
+  /** `natMap` entries, `ip:port=host:port`. */
+  nat: Array<string>
+}
+
+/** One node of the slot map. */
+export interface ClusterNodeInfo {
+  /** `host:port`. */
+  address: string
+  /** `'master'` or `'slave'`. */
+  role: string
+  /** Slots it serves (primaries). */
+  slots: number
+}
+
 /** Upper bounds (seconds) of the command latency histogram's buckets, without `+Inf`. */
 export declare function commandLatencyBuckets(): Array<number>
 
@@ -214,6 +281,24 @@ export interface ConnectionOptions {
   memoryMaxKeys?: number
   /** Approximate byte budget of the memory engine (absent: unbounded). */
   memoryMaxBytes?: number
+  /** Sentinel mode: sentinel addresses as `host:port`. */
+  sentinels?: Array<string>
+  /** Sentinel mode: the monitored primary's name. */
+  sentinelName?: string
+  /** Sentinel mode: connect to a replica instead of the primary. */
+  sentinelReplica?: boolean
+  /** ACL user on the sentinels. */
+  sentinelUsername?: string
+  /** Password on the sentinels. */
+  sentinelPassword?: string
+  /** TLS to the sentinels too (`enableTLSForSentinelMode`). */
+  sentinelTls?: boolean
+  /** Announced address remaps, each `ip:port=host:port`. */
+  sentinelNat?: Array<string>
+  /** Replica preference, each `ip:port:priority`. */
+  preferredSlaves?: Array<string>
+  /** Reconnect on `+switch-master` (default true). */
+  followSwitchMaster?: boolean
 }
 
 /** Failover counters and state, for `health()`. */
@@ -263,6 +348,12 @@ export declare function ratelimitAdjust(handle: number, key: string, now: number
 /** The Lua script for penalty/reward/block (`Algorithm::redis_adjust_script`). */
 export declare function ratelimitAdjustScript(algorithmName: string): string
 
+/**
+ * [`ratelimit_script`] for several keys in one run (`Algorithm::redis_batch_script`):
+ * KEYS the keys, ARGV limit, window_ms, then one cost per key.
+ */
+export declare function ratelimitBatchScript(algorithmName: string): string
+
 /** Denies `key` for `ms` from `now`. */
 export declare function ratelimitBlock(handle: number, key: string, now: number, ms: number): void
 
@@ -306,3 +397,9 @@ export declare function ratelimitSetOutput(out: Float64Array): void
 
 /** Number of keys held. */
 export declare function ratelimitSize(handle: number): number
+
+/**
+ * The express-rate-limit store's scripts (`store_scripts`): `increment` and `get`
+ * (rate-limit-redis 6's), `decrement`, `batchIncrement`.
+ */
+export declare function ratelimitStoreScript(name: string): string

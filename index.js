@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.ClusterConnection = nativeBinding.ClusterConnection
 module.exports.CommandMetrics = nativeBinding.CommandMetrics
 module.exports.RedisConnection = nativeBinding.RedisConnection
 module.exports.breakerBucket = nativeBinding.breakerBucket
@@ -863,6 +864,7 @@ module.exports.memoryExecute = nativeBinding.memoryExecute
 module.exports.nativeVersion = nativeBinding.nativeVersion
 module.exports.ratelimitAdjust = nativeBinding.ratelimitAdjust
 module.exports.ratelimitAdjustScript = nativeBinding.ratelimitAdjustScript
+module.exports.ratelimitBatchScript = nativeBinding.ratelimitBatchScript
 module.exports.ratelimitBlock = nativeBinding.ratelimitBlock
 module.exports.ratelimitCheckPolicy = nativeBinding.ratelimitCheckPolicy
 module.exports.ratelimitClear = nativeBinding.ratelimitClear
@@ -874,3 +876,4 @@ module.exports.ratelimitRemove = nativeBinding.ratelimitRemove
 module.exports.ratelimitScript = nativeBinding.ratelimitScript
 module.exports.ratelimitSetOutput = nativeBinding.ratelimitSetOutput
 module.exports.ratelimitSize = nativeBinding.ratelimitSize
+module.exports.ratelimitStoreScript = nativeBinding.ratelimitStoreScript

@@ -406,3 +406,39 @@ test('long and multi-byte keys stay distinct in memory (no truncation at any len
   for (const key of keys) assert.equal((await limiter.consume(key)).allowed, false, `second ${key.length}`)
   assert.equal(limiter.local.size, keys.length)
 })
+
+test('consumes of one turn on Redis go as one script run and decide each key in order as one by one', async () => {
+  for (const algorithm of ['fixed-window', 'sliding-window', 'token-bucket']) {
+    const runs = []
+    const sendCommand = (command, ...args) => {
+      if (command === 'EVALSHA') runs.push(Number(args[1]))
+      return io.call(command, ...args)
+    }
+    const batched = new RateLimiter({ sendCommand, algorithm, limit: 3, windowMs: 60_000, prefix: `batch:${algorithm}:` })
+    const single = new RateLimiter({ client, algorithm, limit: 3, windowMs: 60_000, prefix: `one:${algorithm}:` })
+    const requests = [
+      ['a', 1],
+      ['b', 2],
+      ['a', 1],
+      ['a', 2],
+      ['b', 1],
+      ['a', 0],
+      ['b', 1],
+    ]
+    const oneByOne = []
+    for (const [k, cost] of requests) oneByOne.push(await single.consume(k, cost))
+    // A foreign value under one key fails only that decision (to the outage policy).
+    await io.lpush(`batch:${algorithm}:foreign`, 'y')
+    const together = await Promise.all([...requests, ['foreign', 1]].map(([k, cost]) => batched.consume(k, cost)))
+    assert.deepEqual(runs, [requests.length + 1], `${algorithm}: one run`)
+    const shape = (r) => [r.allowed, r.remaining]
+    assert.deepEqual(together.slice(0, -1).map(shape), oneByOne.map(shape), algorithm)
+    assert.deepEqual(
+      oneByOne.map((r) => r.allowed),
+      [true, true, true, false, true, true, false],
+      algorithm,
+    )
+    assert.equal(together.at(-1).allowed, true, 'the local policy decided the foreign key')
+    assert.equal(await io.type(`batch:${algorithm}:foreign`), 'list')
+  }
+})

@@ -345,3 +345,91 @@ test('sendCommandCluster: every command carries its key and read-only flag, as r
   ])
   for (const { command } of seen) assert.ok(command.every((part) => typeof part === 'string'), JSON.stringify(command))
 })
+
+/** evalsha calls of each script, by counting what the client sends. */
+function countingClient() {
+  const c = bulwarkClient()
+  const calls = []
+  const evalsha = c.evalsha.bind(c)
+  c.evalsha = (sha, numkeys, ...rest) => {
+    calls.push(Number(numkeys))
+    return evalsha(sha, numkeys, ...rest)
+  }
+  return { client: c, calls }
+}
+
+test('increments of one turn go as one script run, each key counted in order as rate-limit-redis counts it', async () => {
+  const c = ioredis()
+  const { client, calls } = countingClient()
+  const ours = new RedisStore({ client, prefix: 'batch:' })
+  const original = new OriginalRedisStore({ ...viaIoredis(c), prefix: 'batch:' })
+  ours.init({ windowMs: 30_000 })
+  await original.init({ windowMs: 30_000 })
+  await original.increment('old')
+  // A counter without a number under one key, with a TTL: its INCR fails.
+  await c.set('batch:foreign', 'abc', 'PX', 60_000)
+
+  // A lone decision runs rate-limit-redis's own script (one key).
+  assert.equal((await ours.increment('lone')).totalHits, 1)
+  assert.deepEqual(calls, [1])
+  calls.length = 0
+
+  const keys = ['a', 'b', 'a', 'old', 'foreign', 'c', 'a']
+  const results = await Promise.all(keys.map((k) => ours.increment(k)))
+  assert.deepEqual(calls, [keys.length], 'one EVALSHA for the whole turn')
+  // The foreign value fails only its own decision (the outage policy counts it locally).
+  assert.deepEqual(
+    results.map((r) => r.totalHits),
+    [1, 1, 2, 2, 1, 1, 3],
+  )
+  assert.equal(await c.get('batch:foreign'), 'abc')
+  for (const r of results) assert.ok(r.resetTime instanceof Date && r.resetTime.getTime() > Date.now())
+  // Stored as rate-limit-redis stores them, and it continues them.
+  assert.equal(await c.get('batch:a'), '3')
+  const pttl = await c.pttl('batch:a')
+  assert.ok(pttl > 25_000 && pttl <= 30_000, `${pttl}`)
+  assert.equal((await original.increment('a')).totalHits, 4)
+  assert.equal((await original.increment('old')).totalHits, 3)
+})
+
+test('a coalesced run after SCRIPT FLUSH is sent once more by EVAL and counts each key once', async () => {
+  const c = ioredis()
+  const store = new RedisStore({ client: bulwarkClient(), prefix: 'batchflush:' })
+  store.init({ windowMs: 60_000 })
+  await Promise.all([store.increment('x'), store.increment('y')])
+  await c.script('FLUSH')
+  const results = await Promise.all([store.increment('x'), store.increment('y'), store.increment('x')])
+  assert.deepEqual(
+    results.map((r) => r.totalHits),
+    [2, 2, 3],
+  )
+})
+
+test("rate-limit-redis and rate-limiter-flexible on a memory:// client (native known scripts) count as on redis-server", async () => {
+  const { RateLimiterRedis } = require('rate-limiter-flexible')
+  const memory = new Redis('memory://ratelimit-known-scripts')
+  clients.push(memory)
+  const server = ioredis()
+  const outcomes = []
+  for (const c of [memory, server]) {
+    const original = new OriginalRedisStore({ ...viaIoredis(c), prefix: 'known:' })
+    await original.init({ windowMs: 30_000 })
+    const hits = []
+    for (let i = 0; i < 3; i++) hits.push((await original.increment('a')).totalHits)
+    const flexible = new RateLimiterRedis({ storeClient: c, points: 2, duration: 60, keyPrefix: 'knownflx' })
+    const consumed = []
+    for (let i = 0; i < 3; i++) {
+      consumed.push(
+        await flexible.consume('a').then(
+          (r) => r.remainingPoints,
+          (r) => `rejected ${r.remainingPoints}`,
+        ),
+      )
+    }
+    const pttl = await c.pttl('known:a')
+    assert.ok(pttl > 25_000 && pttl <= 30_000, `${pttl}`)
+    outcomes.push({ hits, consumed, value: await c.get('known:a'), flexibleValue: await c.get('knownflx:a') })
+  }
+  assert.deepEqual(outcomes[0], { hits: [1, 2, 3], consumed: [1, 0, 'rejected 0'], value: '3', flexibleValue: '3' })
+  assert.deepEqual(outcomes[0], outcomes[1])
+})

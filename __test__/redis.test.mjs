@@ -47,7 +47,7 @@ test('module shape: default export, named Redis, ReplyError, Command; main entry
   assert.equal(typeof Redis.prototype.get, 'function')
   assert.equal(typeof Redis.prototype.hgetallBuffer, 'function')
   assert.equal(typeof Redis.prototype.xreadgroup, 'function')
-  assert.throws(() => new Redis.Cluster([]), (err) => err.code === 'ERR_BULWARK_NOT_IMPLEMENTED')
+  assert.throws(() => new Redis.Cluster([]), { message: '`startupNodes` should contain at least one node.' })
   assert.equal(Redis.createClient({ lazyConnect: true }).status, 'wait')
 })
 

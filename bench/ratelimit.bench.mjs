@@ -3,7 +3,10 @@
 //   ioredis's sendCommand) vs rate-limit-redis over ioredis;
 // - RateLimiter (fixed window, bulwark client) vs rate-limiter-flexible RateLimiterRedis
 //   (ioredis);
-// - RateLimiter { memory: true } vs RateLimiterMemory.
+// - RateLimiter { memory: true }, and the store and RateLimiter on a memory:// client (the
+//   memory engine's native known scripts), vs RateLimiterMemory;
+// - Redis CPU per decision at c=64 (INFO cpu and commandstats, read on a separate
+//   connection around each run) next to the package replaced.
 // Limits are high enough that every decision is an admission (rate-limiter-flexible
 // rejects a promise when limited, which would measure its error path instead).
 import { createRequire } from 'node:module'
@@ -19,6 +22,36 @@ const CONCURRENCY = [1, 64]
 const KEYS = Array.from({ length: 1024 }, (_, i) => `10.0.${i >> 8}.${i & 255}`)
 const key = (i) => KEYS[i & 1023]
 
+/** Redis's CPU (user + sys, µs) and script time (commandstats, µs) so far. */
+async function redisCpu(io) {
+  const info = await io.info('all')
+  const field = (name) => Number(new RegExp(`${name}:([\\d.]+)`).exec(info)[1])
+  let scriptUs = 0
+  for (const m of info.matchAll(/cmdstat_(?:eval|evalsha|evalsha_ro|eval_ro):calls=\d+,usec=(\d+)/g)) scriptUs += Number(m[1])
+  return { cpuUs: (field('used_cpu_user') + field('used_cpu_sys')) * 1e6, scriptUs }
+}
+
+/** `run(fn)` counting decisions, with Redis's CPU per decision over it. */
+async function withCpu(io, run, fn) {
+  let decisions = 0
+  const before = await redisCpu(io)
+  const result = await run((i) => {
+    decisions++
+    return fn(i)
+  })
+  const after = await redisCpu(io)
+  result.cpuUs = (after.cpuUs - before.cpuUs) / decisions
+  result.scriptUs = (after.scriptUs - before.scriptUs) / decisions
+  return result
+}
+
+function cpuRows(name, a, b) {
+  return [
+    { case: `${name} c=64`, unit: 'Redis CPU µs/decision', bulwark: a.cpuUs, anchor: b.cpuUs, higherIsBetter: false },
+    { case: `${name} c=64`, unit: 'script µs/decision', bulwark: a.scriptUs, anchor: b.scriptUs, higherIsBetter: false },
+  ]
+}
+
 function rows(name, concurrency, a, b) {
   return [
     { case: `${name} c=${concurrency}`, unit: 'decisions/s', bulwark: a.opsPerSec, anchor: b.opsPerSec, higherIsBetter: true },
@@ -30,7 +63,9 @@ export default async function ({ redis }) {
   const bulwark = new Redis(redis.port, '127.0.0.1')
   const io = new IORedis(redis.port, '127.0.0.1')
   const ioForOurs = new IORedis(redis.port, '127.0.0.1')
-  await Promise.all([bulwark.ping(), io.ping(), ioForOurs.ping()])
+  const ioStats = new IORedis(redis.port, '127.0.0.1')
+  const memory = new Redis('memory://ratelimit-bench')
+  await Promise.all([bulwark.ping(), io.ping(), ioForOurs.ping(), ioStats.ping(), memory.ping()])
   const ops = Number(process.env.BENCH_OPS || 20000)
   const run = (fn, concurrency) => load(fn, { ops: concurrency === 1 ? ops >> 2 : ops, concurrency, repeats: 5 })
   try {
@@ -44,11 +79,16 @@ export default async function ({ redis }) {
     const store = []
     const storeOverIoredis = []
     for (const c of CONCURRENCY) {
-      const a = await run((i) => ours.increment(key(i)), c)
-      const ai = await run((i) => oursIo.increment(key(i)), c)
-      const b = await run((i) => original.increment(key(i)), c)
+      const measured = (fn) => (c === 64 ? withCpu(ioStats, (f) => run(f, c), fn) : run(fn, c))
+      const a = await measured((i) => ours.increment(key(i)))
+      const ai = await measured((i) => oursIo.increment(key(i)))
+      const b = await measured((i) => original.increment(key(i)))
       store.push(...rows('increment', c, a, b))
       storeOverIoredis.push(...rows('increment', c, ai, b))
+      if (c === 64) {
+        store.push(...cpuRows('increment', a, b))
+        storeOverIoredis.push(...cpuRows('increment', ai, b))
+      }
     }
     printTable('express-rate-limit store: bulwark RedisStore (bulwark client) vs rate-limit-redis (ioredis)', 'rate-limit-redis', store)
     printTable('express-rate-limit store: bulwark RedisStore over ioredis sendCommand vs rate-limit-redis (ioredis)', 'rate-limit-redis', storeOverIoredis)
@@ -59,25 +99,40 @@ export default async function ({ redis }) {
     const standalone = []
     const standaloneIo = []
     for (const c of CONCURRENCY) {
-      const a = await run((i) => limiter.consume(key(i)), c)
-      const ai = await run((i) => limiterIo.consume(key(i)), c)
-      const b = await run((i) => flexible.consume(key(i)), c)
+      const measured = (fn) => (c === 64 ? withCpu(ioStats, (f) => run(f, c), fn) : run(fn, c))
+      const a = await measured((i) => limiter.consume(key(i)))
+      const ai = await measured((i) => limiterIo.consume(key(i)))
+      const b = await measured((i) => flexible.consume(key(i)))
       standalone.push(...rows('consume', c, a, b))
       standaloneIo.push(...rows('consume', c, ai, b))
+      if (c === 64) {
+        standalone.push(...cpuRows('consume', a, b))
+        standaloneIo.push(...cpuRows('consume', ai, b))
+      }
     }
     printTable('RateLimiter (Redis, fixed window, bulwark client) vs rate-limiter-flexible RateLimiterRedis (ioredis)', 'RateLimiterRedis', standalone)
     printTable('RateLimiter (Redis, fixed window, over ioredis sendCommand) vs RateLimiterRedis (ioredis)', 'RateLimiterRedis', standaloneIo)
 
-    const memory = new RateLimiter({ memory: true, limit: 1e9, windowMs: 60_000 })
+    const inProcess = new RateLimiter({ memory: true, limit: 1e9, windowMs: 60_000 })
+    const memoryStore = new RateLimitStore({ client: memory, prefix: 'bench-m:' })
+    memoryStore.init(erl)
+    const memoryLimiter = new RateLimiter({ client: memory, limit: 1e9, windowMs: 60_000, prefix: 'bench-ml:' })
     const flexibleMemory = new RateLimiterMemory({ points: 1e9, duration: 60 })
-    const inProcess = []
+    const local = [[], [], []]
     for (const c of CONCURRENCY) {
-      inProcess.push(...rows('consume', c, await run((i) => memory.consume(key(i)), c), await run((i) => flexibleMemory.consume(key(i)), c)))
+      const b = await run((i) => flexibleMemory.consume(key(i)), c)
+      local[0].push(...rows('consume', c, await run((i) => inProcess.consume(key(i)), c), b))
+      local[1].push(...rows('increment', c, await run((i) => memoryStore.increment(key(i)), c), b))
+      local[2].push(...rows('consume', c, await run((i) => memoryLimiter.consume(key(i)), c), b))
     }
-    printTable('RateLimiter { memory: true } vs rate-limiter-flexible RateLimiterMemory', 'RateLimiterMemory', inProcess)
+    printTable('RateLimiter { memory: true } vs rate-limiter-flexible RateLimiterMemory', 'RateLimiterMemory', local[0])
+    printTable("RedisStore on a memory:// client (native rate-limit-redis script) vs RateLimiterMemory", 'RateLimiterMemory', local[1])
+    printTable('RateLimiter (fixed window) on a memory:// client (native script) vs RateLimiterMemory', 'RateLimiterMemory', local[2])
   } finally {
     bulwark.disconnect()
     io.disconnect()
     ioForOurs.disconnect()
+    ioStats.disconnect()
+    memory.disconnect()
   }
 }

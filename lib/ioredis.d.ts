@@ -1,3 +1,4 @@
+import { Cluster as ClusterClient, ClusterOptions as ClusterOpts, ClusterNode as Node } from './cluster'
 import { Redis as RedisClient, Command as RedisCommand, Pipeline as RedisPipeline, ScanStream as RedisScanStream, RedisOptions as Options } from './redis'
 
 /** `require('bulwark/ioredis')` is the class itself, as with ioredis. */
@@ -7,10 +8,10 @@ declare namespace Redis {
   const Command: typeof RedisCommand
   const Pipeline: typeof RedisPipeline
   const ScanStream: typeof RedisScanStream
-  /** Not implemented: constructing it throws `ERR_BULWARK_NOT_IMPLEMENTED`. */
-  class Cluster {
-    constructor(...args: unknown[])
-  }
+  const Cluster: typeof ClusterClient
+  type Cluster = ClusterClient
+  type ClusterOptions = ClusterOpts
+  type ClusterNode = Node
   type RedisOptions = Options
   class RedisError extends Error {}
   class ReplyError extends RedisError {

@@ -3,10 +3,8 @@
 const { Redis, Pipeline, ScanStream } = require('./redis')
 const { Command } = require('./redis-command')
 const { ReplyError, AbortError, RedisError, MaxRetriesPerRequestError } = require('./redis-errors')
-const { notImplemented } = require('./not-implemented')
+const { Cluster } = require('./cluster')
 
-// Cluster mode is out of scope for this version: constructing it fails loudly.
-const Cluster = notImplemented('Redis.Cluster', 'bulwark/ioredis')
 Redis.Cluster = Cluster
 
 module.exports = Redis

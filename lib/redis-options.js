@@ -1,4 +1,5 @@
 'use strict'
+const { validateSentinel } = require('./sentinel')
 // Constructor argument parsing for `Redis`, following ioredis: `()`, `(port)`,
 // `(port, host)`, `(port, host, opts)`, `(port, opts)`, `(url)`, `(url, opts)`,
 // `(path)`, `(opts)`; earlier arguments win, then the defaults.
@@ -183,6 +184,7 @@ function validate(o) {
   if (o.retryStrategy !== null && typeof o.retryStrategy !== 'function') throw new TypeError('Redis option "retryStrategy" must be a function or null')
   if (o.reconnectOnError !== null && typeof o.reconnectOnError !== 'function') throw new TypeError('Redis option "reconnectOnError" must be a function or null')
   if (o.tls !== undefined && o.tls !== null) validateTls(o.tls)
+  validateSentinel(o)
   for (const key of ['lazyConnect', 'enableOfflineQueue', 'enableReadyCheck', 'stringNumbers']) {
     if (typeof o[key] !== 'boolean') throw new TypeError(`Redis option "${key}" must be a boolean`)
   }

@@ -73,6 +73,20 @@ export interface RedisOptions {
   }
   /** bulwark: count commands and latencies for `bulwark.metrics` (default true). */
   metrics?: boolean
+  /** Sentinel mode: the sentinels to ask for the primary named `name`. */
+  sentinels?: Array<{ host?: string; port?: number }>
+  /** Sentinel mode: the primary (default) or a replica. */
+  role?: 'master' | 'slave'
+  sentinelUsername?: string
+  sentinelPassword?: string
+  /** Replica preference for role 'slave' (lowest prio first). */
+  preferredSlaves?: Array<{ ip: string; port: number | string; prio?: number }>
+  sentinelRetryStrategy?: ((times: number) => number | void | null) | null
+  /** Announced "ip:port" → reachable address. */
+  natMap?: Record<string, { host: string; port: number }>
+  enableTLSForSentinelMode?: boolean
+  /** bulwark: reconnect on +switch-master (default true; ioredis defaults to false). */
+  failoverDetector?: boolean
   [other: string]: unknown
 }
 

@@ -15,6 +15,7 @@ const { throttledLog } = require('./throttled-log')
 const { armBlockingDeadline } = require('./redis-blocking')
 const { observeClient } = require('./metrics')
 const tracing = require('./redis-tracing')
+const { sentinelNativeOptions, sentinelFallbackTarget } = require('./sentinel')
 
 const FLAG_BUFFERS = 0b001
 const FLAG_BLOCKING = 0b100
@@ -261,7 +262,7 @@ class Redis extends EventEmitter {
       this._manuallyClosing = false
       this.connectionEpoch++
       this._setStatus('connecting')
-      this._link = new native.RedisConnection(nativeOptions(this.options, false), (batch) => this._onDelivery(batch), this._observed.commands)
+      this._link = this._createLink((batch) => this._onDelivery(batch))
       this._directSlot = this._link.directSlot()
       const cleanup = () => {
         this.removeListener('_ready', onReady)
@@ -286,6 +287,11 @@ class Redis extends EventEmitter {
     }))
     if (typeof callback === 'function') promise.then(() => callback(null), callback)
     return promise
+  }
+
+  /** The native connection (Cluster overrides it with its slot-routing one). */
+  _createLink(onDelivery) {
+    return new native.RedisConnection(nativeOptions(this.options, false), onDelivery, this._observed.commands)
   }
 
   _onDelivery(batch) {
@@ -896,12 +902,13 @@ function nativeOptions(o, subscriber) {
     stringNumbers: o.stringNumbers,
     subscriber,
     // Every client of one server (or one memory:// name) shares one memory engine.
-    fallbackTarget: o.memoryOnly ? `memory://${o.host}` : o.fallback === 'memory' ? (o.path ? `unix:${o.path}` : `redis://${o.host}:${o.port}`) : undefined,
+    fallbackTarget: o.memoryOnly ? `memory://${o.host}` : o.fallback === 'memory' ? (o.sentinels ? sentinelFallbackTarget(o) : o.path ? `unix:${o.path}` : `redis://${o.host}:${o.port}`) : undefined,
     memoryOnly: o.memoryOnly,
     fallbackTimeout: o.fallbackTimeout,
     recovery: o.recovery,
     memoryMaxKeys: o.memory.maxKeys ?? undefined,
     memoryMaxBytes: o.memory.maxMemoryBytes ?? undefined,
+    ...sentinelNativeOptions(o),
   }
 }
 
@@ -1171,4 +1178,4 @@ Redis.Pipeline = Pipeline
 Redis.ReplyError = ReplyError
 Redis.ScanStream = ScanStream
 
-module.exports = { Redis, Pipeline, ScanStream }
+module.exports = { Redis, Pipeline, ScanStream, nativeOptions }

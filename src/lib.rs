@@ -4,6 +4,7 @@
 #![deny(clippy::all)]
 
 mod breaker;
+mod cluster;
 mod metrics;
 
 use napi_derive::napi;

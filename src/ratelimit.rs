@@ -11,7 +11,7 @@
 use std::cell::RefCell;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use bulwark_core::ratelimit::{Algorithm, Limiter, Policy, MAX_LIMIT};
+use bulwark_core::ratelimit::{store_scripts, Algorithm, Limiter, Policy, MAX_LIMIT};
 use napi::bindgen_prelude::{Float64Array, FromNapiValue};
 use napi::sys;
 use napi::{Error, Result, Status};
@@ -91,6 +91,32 @@ pub fn ratelimit_script(algorithm_name: String) -> Result<String> {
 #[napi(catch_unwind)]
 pub fn ratelimit_adjust_script(algorithm_name: String) -> Result<String> {
     Ok(algorithm(&algorithm_name)?.redis_adjust_script().to_owned())
+}
+
+/// [`ratelimit_script`] for several keys in one run (`Algorithm::redis_batch_script`):
+/// KEYS the keys, ARGV limit, window_ms, then one cost per key.
+#[napi(catch_unwind)]
+pub fn ratelimit_batch_script(algorithm_name: String) -> Result<String> {
+    Ok(algorithm(&algorithm_name)?.redis_batch_script().to_owned())
+}
+
+/// The express-rate-limit store's scripts (`store_scripts`): `increment` and `get`
+/// (rate-limit-redis 6's), `decrement`, `batchIncrement`.
+#[napi(catch_unwind)]
+pub fn ratelimit_store_script(name: String) -> Result<String> {
+    let text = match name.as_str() {
+        "increment" => store_scripts::INCREMENT,
+        "get" => store_scripts::GET,
+        "decrement" => store_scripts::DECREMENT,
+        "batchIncrement" => store_scripts::BATCH_INCREMENT,
+        _ => {
+            return Err(Error::new(
+                Status::InvalidArg,
+                format!("no store script {name:?}"),
+            ))
+        }
+    };
+    Ok(text.to_owned())
 }
 
 /// Creates an in-process limiter holding at most `max_keys` keys; returns its handle.

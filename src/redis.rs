@@ -21,7 +21,8 @@ use std::time::Duration;
 
 use bulwark_core::client::{
     Address, Backend, ClientCertificate, ClientOptions, Completion, Delivery, Event, Failure,
-    FailureKind, FallbackOptions, MessageKind, Recovery, RedisLink, Router, Sink, TlsOptions,
+    FailureKind, FallbackOptions, FallbackStats, MessageKind, Recovery, RedisLink, Router,
+    SentinelOptions, Sink, TlsOptions,
 };
 use bulwark_core::memory::MemoryConfig;
 use bulwark_core::Reply;
@@ -96,6 +97,66 @@ pub struct ConnectionOptions {
     pub memory_max_keys: Option<f64>,
     /// Approximate byte budget of the memory engine (absent: unbounded).
     pub memory_max_bytes: Option<f64>,
+    /// Sentinel mode: sentinel addresses as `host:port`.
+    pub sentinels: Option<Vec<String>>,
+    /// Sentinel mode: the monitored primary's name.
+    pub sentinel_name: Option<String>,
+    /// Sentinel mode: connect to a replica instead of the primary.
+    pub sentinel_replica: Option<bool>,
+    /// ACL user on the sentinels.
+    pub sentinel_username: Option<String>,
+    /// Password on the sentinels.
+    pub sentinel_password: Option<String>,
+    /// TLS to the sentinels too (`enableTLSForSentinelMode`).
+    pub sentinel_tls: Option<bool>,
+    /// Announced address remaps, each `ip:port=host:port`.
+    pub sentinel_nat: Option<Vec<String>>,
+    /// Replica preference, each `ip:port:priority`.
+    pub preferred_slaves: Option<Vec<String>>,
+    /// Reconnect on `+switch-master` (default true).
+    pub follow_switch_master: Option<bool>,
+}
+
+/// `host:port` split at its last colon.
+fn host_port(text: &str) -> Option<(String, u16)> {
+    let (host, port) = text.rsplit_once(':')?;
+    Some((host.to_owned(), port.parse().ok()?))
+}
+
+fn sentinel_options(o: &ConnectionOptions, tls: &Option<TlsOptions>) -> Option<SentinelOptions> {
+    let sentinels = o
+        .sentinels
+        .as_ref()?
+        .iter()
+        .filter_map(|s| host_port(s))
+        .collect();
+    let mut options = SentinelOptions::new(sentinels, o.sentinel_name.clone()?);
+    options.replica = o.sentinel_replica.unwrap_or(false);
+    options.username = o.sentinel_username.clone();
+    options.password = o.sentinel_password.clone();
+    options.tls = tls.clone().filter(|_| o.sentinel_tls.unwrap_or(false));
+    options.nat = o
+        .sentinel_nat
+        .iter()
+        .flatten()
+        .filter_map(|entry| {
+            let (from, to) = entry.split_once('=')?;
+            let (host, port) = host_port(to)?;
+            Some((from.to_owned(), host, port))
+        })
+        .collect();
+    options.preferred = o
+        .preferred_slaves
+        .iter()
+        .flatten()
+        .filter_map(|entry| {
+            let (addr, prio) = entry.rsplit_once(':')?;
+            let (host, port) = host_port(addr)?;
+            Some((host, port, prio.parse().ok()?))
+        })
+        .collect();
+    options.follow_switch = o.follow_switch_master.unwrap_or(true);
+    Some(options)
 }
 
 /// Failover counters and state, for `health()`.
@@ -127,7 +188,7 @@ pub struct FallbackHealth {
     pub memory_expired: f64,
 }
 
-fn fallback_options(o: &ConnectionOptions) -> Option<FallbackOptions> {
+pub(crate) fn fallback_options(o: &ConnectionOptions) -> Option<FallbackOptions> {
     let to_usize = |v: Option<f64>| v.map(|n| n.clamp(0.0, usize::MAX as f64) as usize);
     o.fallback_target.as_ref().map(|target| FallbackOptions {
         target: target.clone(),
@@ -148,6 +209,19 @@ fn fallback_options(o: &ConnectionOptions) -> Option<FallbackOptions> {
 impl From<ConnectionOptions> for ClientOptions {
     fn from(o: ConnectionOptions) -> Self {
         let fallback = fallback_options(&o);
+        let tls = o.tls.then(|| TlsOptions {
+            insecure: o.tls_insecure,
+            ca: o.tls_ca.as_ref().map(|b| b.to_vec()),
+            client: o
+                .tls_cert
+                .as_ref()
+                .zip(o.tls_key.as_ref())
+                .map(|(cert, key)| ClientCertificate {
+                    cert: cert.to_vec(),
+                    key: key.to_vec(),
+                }),
+        });
+        let sentinel = sentinel_options(&o, &tls);
         let address = match o.path {
             Some(path) => Address::Unix(path),
             None => Address::Tcp {
@@ -157,17 +231,7 @@ impl From<ConnectionOptions> for ClientOptions {
         };
         ClientOptions {
             address,
-            tls: o.tls.then(|| TlsOptions {
-                insecure: o.tls_insecure,
-                ca: o.tls_ca.map(|b| b.to_vec()),
-                client: o
-                    .tls_cert
-                    .zip(o.tls_key)
-                    .map(|(cert, key)| ClientCertificate {
-                        cert: cert.to_vec(),
-                        key: key.to_vec(),
-                    }),
-            }),
+            tls,
             username: o.username,
             password: o.password,
             db: o.db,
@@ -186,6 +250,7 @@ impl From<ConnectionOptions> for ClientOptions {
             subscriber: o.subscriber,
             fallback,
             metrics: None,
+            sentinel,
         }
     }
 }
@@ -198,7 +263,7 @@ struct JsDelivery {
 
 type DeliveryFn = ThreadsafeFunction<Delivery, (), JsDelivery, Status, false>;
 
-struct TsfnSink(DeliveryFn);
+pub(crate) struct TsfnSink(DeliveryFn);
 
 impl Sink for TsfnSink {
     fn deliver(&self, delivery: Delivery) {
@@ -207,6 +272,42 @@ impl Sink for TsfnSink {
         self.0
             .call(delivery, ThreadsafeFunctionCallMode::NonBlocking);
     }
+}
+
+/// `health()`'s failover fields (shared with the cluster binding).
+pub(crate) fn fallback_health(stats: FallbackStats) -> FallbackHealth {
+    FallbackHealth {
+        on_memory: stats.on_memory,
+        since: stats.since_ms as f64,
+        last_error: stats.last_error,
+        fallbacks: stats.fallbacks as f64,
+        recoveries: stats.recoveries as f64,
+        memory_commands: stats.memory_commands as f64,
+        replayed_keys: stats.replayed_keys as f64,
+        discarded_keys: stats.discarded_keys as f64,
+        memory_keys: stats.memory.keys as f64,
+        memory_bytes: stats.memory.bytes as f64,
+        memory_evictions: stats.memory.evicted as f64,
+        memory_expired: stats.memory.expired as f64,
+    }
+}
+
+/// A sink that hands every batch to `onDelivery` on the JS thread (shared with the
+/// cluster binding).
+pub(crate) fn delivery_sink(
+    on_delivery: Function<'_, (), ()>,
+    string_numbers: bool,
+) -> Result<Arc<TsfnSink>> {
+    let tsfn: DeliveryFn = on_delivery
+        .build_threadsafe_function::<Delivery>()
+        .callee_handled::<false>()
+        .build_callback(move |ctx| {
+            Ok(JsDelivery {
+                delivery: ctx.value,
+                string_numbers,
+            })
+        })?;
+    Ok(Arc::new(TsfnSink(tsfn)))
 }
 
 /// The native half of a `Redis` client: a handle to the core's dispatcher (or to
@@ -236,8 +337,8 @@ impl Drop for RedisConnection {
 
 /// Completions answered during `submitBatch`, converted on the JS thread.
 pub struct Immediate {
-    batch: Vec<Completion>,
-    string_numbers: bool,
+    pub(crate) batch: Vec<Completion>,
+    pub(crate) string_numbers: bool,
 }
 
 impl ToNapiValue for Immediate {
@@ -310,16 +411,7 @@ impl RedisConnection {
     ) -> Result<Self> {
         let metrics = metrics.map(|m| m.inner.clone());
         let string_numbers = options.string_numbers;
-        let tsfn: DeliveryFn = on_delivery
-            .build_threadsafe_function::<Delivery>()
-            .callee_handled::<false>()
-            .build_callback(move |ctx| {
-                Ok(JsDelivery {
-                    delivery: ctx.value,
-                    string_numbers,
-                })
-            })?;
-        let sink = Arc::new(TsfnSink(tsfn));
+        let sink = delivery_sink(on_delivery, string_numbers)?;
         let backend = match (options.memory_only, fallback_options(&options)) {
             (true, Some(fallback)) => Backend::memory(&fallback, options.db, sink),
             _ => Backend::Redis(RedisLink::start(
@@ -369,21 +461,7 @@ impl RedisConnection {
     /// Failover counters and state (`null` without failover).
     #[napi(catch_unwind)]
     pub fn health(&self) -> Option<FallbackHealth> {
-        let stats = self.backend.router()?.stats();
-        Some(FallbackHealth {
-            on_memory: stats.on_memory,
-            since: stats.since_ms as f64,
-            last_error: stats.last_error,
-            fallbacks: stats.fallbacks as f64,
-            recoveries: stats.recoveries as f64,
-            memory_commands: stats.memory_commands as f64,
-            replayed_keys: stats.replayed_keys as f64,
-            discarded_keys: stats.discarded_keys as f64,
-            memory_keys: stats.memory.keys as f64,
-            memory_bytes: stats.memory.bytes as f64,
-            memory_evictions: stats.memory.evicted as f64,
-            memory_expired: stats.memory.expired as f64,
-        })
+        Some(fallback_health(self.backend.router()?.stats()))
     }
 
     /// Commands queued or in flight on the Redis connection.
@@ -426,7 +504,7 @@ fn failure_name(kind: FailureKind) -> &'static str {
     }
 }
 
-fn failure_error(failure: Failure) -> Error {
+pub(crate) fn failure_error(failure: Failure) -> Error {
     Error::new(
         Status::GenericFailure,
         format!("{}\t{}", failure_name(failure.kind), failure.message),

@@ -65,10 +65,11 @@ export function rawCommand(port, line, { timeoutMs = 1000 } = {}) {
 }
 
 export class RedisServer {
-  /** @param {{ port?: number, args?: string[] }} [opts] */
-  constructor({ port, args = [] } = {}) {
+  /** @param {{ port?: number, args?: string[], config?: string }} [opts] `config`: a config file read first (sentinels need one). */
+  constructor({ port, args = [], config } = {}) {
     this.port = port
     this.args = args
+    this.config = config
     this.process = null
   }
 
@@ -99,7 +100,7 @@ export class RedisServer {
   async #spawn(port) {
     const child = spawn(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.args],
+      [...(this.config ? [this.config] : []), '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...this.args],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     )
     let output = ''

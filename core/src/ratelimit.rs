@@ -13,6 +13,7 @@
 use std::fmt;
 
 mod local;
+pub mod store_scripts;
 pub use local::Limiter;
 
 /// Which algorithm a limiter uses.
@@ -34,12 +35,42 @@ impl Algorithm {
     /// decision [`decide`] computes from the same stored state at `now_ms`.
     pub fn redis_script(self) -> &'static str {
         match self {
-            Algorithm::FixedWindow => include_str!("ratelimit/fixed_window.lua"),
+            Algorithm::FixedWindow => concat!(
+                include_str!("ratelimit/fixed_window.lua"),
+                include_str!("ratelimit/decide.lua")
+            ),
             Algorithm::SlidingWindow => concat!(
                 include_str!("ratelimit/sliding_window_state.lua"),
-                include_str!("ratelimit/sliding_window.lua")
+                include_str!("ratelimit/sliding_window.lua"),
+                include_str!("ratelimit/decide.lua")
             ),
-            Algorithm::TokenBucket => include_str!("ratelimit/token_bucket.lua"),
+            Algorithm::TokenBucket => concat!(
+                include_str!("ratelimit/token_bucket.lua"),
+                include_str!("ratelimit/decide.lua")
+            ),
+        }
+    }
+
+    /// [`Algorithm::redis_script`] for each of `KEYS` in order, in one script run at one
+    /// server time (the decisions coalesced in one event-loop turn). `ARGV` are limit,
+    /// window_ms, then one cost per key; it returns one `{allowed, remaining, reset_ms,
+    /// retry_after_ms, now_ms}` per key, or that key's error message (a foreign value
+    /// under it).
+    pub fn redis_batch_script(self) -> &'static str {
+        match self {
+            Algorithm::FixedWindow => concat!(
+                include_str!("ratelimit/fixed_window.lua"),
+                include_str!("ratelimit/batch.lua")
+            ),
+            Algorithm::SlidingWindow => concat!(
+                include_str!("ratelimit/sliding_window_state.lua"),
+                include_str!("ratelimit/sliding_window.lua"),
+                include_str!("ratelimit/batch.lua")
+            ),
+            Algorithm::TokenBucket => concat!(
+                include_str!("ratelimit/token_bucket.lua"),
+                include_str!("ratelimit/batch.lua")
+            ),
         }
     }
 

@@ -94,11 +94,14 @@ function timeoutError(ms) {
  * over to its memory engine reports `client.backend === 'memory'`.
  */
 class RedisPath {
-  constructor({ client, sendCommand, timeoutMs, retryMs }, owner) {
+  constructor({ client, sendCommand, timeoutMs, retryMs, cluster }, owner) {
     if (client !== undefined && client !== null) {
       if (typeof client.call !== 'function') throw new TypeError('client must be a bulwark or ioredis Redis client (with call())')
       this.client = client
       this.send = (args) => client.call(...args)
+      // The command's own method where there is one: a bulwark client on its memory
+      // engine answers it in one synchronous native call.
+      if (typeof client.evalsha === 'function') this.sendEvalsha = (args) => client.evalsha(...args)
     } else if (typeof sendCommand === 'function') {
       this.client = null
       // rate-limit-redis calls sendCommand with the store as `this`.
@@ -108,6 +111,9 @@ class RedisPath {
     }
     this.timeoutMs = timeoutMs === undefined ? 1000 : checkInteger(timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1)
     this.retryMs = retryMs === undefined ? 1000 : checkInteger(retryMs, 'retryMs', 1, 2 ** 31 - 1)
+    this.sendEvalsha ??= (args) => this.send(['EVALSHA', ...args])
+    // Decisions are coalesced unless every key must go to its own slot (a cluster).
+    this.coalesce = cluster !== true && !(this.client !== null && this.client.isCluster === true)
     this.downUntil = 0
     this.pending = new Map()
     this.nextId = 0
@@ -143,13 +149,17 @@ class RedisPath {
    * all instead of a timer and a race per call, and a settled call is dropped at once.
    */
   call(args) {
+    return this._call(this.send, args)
+  }
+
+  _call(send, args) {
     return new Promise((resolve, reject) => {
       const id = this.nextId++
       this.pending.set(id, { deadline: Date.now() + this.timeoutMs, reject })
       if (this.timer === null) this._arm(this.timeoutMs)
       let sent
       try {
-        sent = this.send(args)
+        sent = send(args)
       } catch (err) {
         this.pending.delete(id)
         reject(err)
@@ -188,11 +198,86 @@ class RedisPath {
   }
 
   /** A script by EVALSHA; on NOSCRIPT (Redis restarted or flushed) once more by EVAL. */
-  evalScript(script, key, args) {
-    return this.call(['EVALSHA', script.sha, '1', key, ...args]).catch((err) => {
+  evalScript(script, keys, args) {
+    const sent = [script.sha, String(keys.length), ...keys, ...args]
+    // The memory engine answers within the call: no deadline to keep.
+    const reply = this.clientInMemory ? this.sendEvalsha(sent) : this._call(this.sendEvalsha, sent)
+    return reply.catch((err) => {
       if (!isNoScript(err)) throw err
-      return this.call(['EVAL', script.lua, '1', key, ...args])
+      return this.call(['EVAL', script.lua, String(keys.length), ...keys, ...args])
     })
+  }
+}
+
+/** Most decisions in one script run: a longer run would hold Redis up for other clients. */
+const MAX_BATCH = 128
+
+/**
+ * Decisions queued in the same event-loop turn, sent to Redis as one run of a batch script
+ * that decides each key in order and returns each result; a lone decision runs the
+ * single-key script (one round trip either way). `single(key, …fixed, arg)` and
+ * `batch(keys, …fixed, …args)` are the two scripts, `fixed` their shared arguments.
+ */
+class Coalescer {
+  constructor(path, single, batch) {
+    this.path = path
+    this.single = single
+    this.batch = batch
+    this.queue = []
+    this.fixed = null
+    this.scheduled = false
+    this._flush = () => this.flush()
+    // Callers resumed by one batch's replies queue their next decisions a few promise
+    // jobs later; the second hop lets them join the same run.
+    this._hop = () => queueMicrotask(this._flush)
+  }
+
+  /** A decision for `key` with the shared arguments `fixed` and the key's own `arg`. */
+  decide(key, fixed, arg) {
+    // A cluster may hold each key on another node; the memory engine answers at once.
+    if (!this.path.coalesce || this.path.clientInMemory) return this._one(key, fixed, arg)
+    if (this.fixed !== null && (this.fixed !== fixed || this.queue.length === MAX_BATCH)) this.flush()
+    this.fixed = fixed
+    return new Promise((resolve, reject) => {
+      this.queue.push({ key, arg, resolve, reject })
+      if (!this.scheduled) {
+        this.scheduled = true
+        queueMicrotask(this._hop)
+      }
+    })
+  }
+
+  _one(key, fixed, arg) {
+    return this.path.evalScript(this.single, [key], arg === undefined ? fixed : [...fixed, arg])
+  }
+
+  flush() {
+    const queue = this.queue
+    const fixed = this.fixed
+    this.queue = []
+    this.fixed = null
+    this.scheduled = false
+    if (queue.length === 0) return
+    if (queue.length === 1) {
+      const { key, arg, resolve, reject } = queue[0]
+      this._one(key, fixed, arg).then(resolve, reject)
+      return
+    }
+    const keys = queue.map((d) => d.key)
+    const args = queue[0].arg === undefined ? fixed : [...fixed, ...queue.map((d) => d.arg)]
+    this.path.evalScript(this.batch, keys, args).then(
+      (replies) => {
+        for (let i = 0; i < queue.length; i++) {
+          const reply = replies[i]
+          // A key's error (a foreign value under it) comes back as its message.
+          if (Array.isArray(reply)) queue[i].resolve(reply)
+          else queue[i].reject(new Error(String(reply)))
+        }
+      },
+      (err) => {
+        for (const d of queue) d.reject(err)
+      },
+    )
   }
 }
 
@@ -204,4 +289,4 @@ function script(lua) {
   return { lua, sha: sha1(lua) }
 }
 
-module.exports = { LocalLimiter, RedisPath, script, checkKey, checkInteger, checkWhenDown, rangeChecked, MAX_LIMIT }
+module.exports = { LocalLimiter, RedisPath, Coalescer, script, checkKey, checkInteger, checkWhenDown, rangeChecked, MAX_LIMIT }

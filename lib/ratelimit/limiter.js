@@ -5,11 +5,18 @@
 const native = require('../native')
 const registry = require('../registry')
 const { countDecision } = require('../metrics')
-const { LocalLimiter, RedisPath, script, checkKey, checkInteger, checkWhenDown, rangeChecked, MAX_LIMIT } = require('./backend')
+const { LocalLimiter, RedisPath, Coalescer, script, checkKey, checkInteger, checkWhenDown, rangeChecked, MAX_LIMIT } = require('./backend')
 
 const ALGORITHMS = ['fixed-window', 'sliding-window', 'token-bucket']
 const SCRIPTS = Object.fromEntries(
-  ALGORITHMS.map((name) => [name, { consume: script(native.ratelimitScript(name)), adjust: script(native.ratelimitAdjustScript(name)) }]),
+  ALGORITHMS.map((name) => [
+    name,
+    {
+      consume: script(native.ratelimitScript(name)),
+      batch: script(native.ratelimitBatchScript(name)),
+      adjust: script(native.ratelimitAdjustScript(name)),
+    },
+  ]),
 )
 
 function checkCost(cost, name) {
@@ -41,6 +48,7 @@ class RateLimiter {
     this.clock = options.clock || null
     const remote = options.memory !== true && ((options.client !== undefined && options.client !== null) || options.sendCommand !== undefined)
     this.redis = remote ? new RedisPath(options, this) : null
+    this.decisions = remote ? new Coalescer(this.redis, SCRIPTS[algorithm].consume, SCRIPTS[algorithm].batch) : null
     this.local = null
     this._args = [String(this.limit), String(this.windowMs)]
     this._observed = registry.add('limiter', this, options.name ?? (this.prefix || 'limiter'))
@@ -89,7 +97,7 @@ class RateLimiter {
     if (this._skipRedis()) return this._whenDown(key, cost)
     let reply
     try {
-      reply = await this.redis.evalScript(SCRIPTS[this.algorithm].consume, this.prefix + key, [this._args[0], this._args[1], String(cost)])
+      reply = await this.decisions.decide(this.prefix + key, this._args, String(cost))
     } catch (err) {
       this.redis.markDown(err)
       return this._whenDown(key, cost)
@@ -155,7 +163,7 @@ class RateLimiter {
     const args = [...this._args, String(delta)]
     if (blockMs !== undefined) args.push(String(blockMs))
     try {
-      await this.redis.evalScript(SCRIPTS[this.algorithm].adjust, this.prefix + key, args)
+      await this.redis.evalScript(SCRIPTS[this.algorithm].adjust, [this.prefix + key], args)
     } catch (err) {
       this.redis.markDown(err)
       this._adjustLocal(key, delta, blockMs)

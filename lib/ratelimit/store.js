@@ -4,40 +4,17 @@
 // can count on the same Redis during a rollout; plus an outage policy (`whenDown`).
 const registry = require('../registry')
 const { countHits } = require('../metrics')
-const { LocalLimiter, RedisPath, script, checkKey, checkInteger, checkWhenDown, MAX_LIMIT } = require('./backend')
+const native = require('../native')
+const { LocalLimiter, RedisPath, Coalescer, script, checkKey, checkInteger, checkWhenDown, MAX_LIMIT } = require('./backend')
 
-// Byte-identical to rate-limit-redis 6 (whitespace-normalised the same way), so both share
-// one SHA1 in Redis's script cache. PTTL before INCR: a key that expired (or lost its TTL)
-// starts a new window instead of counting into a dead one.
-const INCREMENT = script(
-  [
-    'local windowMs = tonumber(ARGV[1])',
-    'local timeToExpire = redis.call("PTTL", KEYS[1])',
-    'if timeToExpire <= 0 then',
-    'redis.call("SET", KEYS[1], 1, "PX", windowMs)',
-    'return { 1, windowMs }',
-    'end',
-    'local totalHits = redis.call("INCR", KEYS[1])        ',
-    'return { totalHits, timeToExpire }',
-  ].join('\n'),
-)
-const GET = script(
-  [
-    'local totalHits = redis.call("GET", KEYS[1])',
-    'local timeToExpire = redis.call("PTTL", KEYS[1])',
-    'return { totalHits, timeToExpire }',
-  ].join('\n'),
-)
-// rate-limit-redis sends a bare DECR, which on a just-expired key creates an immortal -1.
-// Only a live counter with a TTL is decremented, and never below 0.
-const DECREMENT = script(
-  [
-    'if redis.call("PTTL", KEYS[1]) > 0 and (tonumber(redis.call("GET", KEYS[1])) or 0) > 0 then',
-    'redis.call("DECR", KEYS[1])',
-    'end',
-    'return 0',
-  ].join('\n'),
-)
+// From the core (store_scripts.rs): increment and get are rate-limit-redis 6's byte for
+// byte, so both share one SHA1 in Redis's script cache and count on the same keys; the
+// decrement only takes from a live counter; the batch increment is the increment for each
+// key of one event-loop turn in one script run.
+const INCREMENT = script(native.ratelimitStoreScript('increment'))
+const GET = script(native.ratelimitStoreScript('get'))
+const DECREMENT = script(native.ratelimitStoreScript('decrement'))
+const BATCH_INCREMENT = script(native.ratelimitStoreScript('batchIncrement'))
 
 // express-rate-limit's default window, used if increment() runs before init().
 const DEFAULT_WINDOW_MS = 60_000
@@ -84,7 +61,12 @@ class RedisStore {
     this.localKeys = false
     this.windowMs = DEFAULT_WINDOW_MS
     this.limit = undefined
-    this.redis = new RedisPath({ client: options.client, sendCommand, timeoutMs: options.timeoutMs, retryMs: options.retryMs }, this)
+    this.redis = new RedisPath(
+      { client: options.client, sendCommand, timeoutMs: options.timeoutMs, retryMs: options.retryMs, cluster: options.sendCommandCluster !== undefined },
+      this,
+    )
+    this.increments = new Coalescer(this.redis, INCREMENT, BATCH_INCREMENT)
+    this._windowArgs = [String(this.windowMs)]
     this.local = null
     this._observed = registry.add('limiter', this, options.name ?? (this.prefix || 'limiter'))
   }
@@ -93,6 +75,7 @@ class RedisStore {
   init(options) {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
     this.windowMs = checkInteger(options.windowMs, 'windowMs', 1, MAX_WINDOW_MS)
+    this._windowArgs = [String(this.windowMs)]
     // With a function limit the store cannot know it; 'deny' then reports a huge count.
     this.limit = typeof options.limit === 'number' ? options.limit : typeof options.max === 'number' ? options.max : undefined
     this.local = null
@@ -144,7 +127,7 @@ class RedisStore {
     if (this._skipRedis()) return countHits(this._observed, this.limit, this._whenDown(full), this.whenDown === 'local' ? 'memory' : 'none')
     let reply
     try {
-      reply = await this.redis.evalScript(INCREMENT, full, [String(this.windowMs)])
+      reply = await this.increments.decide(full, this._windowArgs)
     } catch (err) {
       this.redis.markDown(err)
       return countHits(this._observed, this.limit, this._whenDown(full), this.whenDown === 'local' ? 'memory' : 'none')
@@ -161,7 +144,7 @@ class RedisStore {
     if (this.local !== null) this.local.adjust(full, Date.now(), -1)
     if (this._skipRedis()) return
     try {
-      await this.redis.evalScript(DECREMENT, full, [])
+      await this.redis.evalScript(DECREMENT, [full], [])
     } catch (err) {
       this.redis.markDown(err)
     }
@@ -173,7 +156,7 @@ class RedisStore {
     if (this._skipRedis()) return this._localInfo(full)
     let reply
     try {
-      reply = await this.redis.evalScript(GET, full, [])
+      reply = await this.redis.evalScript(GET, [full], [])
     } catch (err) {
       this.redis.markDown(err)
       return this._localInfo(full)

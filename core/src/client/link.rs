@@ -304,7 +304,10 @@ impl Dispatcher {
             let timeout = self.options.connect_timeout;
             let options = self.options.clone();
             let db = self.db.load(Ordering::Relaxed);
-            let attempt = async move { establish(&options, db).await };
+            let attempt = async move {
+                let options = super::sentinel::resolve(options).await?;
+                establish(&options, db).await
+            };
             let connected = match self
                 .wait_for(tokio::time::timeout(timeout, attempt), false)
                 .await
@@ -776,7 +779,7 @@ fn is_script_load(command: &[Vec<u8>]) -> bool {
 
 /// Connects, authenticates, selects `db`, names the client and runs the ready check.
 /// Errors come back as (code, message) without credentials.
-async fn establish(options: &ClientOptions, db: u32) -> Result<Conn, (String, String)> {
+pub(crate) async fn establish(options: &ClientOptions, db: u32) -> Result<Conn, (String, String)> {
     use redis::{ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo};
     let addr = match (&options.address, &options.tls) {
         (super::Address::Unix(path), _) => ConnectionAddr::Unix(path.into()),

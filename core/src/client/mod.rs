@@ -11,6 +11,7 @@ pub mod args;
 pub mod fallback;
 mod link;
 pub mod options;
+mod sentinel;
 mod spin;
 
 use std::panic::AssertUnwindSafe;
@@ -24,8 +25,10 @@ use tokio::sync::mpsc;
 
 use crate::Reply;
 pub use fallback::{FallbackOptions, FallbackStats, Recovery, Router};
+pub(crate) use link::establish;
 pub use link::FLAG_BLOCKING;
 pub use options::{Address, ClientCertificate, ClientOptions, TlsOptions};
+pub use sentinel::SentinelOptions;
 
 /// Why a command failed without a server reply. The JS facade maps each kind to the
 /// error class and message ioredis uses.
@@ -246,6 +249,7 @@ impl RedisLink {
             max_bytes: options.max_queue_bytes,
         });
         let (tx, rx) = mpsc::unbounded_channel();
+        sentinel::watch(&options, tx.downgrade());
         let db = Arc::new(AtomicU32::new(options.db));
         let router = options
             .fallback

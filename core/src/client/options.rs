@@ -87,6 +87,8 @@ pub struct ClientOptions {
     pub fallback: Option<super::FallbackOptions>,
     /// Where command counts and latencies are recorded (`None`: not recorded).
     pub metrics: Option<std::sync::Arc<crate::metrics::CommandMetrics>>,
+    /// Sentinel mode: the address is resolved through sentinels before every connect.
+    pub sentinel: Option<super::SentinelOptions>,
 }
 
 impl Default for ClientOptions {
@@ -112,6 +114,7 @@ impl Default for ClientOptions {
             subscriber: false,
             fallback: None,
             metrics: None,
+            sentinel: None,
         }
     }
 }
@@ -135,6 +138,7 @@ impl std::fmt::Debug for ClientOptions {
             .field("ping_interval", &self.ping_interval)
             .field("subscriber", &self.subscriber)
             .field("fallback", &self.fallback)
+            .field("sentinel", &self.sentinel.as_ref().map(|s| &s.name))
             .finish()
     }
 }

@@ -51,6 +51,9 @@ pub struct MemoryConfig {
     /// How many bytes one Lua script may grow the interpreter's heap by
     /// (`None`: 64 MiB); an allocation beyond it fails the script with an error.
     pub script_memory_limit_bytes: Option<usize>,
+    /// Runs the scripts the engine also implements natively (rate-limit scripts, see
+    /// `script/known.rs`) through the Lua interpreter too: tests compare both ways.
+    pub interpret_known_scripts: bool,
 }
 
 /// A time source in unix milliseconds, injectable so tests control expiry.

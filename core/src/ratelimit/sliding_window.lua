@@ -1,53 +1,56 @@
 -- bulwark sliding window: the mirror of ratelimit.rs `sliding_window` (after
--- sliding_window_state.lua). ARGV[3]: cost. Returns {allowed 0|1, remaining, reset_ms,
--- retry_after_ms, now_ms}.
-local cost = n
-if blocked > now then
-  -- Blocked: nothing fits, not even a peek, until the block ends (then the counts start
-  -- afresh: the block replaced them). A cost above the limit never fits: a full window.
-  local left = blocked - now
-  local retry = left
-  if cost > limit then retry = w end
-  return {0, 0, left, retry, now}
-end
-local elapsed = now - window * w
--- Products stay below 2^53 (the policy bounds limit × window), so they are exact.
-local function fits(prev, cur, at)
-  return cur + math.floor(prev * (w - at) / w) + cost <= limit
-end
-local allowed = fits(previous, current, elapsed)
-if allowed then current = current + cost end
-local used = current + math.floor(previous * (w - elapsed) / w)
-local reset = 0
-if current > 0 then reset = 2 * w - elapsed elseif previous > 0 then reset = w - elapsed end
-local retry = 0
-if not allowed then
-  if cost > limit then
-    retry = w
-  else
-    -- Smallest time at which the request fits: within this window while the previous
-    -- window's weight decays, else into the next one where this window's hits decay.
-    local prev, cur, lo, base = previous, current, elapsed, 0
-    if current + cost > limit or previous == 0 then
-      prev, cur, lo, base = current, 0, 0, w - elapsed
-    end
-    local hi = w
-    while hi - lo > 1 do
-      local mid = lo + math.floor((hi - lo) / 2)
-      if fits(prev, cur, mid) then hi = mid else lo = mid end
-    end
-    if base == 0 then retry = hi - elapsed else retry = base + hi end
+-- sliding_window_state.lua). decide(key, limit, window_ms, cost, now_ms) returns
+-- {allowed 0|1, remaining, reset_ms, retry_after_ms, now_ms}; decide.lua or batch.lua
+-- follows with the calls.
+local function decide(key, limit, w, cost, now)
+  local window, sw, current, previous, blocked = state(key, w, now)
+  if blocked > now then
+    -- Blocked: nothing fits, not even a peek, until the block ends (then the counts start
+    -- afresh: the block replaced them). A cost above the limit never fits: a full window.
+    local left = blocked - now
+    local retry = left
+    if cost > limit then retry = w end
+    return {0, 0, left, retry, now}
   end
-end
-if allowed and cost > 0 then
-  if sw == window then
-    -- Same window: only its count changes; the expiry is already set.
-    redis.call('HINCRBY', KEYS[1], 'c', cost)
-  else
-    -- A block end left in `b` is past (else this request was denied): it changes nothing,
-    -- and the expiry of the counts is later.
-    redis.call('HSET', KEYS[1], 'w', window, 'c', current, 'p', previous)
-    redis.call('PEXPIREAT', KEYS[1], (window + 2) * w)
+  local elapsed = now - window * w
+  -- Products stay below 2^53 (the policy bounds limit × window), so they are exact.
+  local function fits(prev, cur, at)
+    return cur + math.floor(prev * (w - at) / w) + cost <= limit
   end
+  local allowed = fits(previous, current, elapsed)
+  if allowed then current = current + cost end
+  local used = current + math.floor(previous * (w - elapsed) / w)
+  local reset = 0
+  if current > 0 then reset = 2 * w - elapsed elseif previous > 0 then reset = w - elapsed end
+  local retry = 0
+  if not allowed then
+    if cost > limit then
+      retry = w
+    else
+      -- Smallest time at which the request fits: within this window while the previous
+      -- window's weight decays, else into the next one where this window's hits decay.
+      local prev, cur, lo, base = previous, current, elapsed, 0
+      if current + cost > limit or previous == 0 then
+        prev, cur, lo, base = current, 0, 0, w - elapsed
+      end
+      local hi = w
+      while hi - lo > 1 do
+        local mid = lo + math.floor((hi - lo) / 2)
+        if fits(prev, cur, mid) then hi = mid else lo = mid end
+      end
+      if base == 0 then retry = hi - elapsed else retry = base + hi end
+    end
+  end
+  if allowed and cost > 0 then
+    if sw == window then
+      -- Same window: only its count changes; the expiry is already set.
+      redis.call('HINCRBY', key, 'c', cost)
+    else
+      -- A block end left in `b` is past (else this request was denied): it changes nothing,
+      -- and the expiry of the counts is later.
+      redis.call('HSET', key, 'w', window, 'c', current, 'p', previous)
+      redis.call('PEXPIREAT', key, (window + 2) * w)
+    end
+  end
+  return {allowed and 1 or 0, math.max(limit - used, 0), reset, retry, now}
 end
-return {allowed and 1 or 0, math.max(limit - used, 0), reset, retry, now}

@@ -14,6 +14,7 @@
 
 mod bit;
 mod cjson;
+mod known;
 mod structlib;
 
 use std::cell::RefCell;
@@ -478,6 +479,13 @@ struct Run<'a> {
 }
 
 impl Run<'_> {
+    /// A command of a native known script: dispatched like `redis.call` dispatches it,
+    /// without the checks its fixed, valid commands always pass.
+    fn dispatch(&mut self, argv: &[&[u8]]) -> Reply {
+        self.engine
+            .dispatch(self.st, &mut self.session, argv, self.outbox)
+    }
+
     /// One `redis.call`: the checks Redis makes for scripts, then dispatch.
     fn call(&mut self, args: &[Vec<u8>]) -> Reply {
         let Some(cmd) = lookup_command(&args[0]) else {
@@ -556,14 +564,22 @@ impl Engine {
         };
         let mut session = self.session();
         session.db = s.db;
-        let run = RefCell::new(Run {
+        let mut run = Run {
             engine: self,
             st,
             session,
             outbox,
             read_only: mode.read_only,
-        });
+        };
         let (keys, argv) = args[3..].split_at(numkeys);
+        if !run.st.config.interpret_known_scripts {
+            if let Some((script, source)) = known::lookup(&sha) {
+                if let Some(reply) = script.run(&mut run, &sha, source, keys, argv) {
+                    return reply;
+                }
+            }
+        }
+        let run = RefCell::new(run);
         let result = scripts.execute(&sha, keys, argv, &run);
         result.unwrap_or_else(lua_err)
     }

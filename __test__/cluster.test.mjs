@@ -1,0 +1,236 @@
+// Redis.Cluster against a REAL 3-primary + 3-replica cluster (redis-cli --cluster
+// create): routing across slots, ioredis's pipeline rules and texts, transactions,
+// scripts, MOVED/ASK after resharding a slot, kill -9 of a primary under 64 loops with
+// zero failed calls, scaleReads 'slave', pub/sub, scanStream over every primary, and a
+// paused node that cannot hang a call past its deadline.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { createRequire } from 'node:module'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { startCluster, cli, until } from './helpers/redis-cluster.mjs'
+import { rawCommand } from './helpers/redis-server.mjs'
+
+const require = createRequire(import.meta.url)
+const Redis = require('../lib/ioredis.js')
+const { Cluster } = Redis
+
+let cluster
+const clients = []
+before(async () => {
+  cluster = await startCluster()
+})
+after(async () => {
+  for (const c of clients) c.disconnect()
+  await cluster?.stop()
+})
+
+function connect(options) {
+  const c = new Cluster(cluster.startupNodes, options)
+  c.on('error', () => {})
+  clients.push(c)
+  return c
+}
+
+function nodeId(port) {
+  return cli(port, 'cluster', 'myid')
+}
+
+test('exports and constructor forms follow ioredis', () => {
+  assert.equal(Redis.Cluster, Cluster)
+  assert.throws(() => new Cluster([]), { message: '`startupNodes` should contain at least one node.' })
+  assert.throws(() => new Cluster([7000], { scaleReads: 'x', lazyConnect: true }), {
+    message: 'Invalid option scaleReads "x". Expected "all", "master", "slave" or a custom function',
+  })
+  const lazy = new Cluster([cluster.ports[0], `127.0.0.1:${cluster.ports[1]}`, { port: cluster.ports[2] }], { lazyConnect: true })
+  assert.equal(lazy.status, 'wait')
+  assert.equal(lazy.isCluster, true)
+  assert.deepEqual(lazy.startupNodes.map((n) => n.port), cluster.ports.slice(0, 3))
+  assert.throws(() => lazy.nodes('primary'), { message: 'Invalid role "primary". Expected "all", "master" or "slave"' })
+  lazy.disconnect()
+})
+
+test('commands across slots land on the owning primaries; cross-slot multi-key commands get CROSSSLOT', async () => {
+  const c = connect()
+  const keys = Array.from({ length: 200 }, (_, i) => `route:${i}`)
+  await Promise.all(keys.map((k) => c.set(k, k)))
+  assert.deepEqual(await Promise.all(keys.map((k) => c.get(k))), keys)
+  // Each key is on the primary that owns its slot (read there directly).
+  for (const k of keys.slice(0, 10)) {
+    const owner = cluster.masterOfSlot(cluster.slotOf(k))
+    assert.equal(await rawCommand(owner.port, `GET ${k}`), `$${k.length}\r\n${k}`)
+  }
+  assert.deepEqual(await c.mget('{u}a', '{u}b'), [null, null])
+  await assert.rejects(c.mget('route:1', 'route:2'), /^ReplyError: CROSSSLOT Keys in request don't hash to the same slot/)
+  assert.equal(await c.call('GET', 'route:7'), 'route:7')
+  assert.equal(c.nodes('master').length, 3)
+})
+
+test("pipelines: one slot works, ioredis's cross-slot texts otherwise; transactions on one slot", async () => {
+  const c = connect()
+  await c.ping()
+  assert.deepEqual(await c.pipeline().set('{p}a', 1).incr('{p}a').get('{p}a').exec(), [[null, 'OK'], [null, 2], [null, '2']])
+  const [a, b] = ['pa', 'pb'].map(() => null)
+  assert.equal(a, b)
+  // Keys of different primaries in one pipeline: rejected before anything is sent.
+  const far = ['x0', 'x1', 'x2', 'x3', 'x4', 'x5', 'x6'].map((k) => [k, cluster.masterOfSlot(cluster.slotOf(k)).port])
+  const other = far.find(([, port]) => port !== far[0][1])
+  await assert.rejects(c.pipeline().set(far[0][0], 1).set(other[0], 2).exec(), {
+    message: 'All keys in the pipeline should belong to the same slots allocation group',
+  })
+  await assert.rejects(c.pipeline().mget('x0', other[0]).exec(), { message: 'All the keys in a pipeline command should belong to the same slot' })
+  assert.equal(await c.exists(far[0][0]), 0)
+  assert.deepEqual(await c.multi().set('{t}a', 5).incr('{t}a').exec(), [[null, 'OK'], [null, 6]])
+  // A long transaction spans several facade batches and still runs on one node.
+  const tx = c.multi()
+  for (let i = 0; i < 100; i++) tx.incr('{t}long')
+  const results = await tx.exec()
+  assert.deepEqual(results.at(-1), [null, 100])
+  assert.throws(() => c.multi({ pipeline: false }), /not supported on a Cluster/)
+})
+
+test('scripts and defineCommand run on the node of their first key', async () => {
+  const c = connect()
+  c.defineCommand('getset2', { numberOfKeys: 1, lua: 'redis.call("SET", KEYS[1], ARGV[1]); return redis.call("GET", KEYS[1])' })
+  for (const k of ['s1', 's2', 's3', 's4']) assert.equal(await c.getset2(k, `v-${k}`), `v-${k}`)
+  assert.equal(await c.eval('return redis.call("GET", KEYS[1])', 1, 's3'), 'v-s3')
+  const pipe = await c.pipeline().getset2('{sp}a', 'x').get('{sp}a').exec()
+  assert.deepEqual(pipe, [[null, 'x'], [null, 'x']])
+})
+
+test('scanStream sees every key of every primary', async () => {
+  const c = connect()
+  const keys = Array.from({ length: 300 }, (_, i) => `scan:${i}`)
+  await Promise.all(keys.map((k) => c.set(k, '1')))
+  const seen = new Set()
+  await new Promise((resolve, reject) => {
+    c.scanStream({ match: 'scan:*', count: 50 })
+      .on('data', (batch) => batch.forEach((k) => seen.add(k)))
+      .on('end', resolve)
+      .on('error', reject)
+  })
+  assert.deepEqual([...seen].sort(), keys.slice().sort())
+})
+
+test('MOVED after CLUSTER SETSLOT (a resharded slot) and ASK during its migration', async () => {
+  const c = connect()
+  const key = 'reshard:{k}'
+  await c.set(key, 'before')
+  const slot = cluster.slotOf(key)
+  const source = cluster.masterOfSlot(slot)
+  const target = cluster.masters().find((s) => s.port !== source.port)
+  const [sourceId, targetId] = [nodeId(source.port), nodeId(target.port)]
+  cli(target.port, 'cluster', 'setslot', slot, 'importing', sourceId)
+  cli(source.port, 'cluster', 'setslot', slot, 'migrating', targetId)
+  // A key absent from the source while migrating: the source answers ASK.
+  assert.equal(await c.set('reshard:{k}:new', 'asked'), 'OK')
+  assert.match(await rawCommand(target.port, 'EXISTS reshard:{k}:new'), /^-MOVED/) // reachable only with ASKING
+  cli(source.port, 'migrate', '127.0.0.1', target.port, '', 0, 5000, 'keys', key)
+  for (const s of cluster.masters()) cli(s.port, 'cluster', 'setslot', slot, 'node', targetId)
+  // The client still maps the slot to the source: MOVED sends it to the target.
+  assert.equal(await c.get(key), 'before')
+  assert.equal(await c.set(key, 'after'), 'OK')
+  assert.equal(await rawCommand(target.port, `GET ${key}`), '$5\r\nafter')
+  assert.equal(await rawCommand(target.port, 'GET reshard:{k}:new'), '$5\r\nasked')
+})
+
+test('kill -9 of a primary under 64 concurrent loops: zero failed calls, the promoted replica serves', async () => {
+  const c = connect()
+  await c.ping()
+  const stats = { ok: 0, failed: [], running: true }
+  const loops = Array.from({ length: 64 }, async (_, w) => {
+    for (let i = 0; stats.running; i++) {
+      try {
+        await c.set(`load:${w}`, i)
+        stats.ok++
+      } catch (err) {
+        stats.failed.push(String(err))
+      }
+    }
+  })
+  await until(() => stats.ok > 500, 'load to start')
+  const slot = cluster.slotOf('load:0')
+  const { killed, promoted } = await cluster.failSlotMaster(slot)
+  const okAtPromotion = stats.ok
+  await until(() => stats.ok > okAtPromotion + 2000, 'load to continue after the failover', 30_000)
+  stats.running = false
+  await Promise.all(loops)
+  assert.deepEqual(stats.failed, [])
+  assert.match(await rawCommand(promoted.port, 'EXISTS load:0'), /^:1$/)
+  assert.ok(c.nodes('master').some((n) => n.options.port === promoted.port))
+  await cluster.restart(killed)
+})
+
+test("scaleReads 'slave' reads from replicas", async () => {
+  const c = connect({ scaleReads: 'slave' })
+  const key = ['replica:{r}', 'replica:{s}', 'replica:{t}', 'replica:{u}'].find((k) => cluster.replicaOf(cluster.masterOfSlot(cluster.slotOf(k)).port))
+  await c.set(key, 'v')
+  const replica = cluster.replicaOf(cluster.masterOfSlot(cluster.slotOf(key)).port)
+  const offset = (text, field) => Number(new RegExp(`${field}:(\\d+)`).exec(text)?.[1] ?? -1)
+  const primaryOffset = offset(await rawCommand(cluster.masterOfSlot(cluster.slotOf(key)).port, 'INFO replication'), 'master_repl_offset')
+  await until(async () => offset(await rawCommand(replica.port, 'INFO replication'), 'slave_repl_offset') >= primaryOffset, 'the replica to hold the key')
+  // CLUSTER SLOTS lists a replica once its replication offset is known.
+  await until(async () => {
+    c.refreshSlotsCache()
+    await sleep(100)
+    return c.nodes('slave').length > 0
+  }, 'replicas in the slot map')
+  const before = await rawCommand(replica.port, 'INFO commandstats')
+  const calls = (text) => Number(/cmdstat_get:calls=(\d+)/.exec(text)?.[1] ?? 0)
+  for (let i = 0; i < 20; i++) assert.equal(await c.get(key), 'v')
+  assert.ok(calls(await rawCommand(replica.port, 'INFO commandstats')) >= calls(before) + 20)
+})
+
+test('pub/sub: a message published through the cluster reaches a subscriber', async () => {
+  const sub = connect()
+  const pub = connect()
+  const got = new Promise((resolve) => sub.on('message', (channel, message) => resolve([channel, message])))
+  await sub.subscribe('news')
+  await until(async () => (await pub.publish('news', 'hello')) >= 1, 'the subscription to be visible')
+  assert.deepEqual(await got, ['news', 'hello'])
+})
+
+test('a paused (SIGSTOP) primary cannot hang a call past commandTimeout', async () => {
+  const c = connect({ redisOptions: { commandTimeout: 500 } })
+  await c.set('pause:{z}', 1)
+  const owner = cluster.masterOfSlot(cluster.slotOf('pause:{z}'))
+  owner.pause()
+  try {
+    await assert.rejects(c.get('pause:{z}'), /timed out/)
+  } finally {
+    owner.resume()
+  }
+  await until(async () => (await c.get('pause:{z}')) === '1', 'the node to answer again')
+})
+
+test('whole cluster killed: memory answers, then the outage writes are replayed on the cluster', async () => {
+  const c = connect({ fallbackTimeout: 250 })
+  const events = []
+  c.on('fallback', () => events.push('fallback'))
+  c.on('recover', () => events.push('recover'))
+  await c.set('outage:before', 'redis')
+  const servers = cluster.servers.slice()
+  await Promise.all(servers.map((s) => s.kill()))
+  // Every call is answered (from memory), none fails.
+  assert.equal(await c.set('outage:{o}a', 'memory'), 'OK')
+  assert.equal(await c.incr('outage:{o}n'), 1)
+  assert.equal(await c.get('outage:{o}a'), 'memory')
+  assert.equal(c.backend, 'memory')
+  for (const s of servers) await s.start()
+  await cluster.waitHealthy(30_000)
+  await until(() => c.backend === 'redis', 'the client to recover', 30_000)
+  assert.deepEqual(events, ['fallback', 'recover'])
+  const owner = cluster.masterOfSlot(cluster.slotOf('outage:{o}a'))
+  assert.equal(await rawCommand(owner.port, 'GET outage:{o}a'), '$6\r\nmemory')
+  assert.equal(await c.incr('outage:{o}n'), 2)
+  const health = await c.health()
+  assert.equal(health.counters.fallbacks, 1)
+  assert.equal(health.counters.recoveries, 1)
+})
+
+test('quit() ends the cluster client; later calls fail with Connection is closed.', async () => {
+  const c = connect()
+  await c.set('quit:1', 1)
+  assert.equal(await c.quit(), 'OK')
+  await until(() => c.status === 'end', 'end')
+  await assert.rejects(c.get('quit:1'), /Connection is closed/)
+})

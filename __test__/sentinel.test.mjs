@@ -1,0 +1,96 @@
+// Sentinel mode against a REAL deployment (primary + replica + 3 sentinels): discovery,
+// role 'slave', and failovers (SENTINEL FAILOVER, kill -9 of the primary) under load
+// with zero failed calls, ending on the new primary.
+import { test, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { createRequire } from 'node:module'
+import { startSentinels } from './helpers/redis-sentinel.mjs'
+import { rawCommand } from './helpers/redis-server.mjs'
+import { until } from './helpers/redis-cluster.mjs'
+
+const require = createRequire(import.meta.url)
+const Redis = require('../lib/ioredis.js')
+
+let deployment
+const clients = []
+before(async () => {
+  deployment = await startSentinels()
+})
+after(async () => {
+  for (const c of clients) c.disconnect()
+  await deployment?.stop()
+})
+
+function client(options) {
+  const c = new Redis({ sentinels: deployment.addresses, name: deployment.name, ...options })
+  c.on('error', () => {})
+  clients.push(c)
+  return c
+}
+
+/** Runs `concurrency` loops of INCR on distinct keys until stopped; counts acks and failures. */
+function load(c, concurrency, prefix) {
+  const stats = { acked: new Map(), failed: [], running: true }
+  const loops = Array.from({ length: concurrency }, async (_, worker) => {
+    const key = `${prefix}:${worker}`
+    while (stats.running) {
+      try {
+        stats.acked.set(key, await c.incr(key))
+      } catch (err) {
+        stats.failed.push(err)
+      }
+    }
+  })
+  stats.stop = async () => {
+    stats.running = false
+    await Promise.all(loops)
+  }
+  return stats
+}
+
+test('discovers the primary through the sentinels and writes there', async () => {
+  const c = client()
+  await c.set('sentinel:discovery', 'yes')
+  const primary = deployment.master()
+  assert.equal(await rawCommand(primary.port, 'GET sentinel:discovery'), '$3\r\nyes')
+  assert.equal(c.backend, 'redis')
+})
+
+test("role 'slave' connects to the replica (reads work, writes are refused)", async () => {
+  const writer = client()
+  await writer.set('sentinel:replicated', 'v')
+  const reader = client({ role: 'slave' })
+  await until(async () => (await reader.get('sentinel:replicated')) === 'v', 'the replica to have the key')
+  await assert.rejects(reader.set('sentinel:x', '1'), /READONLY/)
+})
+
+test('bad sentinel options are refused with a TypeError naming the option', () => {
+  assert.throws(() => new Redis({ sentinels: [], name: 'm' }), /"sentinels"/)
+  assert.throws(() => new Redis({ sentinels: [{ port: 1 }] }), /"name"/)
+  assert.throws(() => new Redis({ sentinels: [{ port: 1 }], name: 'm', role: 'primary' }), /"role"/)
+  assert.throws(() => new Redis({ sentinels: [{ port: 1 }], name: 'm', natMap: () => null }), /"natMap"/)
+})
+
+for (const how of ['SENTINEL FAILOVER', 'kill -9 of the primary']) {
+  test(`${how} under load: zero failed calls, then writes land on the new primary`, async () => {
+    const c = client()
+    await c.ping()
+    const stats = load(c, 16, `sentinel:${how.length}`)
+    await until(() => stats.acked.size === 16, 'load to start')
+    const before = deployment.master()
+    if (how === 'SENTINEL FAILOVER') await deployment.failover()
+    else await deployment.killMaster()
+    const after = deployment.master()
+    assert.notEqual(after.port, before.port)
+    // Keep the load going until the client is back on Redis, on the new primary.
+    await until(async () => c.backend === 'redis' && (await c.set('sentinel:where', after.port)) === 'OK' &&
+      (await rawCommand(after.port, 'GET sentinel:where')).endsWith(String(after.port)), 'the client to write to the new primary', 30_000)
+    await stats.stop()
+    assert.deepEqual(stats.failed.map(String), [])
+    // Every key the load wrote is on the new primary (written there, or replayed from memory).
+    for (const key of stats.acked.keys()) {
+      assert.match(await rawCommand(after.port, `EXISTS ${key}`), /^:1$/)
+    }
+    if (how === 'kill -9 of the primary') await deployment.restartAsReplica(before)
+  })
+}

@@ -1,0 +1,40 @@
+// Typed usage of Redis.Cluster and Sentinel options from bulwark's ioredis drop-in.
+import Redis = require('bulwark/ioredis')
+import { Cluster } from 'bulwark/ioredis'
+
+async function usage(): Promise<void> {
+  const cluster = new Redis.Cluster([7000, '127.0.0.1:7001', { host: '127.0.0.1', port: 7002 }], {
+    scaleReads: 'slave',
+    maxRedirections: 16,
+    retryDelayOnFailover: 100,
+    slotsRefreshTimeout: 1000,
+    redisOptions: { password: 'secret', commandTimeout: 2000 },
+    natMap: { '10.0.0.1:7000': { host: '127.0.0.1', port: 7000 } },
+    lazyConnect: true,
+  })
+  const same: Cluster = cluster
+  const v: string | null = await same.get('k')
+  const n: number = await cluster.incr('{user}:n')
+  const res = await cluster.pipeline().set('{user}:a', '1').get('{user}:a').exec()
+  const tx = await cluster.multi().incr('{user}:n').exec()
+  const masters: Redis[] = cluster.nodes('master')
+  cluster.refreshSlotsCache()
+  cluster.scanStream({ match: 'user:*', count: 100 }).on('data', (keys: string[]) => keys.length)
+  const copy: Cluster = cluster.duplicate()
+  // @ts-expect-error scaleReads takes 'master', 'slave' or 'all'
+  new Redis.Cluster([7000], { scaleReads: 'replica' })
+  // @ts-expect-error nodes() takes 'all', 'master' or 'slave'
+  cluster.nodes('primary')
+  const sentinel = new Redis({
+    sentinels: [{ host: '127.0.0.1', port: 26379 }],
+    name: 'mymaster',
+    role: 'slave',
+    sentinelPassword: 'x',
+    preferredSlaves: [{ ip: '127.0.0.1', port: 6380, prio: 1 }],
+    failoverDetector: true,
+    lazyConnect: true,
+  })
+  void [v, n, res, tx, masters, copy, sentinel]
+  await cluster.quit()
+}
+void usage

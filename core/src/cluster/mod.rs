@@ -1,0 +1,910 @@
+//! Redis Cluster client: routes each command to the node serving its first key's slot,
+//! follows MOVED/ASK, retries TRYAGAIN/CLUSTERDOWN and lost connections with ioredis's
+//! delays, and refreshes the slot map (coalesced) when it learns it is stale.
+//!
+//! Built on the existing connection layer: every node is one ordinary [`RedisLink`]
+//! (multiplexed, pipelined, reconnecting), fed through [`Backend::submit_batch`] and
+//! answering into a per-node [`Sink`] that decides whether a reply is final or must be
+//! re-sent elsewhere. redis-rs's `cluster-async` was not used: its routing, retry
+//! delays (≥1.28 s) and cross-slot pipeline rules differ from ioredis's (see
+//! docs/cluster.md).
+
+mod outage;
+pub mod slot;
+pub mod topology;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+
+use parking_lot::Mutex;
+use tokio::time::Instant;
+
+use crate::client::{
+    args, runtime, Backend, ClientOptions, Completion, Delivery, Event, Failure, FailureKind,
+    FallbackOptions, RedisLink, Router, Sink,
+};
+use crate::Reply;
+use topology::Range;
+
+/// Where `scaleReads` sends read-only commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScaleReads {
+    /// Always the primary (default).
+    Master,
+    /// A random replica of the slot, the primary when it has none.
+    Slave,
+    /// A random node of the slot, primary included.
+    All,
+}
+
+/// Cluster settings (ioredis's `ClusterOptions`, already validated by the facade).
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// Startup nodes as `host:port`.
+    pub startup: Vec<String>,
+    /// Connection settings of every node (the address is replaced per node).
+    pub node: ClientOptions,
+    /// Redirection budget per command (MOVED, ASK, TRYAGAIN, CLUSTERDOWN).
+    pub max_redirections: u32,
+    /// Delay before re-sending after a MOVED.
+    pub retry_delay_on_moved: Duration,
+    /// Delay before re-sending after a lost connection.
+    pub retry_delay_on_failover: Duration,
+    /// Delay before re-sending after CLUSTERDOWN.
+    pub retry_delay_on_cluster_down: Duration,
+    /// Delay before re-sending after TRYAGAIN.
+    pub retry_delay_on_try_again: Duration,
+    /// Deadline of one CLUSTER SLOTS attempt.
+    pub slots_refresh_timeout: Duration,
+    /// Periodic slot refresh (off by default, as in ioredis 5).
+    pub slots_refresh_interval: Option<Duration>,
+    /// Replica reads.
+    pub scale_reads: ScaleReads,
+    /// How long a command keeps waiting for its slot's node across lost connections
+    /// (a failover) before it fails with the last error.
+    pub failover_deadline: Duration,
+    /// Announced address → reachable address (`natMap`), `host:port` both.
+    pub nat: Vec<(String, String)>,
+    /// Queue commands until the slot map is known (`enableOfflineQueue`).
+    pub offline_queue: bool,
+    /// Answer from the memory engine while no node of the cluster answers.
+    pub fallback: Option<FallbackOptions>,
+}
+
+/// Ids the cluster sends on its own behalf (ASKING, READONLY); callers' ids are below.
+const INTERNAL: u32 = 0x8000_0000;
+
+/// A caller's command while it is routed (and possibly re-sent).
+struct Job {
+    id: u32,
+    flags: u32,
+    /// Encoded arguments ([`args`] encoding), kept to re-send.
+    args: Vec<u8>,
+    slot: Option<u16>,
+    readonly: bool,
+    redirections: u32,
+    /// Send `ASKING` first, to this node.
+    ask: Option<String>,
+    /// When the first lost connection was seen (bounds failover waits).
+    lost_since: Option<Instant>,
+    /// Part of MULTI…EXEC: a redirect or lost connection fails the transaction; one
+    /// command re-sent alone would run outside it.
+    in_tx: bool,
+}
+
+struct Node {
+    addr: String,
+    link: Backend,
+}
+
+/// A slot's primary and replicas (`host:port`).
+type Shard = Arc<(String, Vec<String>)>;
+
+/// An open MULTI across batches: held jobs, and (MULTI's index, the transaction's slot).
+type OpenTransaction = (Vec<Job>, Option<(usize, Option<u16>)>);
+
+#[derive(Default)]
+struct Map {
+    /// Slot → (primary, replicas).
+    slots: Vec<Option<Shard>>,
+    nodes: HashMap<String, Arc<Node>>,
+    masters: Vec<String>,
+}
+
+struct Shared {
+    options: ClusterOptions,
+    sink: Arc<dyn Sink>,
+    me: Weak<Shared>,
+    map: Mutex<Map>,
+    inflight: Mutex<HashMap<u32, Job>>,
+    /// Jobs waiting for the first slot map.
+    waiting: Mutex<Option<Vec<Job>>>,
+    refreshing: AtomicBool,
+    closing: AtomicBool,
+    /// An open MULTI across batches: jobs held until its slot is known, and its slot.
+    transaction: Mutex<OpenTransaction>,
+    /// The caller's QUIT id once `quit()` was called.
+    quit_id: Mutex<Option<u32>>,
+    internal_ids: AtomicU32,
+    random: AtomicU64,
+    ended: AtomicBool,
+    last_error: Mutex<Option<String>>,
+    /// The memory-engine switch (`fallback`).
+    router: Option<Arc<Router>>,
+    /// The last slot-map read failed on every node.
+    unreachable: AtomicBool,
+    /// `ready` was announced.
+    ready: AtomicBool,
+}
+
+/// A cluster client: a handle to the routing state; nodes connect on their own tasks.
+pub struct ClusterLink {
+    shared: Arc<Shared>,
+}
+
+/// What a node's reply means for its command.
+enum Next {
+    Done,
+    Moved(u16, String),
+    Ask(String),
+    TryAgain,
+    ClusterDown,
+    Lost,
+}
+
+fn classify(outcome: &Result<Reply, Failure>) -> Next {
+    match outcome {
+        Ok(Reply::Error(e)) => {
+            let mut words = e.split(' ');
+            match words.next() {
+                Some("MOVED") => match (words.next().and_then(|s| s.parse().ok()), words.next()) {
+                    (Some(slot), Some(addr)) => Next::Moved(slot, addr.to_owned()),
+                    _ => Next::Done,
+                },
+                Some("ASK") => match words.nth(1) {
+                    Some(addr) => Next::Ask(addr.to_owned()),
+                    None => Next::Done,
+                },
+                Some("TRYAGAIN") => Next::TryAgain,
+                Some("CLUSTERDOWN") => Next::ClusterDown,
+                _ => Next::Done,
+            }
+        }
+        Err(Failure {
+            kind: FailureKind::Aborted | FailureKind::MaxRetries | FailureKind::Closed,
+            ..
+        }) => Next::Lost,
+        _ => Next::Done,
+    }
+}
+
+fn encode_entry(out: &mut Vec<u8>, id: u32, flags: u32, args: &[u8]) {
+    out.extend_from_slice(&id.to_le_bytes());
+    out.extend_from_slice(&flags.to_le_bytes());
+    out.extend_from_slice(&(args.len() as u32).to_le_bytes());
+    out.extend_from_slice(args);
+}
+
+/// Forwards a node's deliveries to the cluster, tagged with the node's address.
+struct NodeSink {
+    shared: Weak<Shared>,
+    addr: String,
+}
+
+impl Sink for NodeSink {
+    fn deliver(&self, delivery: Delivery) {
+        if let Some(shared) = self.shared.upgrade() {
+            shared.on_node(&self.addr, delivery);
+        }
+    }
+}
+
+impl Shared {
+    fn next_random(&self) -> u64 {
+        // xorshift: spreads keyless commands and replica reads; no crypto needed.
+        let mut x = self.random.load(Ordering::Relaxed);
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.random.store(x, Ordering::Relaxed);
+        x
+    }
+
+    fn nat(&self, addr: String) -> String {
+        self.options
+            .nat
+            .iter()
+            .find(|(from, _)| *from == addr)
+            .map_or(addr, |(_, to)| to.clone())
+    }
+
+    /// The node at `addr`, connecting to it when new.
+    fn node(&self, map: &mut Map, addr: &str) -> Option<Arc<Node>> {
+        if let Some(node) = map.nodes.get(addr) {
+            return Some(node.clone());
+        }
+        if self.closing.load(Ordering::Relaxed) {
+            return None;
+        }
+        let (host, port) = topology::split(addr)?;
+        let options = ClientOptions {
+            address: crate::client::Address::Tcp { host, port },
+            fallback: None,
+            sentinel: None,
+            subscriber: false,
+            // Commands queued for a node that cannot be reached come back at every
+            // failed attempt, so they can follow the slot to its new owner.
+            max_retries_per_request: Some(0),
+            offline_queue: true,
+            ..self.options.node.clone()
+        };
+        let sink = Arc::new(NodeSink {
+            shared: self.me.clone(),
+            addr: addr.to_owned(),
+        });
+        let node = Arc::new(Node {
+            addr: addr.to_owned(),
+            link: Backend::Redis(RedisLink::start(options, sink)),
+        });
+        map.nodes.insert(addr.to_owned(), node.clone());
+        Some(node)
+    }
+
+    /// Where `job` goes now.
+    fn target(&self, map: &mut Map, job: &Job) -> Option<Arc<Node>> {
+        if let Some(addr) = &job.ask {
+            return self.node(map, addr);
+        }
+        let shard = job
+            .slot
+            .and_then(|s| map.slots.get(usize::from(s)).cloned().flatten());
+        let addr = match shard {
+            Some(shard) => {
+                let (master, replicas) = &*shard;
+                match (job.readonly, self.options.scale_reads) {
+                    (true, ScaleReads::Slave) if !replicas.is_empty() => {
+                        replicas[self.next_random() as usize % replicas.len()].clone()
+                    }
+                    (true, ScaleReads::All) => {
+                        let pick = self.next_random() as usize % (replicas.len() + 1);
+                        if pick == 0 {
+                            master.clone()
+                        } else {
+                            replicas[pick - 1].clone()
+                        }
+                    }
+                    _ => master.clone(),
+                }
+            }
+            None if !map.masters.is_empty() => {
+                map.masters[self.next_random() as usize % map.masters.len()].clone()
+            }
+            None => return None,
+        };
+        self.node(map, &addr)
+    }
+
+    /// Sends jobs to their nodes, one batch per node.
+    fn dispatch(&self, jobs: Vec<Job>) {
+        if jobs.is_empty() {
+            return;
+        }
+        if self.closing.load(Ordering::Relaxed) {
+            self.fail(jobs, FailureKind::Closed, "Connection is closed.");
+            return;
+        }
+        {
+            let mut waiting = self.waiting.lock();
+            if let Some(queue) = waiting.as_mut() {
+                if self.options.offline_queue {
+                    queue.extend(jobs);
+                } else {
+                    drop(waiting);
+                    self.fail(
+                        jobs,
+                        FailureKind::OfflineQueueDisabled,
+                        "Cluster isn't ready and enableOfflineQueue options is false",
+                    );
+                }
+                return;
+            }
+        }
+        if self.on_memory() {
+            self.run_in_memory(jobs);
+            return;
+        }
+        let mut batches: HashMap<String, (Arc<Node>, Vec<u8>)> = HashMap::new();
+        let mut unroutable = Vec::new();
+        {
+            let mut map = self.map.lock();
+            let mut inflight = self.inflight.lock();
+            for job in jobs {
+                let Some(node) = self.target(&mut map, &job) else {
+                    unroutable.push(job);
+                    continue;
+                };
+                let entry = batches
+                    .entry(node.addr.clone())
+                    .or_insert_with(|| (node.clone(), Vec::new()));
+                if job.ask.is_some() {
+                    let asking = INTERNAL | self.internal_ids.fetch_add(1, Ordering::Relaxed);
+                    encode_entry(&mut entry.1, asking, 0, &args::encode(&[b"ASKING"]));
+                }
+                encode_entry(&mut entry.1, job.id, job.flags, &job.args);
+                inflight.insert(job.id, job);
+            }
+        }
+        for job in unroutable {
+            self.refresh_soon();
+            self.later(job, self.options.retry_delay_on_failover);
+        }
+        for (_, (node, batch)) in batches {
+            let now = node.link.submit_batch(&batch);
+            if !now.is_empty() {
+                self.completions(now);
+            }
+        }
+    }
+
+    fn fail(&self, jobs: Vec<Job>, kind: FailureKind, message: &str) {
+        let done = jobs
+            .into_iter()
+            .map(|job| Completion {
+                id: job.id,
+                flags: job.flags as u8,
+                outcome: Err(Failure {
+                    kind,
+                    message: message.to_owned(),
+                }),
+            })
+            .collect();
+        self.sink.deliver(Delivery::Completions(done));
+    }
+
+    /// Re-sends `job` after `delay`.
+    fn later(&self, job: Job, delay: Duration) {
+        let me = self.me.clone();
+        runtime().spawn(async move {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            if let Some(shared) = me.upgrade() {
+                shared.dispatch(vec![job]);
+            }
+        });
+    }
+
+    /// Completions from a node: final ones go to the caller in one batch, the rest are
+    /// re-routed.
+    fn completions(&self, batch: Vec<Completion>) {
+        let mut done = Vec::with_capacity(batch.len());
+        let mut now = Vec::new();
+        for completion in batch {
+            if completion.id & INTERNAL != 0 {
+                continue;
+            }
+            let Some(mut job) = self.inflight.lock().remove(&completion.id) else {
+                continue;
+            };
+            let next = classify(&completion.outcome);
+            if matches!(next, Next::Done) || job.in_tx {
+                done.push(completion);
+                continue;
+            }
+            // A lost node or a cluster down during a failover: wait for the new topology
+            // (bounded by the failover deadline, not the redirection budget: 16 × 100 ms
+            // is shorter than a promotion).
+            if let Next::Lost | Next::ClusterDown = next {
+                let since = *job.lost_since.get_or_insert_with(Instant::now);
+                if let Some(router) = &self.router {
+                    // Every node unreachable for the fallback timeout: memory answers.
+                    if self.unreachable.load(Ordering::Acquire)
+                        && since.elapsed() >= router.timeout()
+                    {
+                        self.degrade();
+                    }
+                    if self.on_memory() {
+                        now.push(job);
+                        continue;
+                    }
+                }
+                if since.elapsed() >= self.options.failover_deadline
+                    || self.closing.load(Ordering::Relaxed)
+                {
+                    done.push(completion);
+                } else {
+                    self.refresh_soon();
+                    job.ask = None;
+                    let delay = match next {
+                        Next::ClusterDown => self.options.retry_delay_on_cluster_down,
+                        _ => self.options.retry_delay_on_failover,
+                    };
+                    self.later(job, delay);
+                }
+                continue;
+            }
+            job.redirections += 1;
+            if job.redirections > self.options.max_redirections {
+                let last = match &completion.outcome {
+                    Ok(Reply::Error(e)) => e.clone(),
+                    _ => String::new(),
+                };
+                done.push(Completion {
+                    outcome: Ok(Reply::Error(format!(
+                        "Too many Cluster redirections. Last error: ReplyError: {last}"
+                    ))),
+                    ..completion
+                });
+                continue;
+            }
+            job.ask = None;
+            match next {
+                Next::Moved(slot, addr) => {
+                    let addr = self.nat(addr);
+                    {
+                        let mut map = self.map.lock();
+                        let replicas = map
+                            .slots
+                            .get(usize::from(slot))
+                            .cloned()
+                            .flatten()
+                            .map(|s| s.1.clone())
+                            .unwrap_or_default();
+                        if let Some(entry) = map.slots.get_mut(usize::from(slot)) {
+                            *entry = Some(Arc::new((addr, replicas)));
+                        }
+                    }
+                    self.refresh_soon();
+                    if self.options.retry_delay_on_moved.is_zero() {
+                        now.push(job);
+                    } else {
+                        self.later(job, self.options.retry_delay_on_moved);
+                    }
+                }
+                Next::Ask(addr) => {
+                    job.ask = Some(self.nat(addr));
+                    now.push(job);
+                }
+                Next::TryAgain => self.later(job, self.options.retry_delay_on_try_again),
+                Next::Done | Next::Lost | Next::ClusterDown => unreachable!("handled above"),
+            }
+        }
+        if !done.is_empty() {
+            self.sink.deliver(Delivery::Completions(done));
+        }
+        self.dispatch(now);
+    }
+
+    fn on_node(&self, addr: &str, delivery: Delivery) {
+        match delivery {
+            Delivery::Completions(batch) => self.completions(batch),
+            Delivery::Event(Event::Close {
+                retry_attempt: Some(n),
+            }) => {
+                let node = self.map.lock().nodes.get(addr).cloned();
+                if let Some(node) = node {
+                    let gone = self.closing.load(Ordering::Relaxed)
+                        || !self
+                            .map
+                            .lock()
+                            .slots
+                            .iter()
+                            .flatten()
+                            .any(|s| s.0 == addr || s.1.iter().any(|r| r == addr));
+                    if gone {
+                        // Not serving any slot any more (failed over, removed): let it go.
+                        node.link.retry(None);
+                    } else {
+                        // Short and capped: commands queued on a dead primary come back at
+                        // each failed attempt, to follow its slots to the promoted replica.
+                        node.link
+                            .retry(Some(Duration::from_millis(u64::from(n.min(4)) * 50)));
+                    }
+                }
+                self.refresh_soon();
+            }
+            Delivery::Event(Event::Error { code, message }) => {
+                *self.last_error.lock() = Some(format!("{addr}: {message}"));
+                if !self.closing.load(Ordering::Relaxed) {
+                    self.sink
+                        .deliver(Delivery::Event(Event::Error { code, message }));
+                }
+            }
+            Delivery::Event(Event::Ready) => {
+                // A replica serves reads only after READONLY (per connection).
+                let replica = self.options.scale_reads != ScaleReads::Master
+                    && self
+                        .map
+                        .lock()
+                        .slots
+                        .iter()
+                        .flatten()
+                        .any(|s| s.1.iter().any(|r| r == addr));
+                if replica {
+                    if let Some(node) = self.map.lock().nodes.get(addr).cloned() {
+                        let mut batch = Vec::new();
+                        let id = INTERNAL | self.internal_ids.fetch_add(1, Ordering::Relaxed);
+                        encode_entry(&mut batch, id, 0, &args::encode(&[b"READONLY"]));
+                        node.link.submit_batch(&batch);
+                    }
+                }
+            }
+            Delivery::Event(Event::End) => {
+                let removed = self.map.lock().nodes.remove(addr);
+                drop(removed);
+                if self.closing.load(Ordering::Relaxed) && self.map.lock().nodes.is_empty() {
+                    self.finish();
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Every node ended after quit()/disconnect(): announce the end once.
+    fn finish(&self) {
+        if self.ended.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let waiting = self.waiting.lock().take().unwrap_or_default();
+        let inflight: Vec<Job> = self.inflight.lock().drain().map(|(_, j)| j).collect();
+        let mut left = waiting;
+        left.extend(inflight);
+        if !left.is_empty() {
+            self.fail(left, FailureKind::Closed, "Connection is closed.");
+        }
+        if let Some(id) = self.quit_id.lock().take() {
+            self.sink.deliver(Delivery::Completions(vec![Completion {
+                id,
+                flags: 0,
+                outcome: Ok(Reply::Status("OK".into())),
+            }]));
+        }
+        self.sink.deliver(Delivery::Event(Event::Close {
+            retry_attempt: None,
+        }));
+        self.sink.deliver(Delivery::Event(Event::End));
+    }
+
+    /// Starts one slot-map refresh unless one is running.
+    fn refresh_soon(&self) {
+        if self.closing.load(Ordering::Relaxed) || self.refreshing.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let me = self.me.clone();
+        runtime().spawn(async move {
+            // Coalesce the burst of errors one topology change causes.
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            if let Some(shared) = me.upgrade() {
+                shared.refresh().await;
+                shared.refreshing.store(false, Ordering::Release);
+            }
+        });
+    }
+
+    /// Reads the slot map from the first node that answers (known primaries first, then
+    /// the startup nodes); true when it did.
+    async fn refresh(&self) -> bool {
+        let mut candidates: Vec<String> = self.map.lock().masters.clone();
+        let spin = if candidates.is_empty() {
+            0
+        } else {
+            self.next_random() as usize % candidates.len()
+        };
+        candidates.rotate_left(spin);
+        for addr in &self.options.startup {
+            if !candidates.contains(addr) {
+                candidates.push(addr.clone());
+            }
+        }
+        let nat = |a: String| self.nat(a);
+        for addr in candidates {
+            let fetched = tokio::time::timeout(
+                self.options.slots_refresh_timeout,
+                topology::fetch(&self.options.node, &addr, &nat),
+            )
+            .await;
+            match fetched {
+                Ok(Ok(ranges)) => {
+                    self.apply(ranges);
+                    self.unreachable.store(false, Ordering::Release);
+                    return true;
+                }
+                Ok(Err(e)) => *self.last_error.lock() = Some(e),
+                Err(_) => {
+                    *self.last_error.lock() = Some(format!("CLUSTER SLOTS on {addr} timed out"))
+                }
+            }
+        }
+        self.unreachable.store(true, Ordering::Release);
+        false
+    }
+
+    fn apply(&self, ranges: Vec<Range>) {
+        let mut map = self.map.lock();
+        let mut slots = vec![None; slot::SLOTS];
+        let mut masters = Vec::new();
+        for range in ranges {
+            if !masters.contains(&range.master) {
+                masters.push(range.master.clone());
+            }
+            let shard = Arc::new((range.master, range.replicas));
+            for s in range.from..=range.to.min(slot::SLOTS as u16 - 1) {
+                slots[usize::from(s)] = Some(shard.clone());
+            }
+        }
+        map.slots = slots;
+        map.masters = masters;
+        // Connect to new primaries now (replicas on first use); nodes that serve no
+        // slot any more end after their next failed attempt.
+        let masters = map.masters.clone();
+        for addr in masters {
+            self.node(&mut map, &addr);
+        }
+    }
+
+    /// Topology for `nodes()`/`health()`: (address, role, slots served).
+    fn describe(&self) -> Vec<(String, &'static str, u32)> {
+        let map = self.map.lock();
+        let mut out: Vec<(String, &'static str, u32)> = Vec::new();
+        for shard in map.slots.iter().flatten() {
+            match out.iter_mut().find(|(a, ..)| *a == shard.0) {
+                Some(entry) => entry.2 += 1,
+                None => out.push((shard.0.clone(), "master", 1)),
+            }
+        }
+        let replicas: Vec<String> = map
+            .slots
+            .iter()
+            .flatten()
+            .flat_map(|s| s.1.iter().cloned())
+            .collect();
+        for r in replicas {
+            if !out.iter().any(|(a, ..)| *a == r) {
+                out.push((r, "slave", 0));
+            }
+        }
+        out
+    }
+}
+
+impl ClusterLink {
+    /// Starts reading the slot map; `connect` and `ready` follow once it is known.
+    pub fn start(options: ClusterOptions, sink: Arc<dyn Sink>) -> Self {
+        let interval = options.slots_refresh_interval;
+        let router = options
+            .fallback
+            .as_ref()
+            .map(|f| Router::new(f, Arc::new(AtomicU32::new(0)), false, sink.clone()));
+        let shared = Arc::new_cyclic(|me| Shared {
+            router,
+            unreachable: AtomicBool::new(false),
+            ready: AtomicBool::new(false),
+            options,
+            sink,
+            me: me.clone(),
+            map: Mutex::new(Map::default()),
+            inflight: Mutex::new(HashMap::new()),
+            waiting: Mutex::new(Some(Vec::new())),
+            refreshing: AtomicBool::new(true),
+            closing: AtomicBool::new(false),
+            transaction: Mutex::new((Vec::new(), None)),
+            quit_id: Mutex::new(None),
+            internal_ids: AtomicU32::new(0),
+            random: AtomicU64::new(0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id())),
+            ended: AtomicBool::new(false),
+            last_error: Mutex::new(None),
+        });
+        let me = Arc::downgrade(&shared);
+        runtime().spawn(async move {
+            let mut times: u64 = 0;
+            loop {
+                let Some(shared) = me.upgrade() else { return };
+                if shared.closing.load(Ordering::Relaxed) {
+                    return;
+                }
+                if times == 0 {
+                    shared.sink.deliver(Delivery::Event(Event::Connecting));
+                }
+                if shared.refresh().await {
+                    shared.refreshing.store(false, Ordering::Release);
+                    if shared.on_memory() {
+                        // Came back after starting on memory: the outage probe recovers.
+                        break;
+                    }
+                    shared.ready.store(true, Ordering::Release);
+                    shared.sink.deliver(Delivery::Event(Event::Connect));
+                    shared.sink.deliver(Delivery::Event(Event::Ready));
+                    let queued = shared.waiting.lock().take().unwrap_or_default();
+                    shared.dispatch(queued);
+                    break;
+                }
+                // Cluster absent at start: memory answers at once, as for one server.
+                if times == 0 {
+                    shared.degrade();
+                }
+                times += 1;
+                let message = shared.last_error.lock().clone().unwrap_or_default();
+                shared.sink.deliver(Delivery::Event(Event::Error {
+                    code: "ECLUSTERSLOTS".into(),
+                    message: format!("Failed to refresh slots cache. Last error: {message}"),
+                }));
+                drop(shared);
+                // ioredis's clusterRetryStrategy default: min(100 + times * 2, 2000) ms.
+                tokio::time::sleep(Duration::from_millis((100 + times * 2).min(2000))).await;
+            }
+            let Some(every) = interval else { return };
+            loop {
+                tokio::time::sleep(every).await;
+                let Some(shared) = me.upgrade() else { return };
+                if shared.closing.load(Ordering::Relaxed) {
+                    return;
+                }
+                shared.refresh_soon();
+            }
+        });
+        Self { shared }
+    }
+
+    /// Routes a batch of commands (entries as [`Backend::submit_batch`] takes them).
+    /// Returns completions known at once (malformed entries).
+    pub fn submit_batch(&self, mut encoded: &[u8]) -> Vec<Completion> {
+        // A transaction may span batches (the facade flushes every few dozen commands):
+        // an unrouted MULTI waits here for its first keyed command.
+        let (mut jobs, mut transaction) = std::mem::take(&mut *self.shared.transaction.lock());
+        let mut now = Vec::new();
+        while encoded.len() >= 12 {
+            let word = |at: usize| {
+                u32::from_le_bytes([
+                    encoded[at],
+                    encoded[at + 1],
+                    encoded[at + 2],
+                    encoded[at + 3],
+                ])
+            };
+            let (id, flags, len) = (word(0), word(4), word(8) as usize);
+            let Some(body) = encoded.get(12..12 + len) else {
+                now.push(Completion {
+                    id,
+                    flags: flags as u8,
+                    outcome: Err(Failure {
+                        kind: FailureKind::BadArguments,
+                        message: "malformed command batch".into(),
+                    }),
+                });
+                break;
+            };
+            let (mut slot, readonly, name) = match args::decode(body) {
+                Some(a) if !a.is_empty() => (
+                    slot::first_key(&a).map(slot::slot_of),
+                    slot::is_readonly(a[0]),
+                    a[0].to_ascii_uppercase(),
+                ),
+                _ => (None, false, Vec::new()),
+            };
+            // A transaction goes where its first key goes: MULTI takes the slot of the
+            // next keyed command of the batch, EXEC/DISCARD the slot of the last one.
+            let in_tx =
+                transaction.is_some() || matches!(name.as_slice(), b"MULTI" | b"EXEC" | b"DISCARD");
+            match name.as_slice() {
+                b"MULTI" => transaction = Some((jobs.len(), None)),
+                b"EXEC" | b"DISCARD" => {
+                    if let Some((_, tx_slot)) = transaction.take() {
+                        slot = tx_slot;
+                    }
+                }
+                _ => {
+                    if let (Some((multi, tx_slot @ None)), Some(s)) = (transaction.as_mut(), slot) {
+                        *tx_slot = Some(s);
+                        if let Some(job) = jobs.get_mut(*multi) {
+                            job.slot = Some(s);
+                        }
+                    }
+                }
+            }
+            jobs.push(Job {
+                id,
+                flags,
+                args: body.to_vec(),
+                slot,
+                readonly,
+                redirections: 0,
+                ask: None,
+                lost_since: None,
+                in_tx,
+            });
+            encoded = &encoded[12 + len..];
+        }
+        let mut kept = self.shared.transaction.lock();
+        match transaction {
+            Some((multi, None)) => *kept = (jobs.split_off(multi), Some((0, None))),
+            open => kept.1 = open.map(|(_, slot)| (0, slot)),
+        }
+        drop(kept);
+        self.shared.dispatch(jobs);
+        now
+    }
+
+    /// QUIT every node after the replies owed; completion `id` is `OK`, then `end`.
+    pub fn quit(&self, id: u32) {
+        *self.shared.quit_id.lock() = Some(id);
+        self.close(|node| drop(node.link.quit(INTERNAL, 0)));
+    }
+
+    /// Closes every node now; reconnects (re-reading the slot map) when `reconnect`.
+    pub fn disconnect(&self, reconnect: bool) {
+        if reconnect {
+            let nodes: Vec<Arc<Node>> = self.shared.map.lock().nodes.values().cloned().collect();
+            for node in nodes {
+                node.link.disconnect(true);
+            }
+            self.shared.refresh_soon();
+            return;
+        }
+        self.close(|node| node.link.disconnect(false));
+    }
+
+    fn close(&self, how: impl Fn(&Node)) {
+        let shared = &self.shared;
+        shared.closing.store(true, Ordering::Release);
+        if let Some(router) = &shared.router {
+            router.close();
+        }
+        let nodes: Vec<Arc<Node>> = shared.map.lock().nodes.values().cloned().collect();
+        if nodes.is_empty() {
+            shared.finish();
+        }
+        for node in nodes {
+            how(&node);
+        }
+    }
+
+    /// The slot map: `(address, role, slots served)` per node.
+    pub fn nodes(&self) -> Vec<(String, &'static str, u32)> {
+        self.shared.describe()
+    }
+
+    /// The primary serving `slot` (`host:port`), when the slot map covers it.
+    pub fn master_of(&self, slot: u16) -> Option<String> {
+        let map = self.shared.map.lock();
+        map.slots
+            .get(usize::from(slot))
+            .cloned()
+            .flatten()
+            .map(|s| s.0.clone())
+    }
+
+    /// Re-reads the slot map now.
+    pub fn refresh(&self) {
+        self.shared.refresh_soon();
+    }
+
+    /// The memory-engine switch, for `health()`.
+    pub fn router(&self) -> Option<&Arc<Router>> {
+        self.shared.router.as_ref()
+    }
+
+    /// The last node or slot-map error, for `health()`.
+    pub fn last_error(&self) -> Option<String> {
+        self.shared.last_error.lock().clone()
+    }
+}
+
+impl Drop for ClusterLink {
+    fn drop(&mut self) {
+        // Node links end once their handles go; nothing else keeps them.
+        self.shared.closing.store(true, Ordering::Release);
+        let nodes: Vec<Arc<Node>> = self
+            .shared
+            .map
+            .lock()
+            .nodes
+            .drain()
+            .map(|(_, n)| n)
+            .collect();
+        for node in nodes {
+            node.link.disconnect(false);
+        }
+    }
+}

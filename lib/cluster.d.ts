@@ -1,0 +1,45 @@
+import { Redis, RedisOptions, Pipeline, ScanStream, ScanStreamOptions } from './redis'
+
+/** A startup node: a port, a `host:port` / `redis://` URL, or `{ host, port, … }`. */
+export type ClusterNode = number | string | { host?: string; port?: number | string; username?: string; password?: string }
+
+/** ioredis's ClusterOptions (see docs/cluster.md for what bulwark does with each). */
+export interface ClusterOptions {
+  clusterRetryStrategy?: (times: number, reason?: Error) => number | void | null
+  enableOfflineQueue?: boolean
+  enableReadyCheck?: boolean
+  scaleReads?: 'master' | 'slave' | 'all'
+  maxRedirections?: number
+  retryDelayOnMoved?: number
+  retryDelayOnFailover?: number
+  retryDelayOnClusterDown?: number
+  retryDelayOnTryAgain?: number
+  slotsRefreshTimeout?: number
+  slotsRefreshInterval?: number
+  /** bulwark: how long a command waits for its slot's node across a failover, ms (default 30000). */
+  failoverTimeout?: number
+  /** bulwark: per-command deadline when redisOptions.commandTimeout is unset, ms (default 10000). */
+  commandTimeout?: number
+  redisOptions?: RedisOptions
+  natMap?: Record<string, { host: string; port: number }>
+  lazyConnect?: boolean
+  keyPrefix?: string
+  scripts?: Record<string, { lua: string; numberOfKeys?: number; readOnly?: boolean }>
+}
+
+/** ioredis's `Redis.Cluster`: every `Redis` command method, routed by slot. */
+export declare class Cluster extends Redis {
+  constructor(startupNodes: ClusterNode[], options?: ClusterOptions)
+  readonly isCluster: true
+  startupNodes: Array<{ host: string; port: number }>
+  /** The slot map's nodes as `Redis` clients. */
+  nodes(role?: 'all' | 'master' | 'slave'): Redis[]
+  refreshSlotsCache(callback?: (err?: Error | null) => void): void
+  duplicate(overrideStartupNodes?: ClusterNode[] | RedisOptions, overrideOptions?: ClusterOptions): Cluster
+  pipeline(commands?: unknown[][]): Pipeline
+  /** `multi({ pipeline: false })` throws on a Cluster (MULTI would go to a random node). */
+  multi(commands?: unknown[][]): Pipeline
+  multi(options: { pipeline: false }): never
+  /** SCAN over every primary. */
+  scanStream(options?: ScanStreamOptions): ScanStream
+}

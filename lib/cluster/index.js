@@ -1,0 +1,301 @@
+'use strict'
+// `Redis.Cluster`: ioredis's Cluster API on the `Redis` facade. Every command, script,
+// pipeline and event path of `Redis` is reused; only the native connection differs:
+// a ClusterConnection (core/src/cluster) that routes by slot and follows MOVED/ASK.
+
+const { Readable } = require('node:stream')
+const native = require('../native')
+const { Redis, Pipeline, nativeOptions } = require('../redis')
+const commands = require('../redis-commands')
+const { slotOf } = require('./slot')
+
+const DEFAULTS = {
+  clusterRetryStrategy: (times) => Math.min(100 + times * 2, 2000),
+  enableOfflineQueue: true,
+  enableReadyCheck: true,
+  scaleReads: 'master',
+  maxRedirections: 16,
+  retryDelayOnMoved: 0,
+  retryDelayOnFailover: 100,
+  retryDelayOnClusterDown: 100,
+  retryDelayOnTryAgain: 100,
+  slotsRefreshTimeout: 1000,
+  slotsRefreshInterval: undefined,
+  // bulwark: how long a command waits for its slot's node across lost connections (a
+  // primary's failover takes ~2-3 s at cluster-node-timeout 1 s, ~17 s at 15 s).
+  failoverTimeout: 30_000,
+  lazyConnect: false,
+  redisOptions: {},
+  natMap: undefined,
+  keyPrefix: undefined,
+  scripts: undefined,
+}
+
+/** Options a node connection must not take from `redisOptions` (ioredis drops them). */
+const NODE_ONLY = ['port', 'host', 'path', 'sentinels', 'retryStrategy', 'enableOfflineQueue', 'readOnly', 'db']
+
+function parseNode(node) {
+  if (typeof node === 'number') return { host: '127.0.0.1', port: node }
+  if (typeof node === 'string') {
+    if (/^\d+$/.test(node)) return { host: '127.0.0.1', port: Number(node) }
+    const url = new URL(node.includes('://') ? node : `redis://${node}`)
+    const out = { host: url.hostname || '127.0.0.1', port: Number(url.port || 6379) }
+    if (url.password) out.password = decodeURIComponent(url.password)
+    if (url.username) out.username = decodeURIComponent(url.username)
+    return out
+  }
+  if (node && typeof node === 'object') return { ...node, host: node.host || '127.0.0.1', port: Number(node.port || 6379) }
+  throw new TypeError(`Invalid startup node ${String(node)}`)
+}
+
+function checkScaleReads(value) {
+  if (!['master', 'slave', 'all'].includes(value)) {
+    if (typeof value === 'function') throw new TypeError('scaleReads as a function is not supported by bulwark yet: use "all", "master" or "slave"')
+    throw new Error(`Invalid option scaleReads "${value}". Expected "all", "master", "slave" or a custom function`)
+  }
+}
+
+function natEntries(natMap) {
+  if (natMap === undefined || natMap === null) return []
+  if (typeof natMap !== 'object' || Array.isArray(natMap)) throw new TypeError('Cluster option "natMap" must be an object { "ip:port": { host, port } } (the function form is not supported yet)')
+  return Object.entries(natMap).map(([from, to]) => `${from}=${to.host}:${to.port}`)
+}
+
+class Cluster extends Redis {
+  /**
+   * @param {Array<number|string|object>} startupNodes
+   * @param {object} [options] ioredis ClusterOptions
+   */
+  constructor(startupNodes, options = {}) {
+    const nodes = [].concat(startupNodes ?? []).map(parseNode)
+    if (nodes.length === 0) throw new Error('`startupNodes` should contain at least one node.')
+    const o = { ...DEFAULTS, ...options }
+    checkScaleReads(o.scaleReads)
+    const redisOptions = { ...o.redisOptions }
+    for (const key of NODE_ONLY) delete redisOptions[key]
+    // Per-node credentials (the first startup node's) override redisOptions, as in ioredis.
+    const { host, port, ...nodeAuth } = nodes[0]
+    super({
+      ...redisOptions,
+      ...nodeAuth,
+      host,
+      port,
+      keyPrefix: o.keyPrefix ?? redisOptions.keyPrefix ?? '',
+      enableOfflineQueue: o.enableOfflineQueue,
+      enableReadyCheck: o.enableReadyCheck,
+      // bulwark: while no node of the cluster answers, the memory engine does (the
+      // whole-cluster case only; see docs/cluster.md).
+      fallback: o.fallback ?? redisOptions.fallback ?? 'memory',
+      fallbackTimeout: o.fallbackTimeout ?? redisOptions.fallbackTimeout ?? 250,
+      recovery: o.recovery ?? redisOptions.recovery ?? 'replay',
+      memory: o.memory ?? redisOptions.memory,
+      lazyConnect: true,
+      scripts: o.scripts,
+      // A paused (SIGSTOP) node must not hang callers: a default deadline per command.
+      commandTimeout: redisOptions.commandTimeout ?? o.commandTimeout ?? 10_000,
+    })
+    this.isCluster = true
+    this.startupNodes = nodes
+    this._clusterOptions = o
+    this._nat = natEntries(o.natMap)
+    this._nodeClients = new Map()
+    this.options.lazyConnect = o.lazyConnect
+    for (const key of ['scaleReads', 'maxRedirections', 'retryDelayOnMoved', 'retryDelayOnFailover', 'retryDelayOnClusterDown', 'retryDelayOnTryAgain', 'slotsRefreshTimeout', 'slotsRefreshInterval', 'clusterRetryStrategy', 'redisOptions', 'natMap', 'failoverTimeout']) {
+      this.options[key] = o[key]
+    }
+    if (!o.lazyConnect) this.connect().catch(() => {})
+  }
+
+  _createLink(onDelivery) {
+    const o = this._clusterOptions
+    const ms = (v, name) => {
+      if (!Number.isInteger(v) || v < 0) throw new TypeError(`Cluster option "${name}" must be a non-negative integer (ms)`)
+      return v
+    }
+    return new native.ClusterConnection(
+      {
+        node: {
+          ...nativeOptions(this.options, false),
+          // One memory engine per cluster (named by its startup nodes), shared by its clients.
+          fallbackTarget: this.options.fallback === 'memory' ? `cluster://${this.startupNodes.map((n) => `${n.host}:${n.port}`).sort().join(',')}` : undefined,
+        },
+        startup: this.startupNodes.map((n) => `${n.host}:${n.port}`),
+        maxRedirections: ms(o.maxRedirections, 'maxRedirections'),
+        retryDelayOnMoved: ms(o.retryDelayOnMoved, 'retryDelayOnMoved'),
+        retryDelayOnFailover: ms(o.retryDelayOnFailover, 'retryDelayOnFailover'),
+        retryDelayOnClusterDown: ms(o.retryDelayOnClusterDown, 'retryDelayOnClusterDown'),
+        retryDelayOnTryAgain: ms(o.retryDelayOnTryAgain, 'retryDelayOnTryAgain'),
+        slotsRefreshTimeout: ms(o.slotsRefreshTimeout, 'slotsRefreshTimeout'),
+        slotsRefreshInterval: o.slotsRefreshInterval ? ms(o.slotsRefreshInterval, 'slotsRefreshInterval') : undefined,
+        scaleReads: o.scaleReads,
+        failoverTimeout: ms(o.failoverTimeout, 'failoverTimeout'),
+        nat: this._nat,
+      },
+      onDelivery,
+    )
+  }
+
+  /** The nodes of the slot map as `Redis` clients: role 'all' (default), 'master' or 'slave'. */
+  nodes(role = 'all') {
+    if (role !== 'all' && role !== 'master' && role !== 'slave') throw new Error(`Invalid role "${role}". Expected "all", "master" or "slave"`)
+    const list = this._link && typeof this._link.nodes === 'function' ? this._link.nodes() : []
+    return list
+      .filter((n) => role === 'all' || n.role === role)
+      .map((n) => {
+        let client = this._nodeClients.get(n.address)
+        if (!client) {
+          const at = n.address.lastIndexOf(':')
+          const redisOptions = { ...this._clusterOptions.redisOptions }
+          for (const key of NODE_ONLY) delete redisOptions[key]
+          client = new Redis({ ...redisOptions, host: n.address.slice(0, at), port: Number(n.address.slice(at + 1)), fallback: false, lazyConnect: true, keyPrefix: '' })
+          client.on('error', (err) => this.emit('node error', err, n.address))
+          this._nodeClients.set(n.address, client)
+        }
+        return client
+      })
+  }
+
+  /** Re-reads the slot map (coalesced with any refresh under way). */
+  refreshSlotsCache(callback) {
+    if (this._link && typeof this._link.refreshSlots === 'function') this._link.refreshSlots()
+    if (typeof callback === 'function') process.nextTick(callback)
+  }
+
+  quit(callback) {
+    this._closeNodeClients()
+    return super.quit(callback)
+  }
+
+  disconnect(reconnect = false) {
+    if (!reconnect) this._closeNodeClients()
+    super.disconnect(reconnect)
+  }
+
+  _closeNodeClients() {
+    for (const client of this._nodeClients.values()) client.disconnect()
+    this._nodeClients.clear()
+  }
+
+  /** A new Cluster with the same startup nodes and options (plus overrides). */
+  duplicate(overrideStartupNodes = [], overrideOptions = {}) {
+    const nodes = overrideStartupNodes.length > 0 ? overrideStartupNodes : this.startupNodes.slice()
+    return new Cluster(nodes, { ...this._clusterOptions, ...overrideOptions })
+  }
+
+  pipeline(commandList) {
+    return new ClusterPipeline(this, false, commandList)
+  }
+
+  multi(commandList, options) {
+    if (commandList && !Array.isArray(commandList)) {
+      options = commandList
+      commandList = undefined
+    }
+    if (options && options.pipeline === false) {
+      throw new Error('multi({ pipeline: false }) is not supported on a Cluster: MULTI would go to a random node. Use multi() (a pipelined transaction).')
+    }
+    return new ClusterPipeline(this, true, commandList)
+  }
+
+  /** SCAN over every primary: each key once (object-mode stream of key batches). */
+  scanStream(options = {}) {
+    return new ClusterScanStream(this, options, 'utf8')
+  }
+
+  scanBufferStream(options = {}) {
+    return new ClusterScanStream(this, options, null)
+  }
+}
+
+/** ioredis's cluster pipeline checks, with its texts, before anything is sent. */
+class ClusterPipeline extends Pipeline {
+  exec(callback) {
+    let promise
+    const slots = new Set()
+    let crossed = null
+    const prefix = this.redis.options.keyPrefix
+    for (const { command } of this._queue) {
+      const indexes = commands.keyIndexes(command.name, command.args)
+      const keySlots = indexes.map((i) => slotOf(prefix ? Buffer.concat([Buffer.from(prefix), Buffer.from(command.args[i] ?? '')]) : (command.args[i] ?? '')))
+      if (new Set(keySlots).size > 1) crossed = 'All the keys in a pipeline command should belong to the same slot'
+      if (keySlots.length > 0) slots.add(keySlots[0])
+    }
+    if (crossed === null && slots.size > 1) {
+      const masters = new Set([...slots].map((s) => (this.redis._link && this.redis._link.masterOf ? this.redis._link.masterOf(s) : s)))
+      if (masters.size > 1 || masters.has(null)) crossed = 'All keys in the pipeline should belong to the same slots allocation group'
+    }
+    if (crossed !== null) {
+      promise = Promise.reject(new Error(crossed))
+      for (const { command } of this._queue) command.reject(new Error(crossed))
+    } else {
+      return super.exec(callback)
+    }
+    if (typeof callback === 'function') promise.then((v) => callback(null, v), callback)
+    return promise
+  }
+}
+
+class ClusterScanStream extends Readable {
+  constructor(cluster, options, replyEncoding) {
+    super({ objectMode: true })
+    this._cluster = cluster
+    this._options = options
+    this._replyEncoding = replyEncoding
+    this._masters = null
+    this._current = null
+    this._stopped = false
+  }
+
+  async _start() {
+    if (this._cluster.status !== 'ready') await this._cluster.connect().catch(() => {})
+    return this._cluster.nodes('master')
+  }
+
+  _read() {
+    ;(async () => {
+      if (this._masters === null) this._masters = await this._start()
+      for (;;) {
+        if (this._stopped) return this.push(null)
+        if (this._current === null) {
+          const next = this._masters.shift()
+          if (!next) return this.push(null)
+          this._current = next[this._replyEncoding === null ? 'scanBufferStream' : 'scanStream'](this._options)
+        }
+        const batch = await new Promise((resolve, reject) => {
+          const stream = this._current
+          const onData = (keys) => done(keys)
+          const onEnd = () => done(null)
+          const onError = (err) => {
+            cleanup()
+            reject(err)
+          }
+          const cleanup = () => {
+            stream.off('data', onData)
+            stream.off('end', onEnd)
+            stream.off('error', onError)
+            stream.pause()
+          }
+          const done = (value) => {
+            cleanup()
+            resolve(value)
+          }
+          stream.on('data', onData)
+          stream.once('end', onEnd)
+          stream.once('error', onError)
+          stream.resume()
+        })
+        if (batch === null) {
+          this._current = null
+          continue
+        }
+        return this.push(batch)
+      }
+    })().catch((err) => this.destroy(err))
+  }
+
+  close() {
+    this._stopped = true
+  }
+}
+
+module.exports = { Cluster, ClusterPipeline }
