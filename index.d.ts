@@ -47,6 +47,17 @@ export declare class CommandMetrics {
 }
 
 /**
+ * A MONITOR connection (`redis.monitor()`): lines arrive through `onDelivery` as
+ * `[-2, 'monitor', Buffer]`, events as for `RedisConnection`.
+ */
+export declare class MonitorConnection {
+  /** Starts connecting at once. */
+  constructor(options: ConnectionOptions, onDelivery: (batch: unknown[]) => void)
+  /** Closes the connection; `close` and `end` follow. */
+  disconnect(): void
+}
+
+/**
  * The native half of a `Redis` client: a handle to the core's dispatcher (or to
  * the memory engine for `memory://`).
  */
@@ -266,6 +277,11 @@ export interface ConnectionOptions {
   stringNumbers: boolean
   /** A pub/sub connection (RESP3, messages delivered as `[-2, kind, …parts]`). */
   subscriber: boolean
+  /**
+   * Re-send commands in flight at a connection drop after the reconnect
+   * (`autoResendUnfulfilledCommands`).
+   */
+  resendUnfulfilled: boolean
   /**
    * The shared memory engine to answer from: every client naming the same target
    * shares one. Absent: no failover (ioredis semantics).

@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.ClusterConnection = nativeBinding.ClusterConnection
 module.exports.CommandMetrics = nativeBinding.CommandMetrics
+module.exports.MonitorConnection = nativeBinding.MonitorConnection
 module.exports.RedisConnection = nativeBinding.RedisConnection
 module.exports.breakerBucket = nativeBinding.breakerBucket
 module.exports.breakerBucketCount = nativeBinding.breakerBucketCount

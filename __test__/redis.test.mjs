@@ -409,6 +409,8 @@ test('AUTH with an ACL user and password; wrong password never leaks into errors
     assert.doesNotMatch(`${e.message} ${e.stack}`, /wrong-pw-xyz/)
   }
   assert.match(errors[0].message, /WRONGPASS|invalid/i)
+  // With failover the client still answers from memory after the strategy gave up.
+  bad.disconnect()
 })
 
 /**
@@ -523,15 +525,17 @@ test('nothing keeps the process alive after quit() or disconnect(), nor after th
     ["new Redis('memory://exit')", 'r.disconnect()'],
     // On memory because nothing listens; then closed.
     [`new Redis(${deadPort}, '127.0.0.1')`, 'await r.quit()'],
-    // On memory, then the retry strategy gives up: the client ends by itself.
-    [`new Redis(${deadPort}, '127.0.0.1', { retryStrategy: (n) => (n < 3 ? 10 : null) })`, "await new Promise((resolve) => r.once('end', resolve))"],
+    // On memory, then the retry strategy gives up: memory keeps answering until disconnect().
+    [`new Redis(${deadPort}, '127.0.0.1', { retryStrategy: (n) => (n < 3 ? 10 : null) })`, "await new Promise((resolve) => r.once('end', resolve)); await r.get('exit'); r.disconnect()"],
+    // The same without failover: the client ends by itself.
+    [`new Redis(${deadPort}, '127.0.0.1', { fallback: false, retryStrategy: (n) => (n < 3 ? 10 : null) })`, "await new Promise((resolve) => r.once('end', resolve))"],
   ]
   for (const [make, close] of cases) {
     const code = `
       const Redis = require(${JSON.stringify(require.resolve('../lib/ioredis.js'))})
       const r = ${make}
       r.on('error', () => {})
-      ;(async () => { await r.set('exit', 1); await r.get('exit'); ${close}; console.log('closed') })()
+      ;(async () => { await r.set('exit', 1).catch(() => {}); await r.get('exit').catch(() => {}); ${close}; console.log('closed') })()
     `
     const { exitCode, signal, out } = await runChild(code)
     assert.equal(signal, null, `process did not exit on its own after ${make}; ${close}`)
@@ -653,7 +657,7 @@ test('dead connection detection: a frozen server is detected by the idle PING pr
 
 test('offline queue: commands issued while the server is down run after it comes back', async () => {
   const flaky = await startRedis()
-  const r = new Redis(flaky.port, '127.0.0.1', { fallback: false, retryStrategy: () => 50, maxRetriesPerRequest: null })
+  const r = new Redis(flaky.port, '127.0.0.1', { fallback: false, pingInterval: 200, retryStrategy: () => 50, maxRetriesPerRequest: null })
   r.on('error', () => {})
   try {
     await r.set('q', 'before')

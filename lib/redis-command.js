@@ -1,6 +1,7 @@
 'use strict'
 // `Command`: one Redis command with its promise, as ioredis's `Redis.Command`.
 const { ReplyError } = require('./redis-errors')
+const { asCallback } = require('./redis/as-callback')
 
 const argumentTransformers = new Map()
 const replyTransformers = new Map()
@@ -48,26 +49,38 @@ function hgetallTransform(reply) {
   if (!Array.isArray(reply)) return reply
   const obj = {}
   for (let i = 0; i < reply.length; i += 2) {
-    const key = String(reply[i])
-    // defineProperty so a field named "__proto__" is an own property, not the prototype.
-    if (key === '__proto__') Object.defineProperty(obj, key, { value: reply[i + 1], enumerable: true, writable: true, configurable: true })
+    const key = reply[i]
+    // A name already "in" a fresh object is special (`__proto__`, or a property someone
+    // defined on Object.prototype, maybe read-only): defineProperty makes it an own field.
+    if (key in obj) Object.defineProperty(obj, key, { value: reply[i + 1], enumerable: true, writable: true, configurable: true })
     else obj[key] = reply[i + 1]
   }
   return obj
 }
 replyTransformers.set('hgetall', hgetallTransform)
 
+// Transformers are looked up by the command name exactly as given, as ioredis does: the
+// named methods pass lowercase names, so `hgetall()` gets an object while
+// `call('HGETALL', k)` gets the raw array.
+
 /** The arguments as sent: flattened one level, then through `name`'s transformer. */
-function prepareArgs(lowerName, args) {
+function prepareArgs(name, args) {
   const flat = flatten(args)
-  const transform = argumentTransformers.get(lowerName)
+  const transform = argumentTransformers.get(name)
   return transform ? transform(flat) : flat
 }
 
 /** The reply as the user sees it (after any reply transformer, e.g. hgetall → object). */
-function transformReply(lowerName, value) {
-  const transform = replyTransformers.get(lowerName)
+function transformReply(name, value) {
+  const transform = replyTransformers.get(name)
   return transform ? transform(value) : value
+}
+
+/** Bulk replies read as Buffers (an EXEC in a pipeline) decoded as `encoding`, nested too. */
+function convertBufferToString(value, encoding) {
+  if (Buffer.isBuffer(value)) return value.toString(encoding)
+  if (Array.isArray(value)) return value.map((item) => convertBufferToString(item, encoding))
+  return value
 }
 
 class Command {
@@ -84,25 +97,32 @@ class Command {
     if (!Array.isArray(args)) throw new TypeError('Command args must be an array')
     this.name = name
     this.replyEncoding = options.replyEncoding === undefined ? 'utf8' : options.replyEncoding
-    const lower = name.toLowerCase()
-    this.lowerName = lower
-    this.args = prepareArgs(lower, args)
+    this.lowerName = name.toLowerCase()
+    this.args = prepareArgs(name, args)
     this.isReadOnly = false
-    this.promise = new Promise((resolve, reject) => {
-      this.resolve = resolve
-      this.reject = reject
-    })
-    if (typeof callback === 'function') {
-      this.promise.then(
-        (value) => callback(null, value),
-        (err) => callback(err),
-      )
-    }
+    /** Queued inside MULTI by a pipeline: the server answers QUEUED, EXEC the result. */
+    this.inTransaction = false
+    this.isResolved = false
+    this.promise = asCallback(
+      new Promise((resolve, reject) => {
+        this.resolve = (value) => {
+          this.isResolved = true
+          resolve(value)
+        }
+        this.reject = reject
+      }),
+      callback,
+    )
   }
 
   /** The reply as the user sees it (after any reply transformer, e.g. hgetall → object). */
   transformReply(value) {
-    return transformReply(this.lowerName, value)
+    return transformReply(this.name, value)
+  }
+
+  /** An EXEC entry read as Buffers, as this command's own reply would have been. */
+  transformExecEntry(value) {
+    return this.transformReply(this.replyEncoding === null ? value : convertBufferToString(value, this.replyEncoding))
   }
 
   /** Settles the promise with a transformed reply. */

@@ -1,19 +1,14 @@
 'use strict'
-// Error classes with the names and shapes ioredis (via redis-errors) exposes.
+// The error classes of the `redis-errors` package, which ioredis re-exports: user code
+// checks `err instanceof ReplyError` against that package's class, so these are the same
+// objects, not look-alikes.
+const { RedisError, ReplyError, AbortError, ParserError, InterruptError } = require('redis-errors')
 
-class RedisError extends Error {
+/** ioredis's `MaxRetriesPerRequestError`: queued commands flushed every n+1 failed reconnects. */
+class MaxRetriesPerRequestError extends AbortError {
   get name() {
     return this.constructor.name
   }
 }
 
-/** An error reply from the server (`-ERR …`, `-WRONGTYPE …`). */
-class ReplyError extends RedisError {}
-
-/** A command that was given up on (connection closed, retries exhausted). */
-class AbortError extends RedisError {}
-
-/** ioredis's `MaxRetriesPerRequestError`: queued commands flushed every n+1 failed reconnects. */
-class MaxRetriesPerRequestError extends AbortError {}
-
-module.exports = { RedisError, ReplyError, AbortError, MaxRetriesPerRequestError }
+module.exports = { RedisError, ReplyError, AbortError, ParserError, InterruptError, MaxRetriesPerRequestError }

@@ -40,6 +40,7 @@ const DEFAULTS = {
   reconnectOnError: null,
   enableReadyCheck: true,
   autoResubscribe: true,
+  autoResendUnfulfilledCommands: true,
   enableAutoPipelining: false,
   connectionName: null,
   name: null,
@@ -127,6 +128,9 @@ function parseOptions(args) {
   const o = { ...DEFAULTS }
   for (const [k, v] of Object.entries(merged)) o[k] = v
   if (!('retryStrategy' in merged) && o.fallback === 'memory') o.retryStrategy = jitteredRetryStrategy
+  // Without failover the wire carries only what ioredis would send: no idle PING probe
+  // unless asked for (MONITOR and tests that count commands see exactly ioredis's).
+  if (!('pingInterval' in merged) && o.fallback === false) o.pingInterval = 0
   // Numeric strings (URL query parameters, `port: '6379'`) become numbers, as in ioredis.
   for (const key of NUMERIC) if (typeof o[key] === 'string' && /^\d+$/.test(o[key])) o[key] = Number(o[key])
   if (o.connectionName === null && o.name && !o.sentinels) o.connectionName = o.name
@@ -185,7 +189,7 @@ function validate(o) {
   if (o.reconnectOnError !== null && typeof o.reconnectOnError !== 'function') throw new TypeError('Redis option "reconnectOnError" must be a function or null')
   if (o.tls !== undefined && o.tls !== null) validateTls(o.tls)
   validateSentinel(o)
-  for (const key of ['lazyConnect', 'enableOfflineQueue', 'enableReadyCheck', 'stringNumbers']) {
+  for (const key of ['lazyConnect', 'enableOfflineQueue', 'enableReadyCheck', 'stringNumbers', 'autoResendUnfulfilledCommands']) {
     if (typeof o[key] !== 'boolean') throw new TypeError(`Redis option "${key}" must be a boolean`)
   }
   if (o.fallback !== 'memory' && o.fallback !== false) throw new TypeError(`Redis option "fallback" must be 'memory' or false, got ${String(o.fallback)}`)

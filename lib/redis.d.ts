@@ -48,12 +48,14 @@ export interface RedisOptions {
   name?: string
   connectionName?: string
   stringNumbers?: boolean
+  /** Re-send commands in flight when a connection drops, after the reconnect (default true, as ioredis). */
+  autoResendUnfulfilledCommands?: boolean
   scripts?: Record<string, { lua: string; numberOfKeys?: number; readOnly?: boolean }>
   /** bulwark: most commands queued or in flight (default 100000). */
   maxQueueLength?: number
   /** bulwark: most argument bytes queued or in flight (default 256 MiB). */
   maxQueueBytes?: number
-  /** bulwark: idle PING probe period in ms, 0 disables (default 1000). */
+  /** bulwark: idle PING probe period in ms, 0 disables (default 1000; 0 with `fallback: false`, as ioredis sends none). */
   pingInterval?: number
   /**
    * bulwark: answer from the in-process memory engine while Redis is absent, down or
@@ -94,6 +96,8 @@ export interface RedisOptions {
 export interface RedisHealth {
   /** 'healthy': answering from the configured backend (Redis, or memory for memory://). */
   status: 'healthy' | 'degraded'
+  /** Why it is degraded (e.g. the retryStrategy stopped reconnecting); null when healthy. */
+  reason: string | null
   backend: 'redis' | 'memory'
   /** A ready connection to Redis that answers commands. */
   connected: boolean
@@ -114,7 +118,7 @@ export interface RedisHealth {
   }
 }
 
-export type RedisStatus = 'wait' | 'reconnecting' | 'connecting' | 'connect' | 'ready' | 'close' | 'end'
+export type RedisStatus = 'wait' | 'reconnecting' | 'connecting' | 'connect' | 'ready' | 'close' | 'end' | 'monitoring'
 
 export declare class Command {
   constructor(name: string, args?: unknown[], options?: { replyEncoding?: string | null }, callback?: Callback<unknown>)
@@ -126,9 +130,18 @@ export declare class Command {
 }
 
 export declare class Pipeline {
+  /** Commands queued so far (MULTI/EXEC of inline transactions included). */
   readonly length: number
+  /** The options of the client it belongs to. */
+  readonly options: RedisOptions
+  readonly redis: Redis
   exec(callback?: Callback<Array<[Error | null, unknown]>>): Promise<Array<[Error | null, unknown]> | null>
+  /** Inline transaction: MULTI now, EXEC at the matching `exec()`. */
+  multi(): this
+  /** `[[methodName, ...args], …]`: any method of the pipeline, e.g. `['hgetBuffer', 'h', 'f']`. */
+  addBatch(commands: unknown[][]): this
   call(name: string, ...args: unknown[]): this
+  callBuffer(name: string, ...args: unknown[]): this
   [command: string]: any
 }
 
@@ -177,6 +190,11 @@ export declare class Redis extends EventEmitter {
   call(name: string, ...args: unknown[]): Promise<unknown>
   callBuffer(name: string, ...args: unknown[]): Promise<unknown>
   defineCommand(name: string, definition: { lua: string; numberOfKeys?: number; readOnly?: boolean }): void
+  /** A method (and `…Buffer` twin) for a command this client has none for. */
+  addBuiltinCommand(name: string): void
+  getBuiltinCommands(): string[]
+  /** A new client on a MONITOR connection; emits `monitor(time, args, source, database)`. */
+  monitor(callback?: Callback<Redis>): Promise<Redis>
   scanStream(options?: ScanStreamOptions): ScanStream
   sscanStream(key: Key, options?: ScanStreamOptions): ScanStream
   hscanStream(key: Key, options?: ScanStreamOptions): ScanStream

@@ -21,8 +21,8 @@ use std::time::Duration;
 
 use bulwark_core::client::{
     Address, Backend, ClientCertificate, ClientOptions, Completion, Delivery, Event, Failure,
-    FailureKind, FallbackOptions, FallbackStats, MessageKind, Recovery, RedisLink, Router,
-    SentinelOptions, Sink, TlsOptions,
+    FailureKind, FallbackOptions, FallbackStats, MessageKind, MonitorLink, Recovery, RedisLink,
+    Router, SentinelOptions, Sink, TlsOptions,
 };
 use bulwark_core::memory::MemoryConfig;
 use bulwark_core::Reply;
@@ -84,6 +84,9 @@ pub struct ConnectionOptions {
     pub string_numbers: bool,
     /// A pub/sub connection (RESP3, messages delivered as `[-2, kind, …parts]`).
     pub subscriber: bool,
+    /// Re-send commands in flight at a connection drop after the reconnect
+    /// (`autoResendUnfulfilledCommands`).
+    pub resend_unfulfilled: bool,
     /// The shared memory engine to answer from: every client naming the same target
     /// shares one. Absent: no failover (ioredis semantics).
     pub fallback_target: Option<String>,
@@ -248,6 +251,7 @@ impl From<ConnectionOptions> for ClientOptions {
             ping_interval: (o.ping_interval > 0)
                 .then(|| Duration::from_millis(u64::from(o.ping_interval))),
             subscriber: o.subscriber,
+            resend_unfulfilled: o.resend_unfulfilled,
             fallback,
             metrics: None,
             sentinel,
@@ -492,6 +496,35 @@ impl RedisConnection {
     }
 }
 
+/// A MONITOR connection (`redis.monitor()`): lines arrive through `onDelivery` as
+/// `[-2, 'monitor', Buffer]`, events as for `RedisConnection`.
+#[napi]
+pub struct MonitorConnection {
+    link: MonitorLink,
+}
+
+#[napi]
+impl MonitorConnection {
+    /// Starts connecting at once.
+    #[napi(
+        constructor,
+        catch_unwind,
+        ts_args_type = "options: ConnectionOptions, onDelivery: (batch: unknown[]) => void"
+    )]
+    pub fn new(options: ConnectionOptions, on_delivery: Function<'_, (), ()>) -> Result<Self> {
+        let sink = delivery_sink(on_delivery, options.string_numbers)?;
+        Ok(Self {
+            link: MonitorLink::start(options.into(), sink),
+        })
+    }
+
+    /// Closes the connection; `close` and `end` follow.
+    #[napi(catch_unwind)]
+    pub fn disconnect(&mut self) {
+        self.link.stop();
+    }
+}
+
 fn failure_name(kind: FailureKind) -> &'static str {
     match kind {
         FailureKind::Closed => "Closed",
@@ -567,6 +600,24 @@ unsafe fn js_uint(env: sys::napi_env, n: u32) -> Result<sys::napi_value> {
     Ok(out)
 }
 
+/// An integer reply as ioredis's parser (redis-parser) reads it: digit by digit into a
+/// double, so integers beyond 2^53 round exactly as they do there (not as `i64 as f64`).
+fn read_like_ioredis(n: i64) -> f64 {
+    if n.unsigned_abs() <= 1 << 53 {
+        return n as f64;
+    }
+    let magnitude = n
+        .unsigned_abs()
+        .to_string()
+        .bytes()
+        .fold(0.0, |acc: f64, digit| acc * 10.0 + f64::from(digit - b'0'));
+    if n < 0 {
+        -magnitude
+    } else {
+        magnitude
+    }
+}
+
 unsafe fn js_reply(
     env: sys::napi_env,
     reply: &Reply,
@@ -577,8 +628,7 @@ unsafe fn js_reply(
     match reply {
         Reply::Nil => check(sys::napi_get_null(env, &mut out))?,
         Reply::Int(n) if string_numbers => out = js_string(env, n.to_string().as_bytes())?,
-        // ioredis parses integers to JS numbers (lossy beyond 2^53, like ioredis).
-        Reply::Int(n) => out = js_number(env, *n as f64)?,
+        Reply::Int(n) => out = js_number(env, read_like_ioredis(*n))?,
         Reply::Status(s) if buffers => out = js_buffer(env, s.as_bytes())?,
         Reply::Status(s) => out = js_string(env, s.as_bytes())?,
         Reply::Bulk(b) if buffers => out = js_buffer(env, b)?,
@@ -697,6 +747,7 @@ unsafe fn js_message(
         MessageKind::Message => "message",
         MessageKind::PMessage => "pmessage",
         MessageKind::SMessage => "smessage",
+        MessageKind::Monitor => "monitor",
     };
     let mut out = ptr::null_mut();
     check(sys::napi_create_array_with_length(
@@ -729,5 +780,19 @@ impl ToNapiValue for JsDelivery {
             Delivery::Event(event) => js_event(env, event),
             Delivery::Message { kind, parts } => js_message(env, *kind, parts),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_like_ioredis;
+
+    #[test]
+    fn big_integers_round_as_in_ioredis() {
+        assert_eq!(read_like_ioredis(42), 42.0);
+        assert_eq!(read_like_ioredis(-(1 << 53)), -9007199254740992.0);
+        // redis-parser's accumulation, not the nearest double (-9223372036854775808).
+        assert_eq!(read_like_ioredis(i64::MIN), -9223372036854778000.0);
+        assert_eq!(read_like_ioredis(i64::MAX), 9223372036854778000.0);
     }
 }

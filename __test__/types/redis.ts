@@ -20,7 +20,15 @@ async function usage(): Promise<void> {
   a.on('error', (err: Error) => console.error(err.message))
   const err: Error = new Redis.ReplyError('ERR x')
   c.disconnect()
-  console.log(v, buf, n, h, res, anyCmd, err, a.status)
+  const batch = a.pipeline([['hgetBuffer', 'h', 'f'], ['call', 'GET', 'k']])
+  const queued: number = batch.length
+  const inline = await a.pipeline().multi().set('k', 'v').exec().exec()
+  const monitor: Redis = await a.monitor()
+  monitor.on('monitor', (time: string, args: string[]) => console.log(time, args))
+  monitor.disconnect()
+  const health = await a.health()
+  const why: string | null = health.reason
+  console.log(v, buf, n, h, res, anyCmd, err, a.status, queued, inline, why)
   await a.quit()
 }
 export { usage }

@@ -5,7 +5,9 @@
 
 const { Readable } = require('node:stream')
 const native = require('../native')
-const { Redis, Pipeline, nativeOptions } = require('../redis')
+const { Redis, Pipeline } = require('../redis')
+const { Transaction } = require('../redis/pipeline')
+const { nativeOptions } = require('../redis/native-options')
 const commands = require('../redis-commands')
 const { slotOf } = require('./slot')
 
@@ -183,7 +185,9 @@ class Cluster extends Redis {
   }
 
   pipeline(commandList) {
-    return new ClusterPipeline(this, false, commandList)
+    const pipeline = new ClusterPipeline(this)
+    if (commandList !== undefined && commandList !== null) pipeline.addBatch(commandList)
+    return pipeline
   }
 
   multi(commandList, options) {
@@ -194,7 +198,9 @@ class Cluster extends Redis {
     if (options && options.pipeline === false) {
       throw new Error('multi({ pipeline: false }) is not supported on a Cluster: MULTI would go to a random node. Use multi() (a pipelined transaction).')
     }
-    return new ClusterPipeline(this, true, commandList)
+    const transaction = new ClusterTransaction(this)
+    if (commandList !== undefined && commandList !== null) transaction.addBatch(commandList)
+    return transaction
   }
 
   /** SCAN over every primary: each key once (object-mode stream of key batches). */
@@ -207,33 +213,42 @@ class Cluster extends Redis {
   }
 }
 
-/** ioredis's cluster pipeline checks, with its texts, before anything is sent. */
-class ClusterPipeline extends Pipeline {
-  exec(callback) {
-    let promise
-    const slots = new Set()
-    let crossed = null
-    const prefix = this.redis.options.keyPrefix
-    for (const { command } of this._queue) {
-      const indexes = commands.keyIndexes(command.name, command.args)
-      const keySlots = indexes.map((i) => slotOf(prefix ? Buffer.concat([Buffer.from(prefix), Buffer.from(command.args[i] ?? '')]) : (command.args[i] ?? '')))
-      if (new Set(keySlots).size > 1) crossed = 'All the keys in a pipeline command should belong to the same slot'
-      if (keySlots.length > 0) slots.add(keySlots[0])
+/**
+ * ioredis's cluster pipeline checks, with its texts, before anything is sent: on a
+ * pipeline or a transaction (`Base`), at the exec that sends the queue.
+ */
+function withSlotCheck(Base) {
+  return class extends Base {
+    exec(callback) {
+      const sends = !this._started && (this instanceof Transaction || this._transactions === 0)
+      const crossed = sends ? crossedSlots(this.redis, this._queue) : null
+      if (crossed === null) return super.exec(callback)
+      this._started = true
+      for (const command of this._queue) command.reject(new Error(crossed))
+      const promise = Promise.reject(new Error(crossed))
+      if (typeof callback === 'function') promise.then((v) => callback(null, v), callback)
+      return promise
     }
-    if (crossed === null && slots.size > 1) {
-      const masters = new Set([...slots].map((s) => (this.redis._link && this.redis._link.masterOf ? this.redis._link.masterOf(s) : s)))
-      if (masters.size > 1 || masters.has(null)) crossed = 'All keys in the pipeline should belong to the same slots allocation group'
-    }
-    if (crossed !== null) {
-      promise = Promise.reject(new Error(crossed))
-      for (const { command } of this._queue) command.reject(new Error(crossed))
-    } else {
-      return super.exec(callback)
-    }
-    if (typeof callback === 'function') promise.then((v) => callback(null, v), callback)
-    return promise
   }
 }
+
+/** ioredis's error text when `queue`'s keys span slots on different masters, else null. */
+function crossedSlots(cluster, queue) {
+  const slots = new Set()
+  const prefix = cluster.options.keyPrefix
+  for (const command of queue) {
+    const indexes = commands.keyIndexes(command.name, command.args)
+    const keySlots = indexes.map((i) => slotOf(prefix ? Buffer.concat([Buffer.from(prefix), Buffer.from(command.args[i] ?? '')]) : (command.args[i] ?? '')))
+    if (new Set(keySlots).size > 1) return 'All the keys in a pipeline command should belong to the same slot'
+    if (keySlots.length > 0) slots.add(keySlots[0])
+  }
+  if (slots.size <= 1) return null
+  const masters = new Set([...slots].map((s) => (cluster._link && cluster._link.masterOf ? cluster._link.masterOf(s) : s)))
+  return masters.size > 1 || masters.has(null) ? 'All keys in the pipeline should belong to the same slots allocation group' : null
+}
+
+const ClusterPipeline = withSlotCheck(Pipeline)
+const ClusterTransaction = withSlotCheck(Transaction)
 
 class ClusterScanStream extends Readable {
   constructor(cluster, options, replyEncoding) {
@@ -298,4 +313,4 @@ class ClusterScanStream extends Readable {
   }
 }
 
-module.exports = { Cluster, ClusterPipeline }
+module.exports = { Cluster, ClusterPipeline, ClusterTransaction }

@@ -38,6 +38,9 @@ const INTAKE_BATCH: usize = 512;
 /// Keys written back per pipeline during a recovery.
 const REPLAY_CHUNK: usize = 512;
 
+/// Connection drops a command may be in flight for and still be re-sent.
+const MAX_DROPS_IN_FLIGHT: u8 = 3;
+
 /// Why `serve` returned.
 enum Stop {
     /// The connection died (reset, killed, failed probe); reconnect per strategy.
@@ -394,9 +397,21 @@ impl Dispatcher {
                 Waited::Control(_) => None,
                 Waited::Done(()) => unreachable!("pending() never completes"),
             };
-            // A strategy that gives up ends the client, failover or not (ioredis
-            // semantics; the default strategy never gives up).
-            let Some(delay) = delay else { break 'connect };
+            // A strategy that gives up ends the client without failover (ioredis
+            // semantics). With failover the memory engine keeps answering until
+            // quit()/disconnect(); disconnect(true) (the facade's connect()) tries again.
+            let Some(delay) = delay else {
+                if !self.falls_back() {
+                    break 'connect;
+                }
+                self.degrade();
+                match self.wait_for(std::future::pending::<()>(), false).await {
+                    Waited::Control(Msg::Disconnect { reconnect: true }) => continue 'connect,
+                    Waited::Control(Msg::Quit { id, flags }) => quit = Some((id, flags)),
+                    _ => {}
+                }
+                break 'connect;
+            };
             if !delay.is_zero() {
                 match self.wait_for(tokio::time::sleep(delay), false).await {
                     Waited::Done(()) | Waited::Control(Msg::Disconnect { reconnect: true }) => {}
@@ -619,9 +634,10 @@ impl Dispatcher {
                     break Stop::Hung;
                 }
                 _ = ticker.tick(), if probe_every.is_some() && probe.is_terminated() => {
-                    // A blocking command legitimately holds the connection; a PING would
-                    // queue behind it, so probe only when nothing blocks.
-                    if !active_since_tick && blocking == 0 {
+                    // Only an idle connection is probed: a PING would queue behind what is in
+                    // flight (a blocking command, a large pipeline still being written) and
+                    // read that wait as a dead connection.
+                    if !active_since_tick && inflight.is_empty() {
                         let mut conn = conn.clone();
                         let limit = probe_every.unwrap_or_default() * 2;
                         probe.set(async move {
@@ -662,7 +678,9 @@ impl Dispatcher {
 
     /// Completes a group whose future finished; true when its result proves the
     /// connection dead. Commands the connection could not answer are kept for a
-    /// failover (they may have run on the server: the client cannot know).
+    /// failover or, as ioredis's `autoResendUnfulfilledCommands`, for the next
+    /// connection (they may have run on the server: the client cannot know); they fail
+    /// with `Connection is closed.` if the client ends first.
     fn settle(
         &mut self,
         group: Vec<Pending>,
@@ -724,18 +742,26 @@ impl Dispatcher {
                 false,
             ),
         };
-        if matches!(
+        let resend = matches!(
             failure,
             Err(Failure {
                 kind: FailureKind::Aborted,
                 ..
             })
-        ) && self.falls_back()
-        {
-            self.offline.extend(group);
-            return lost;
+        ) && (self.falls_back() || self.options.resend_unfulfilled);
+        let mut given_up = Vec::new();
+        for mut pending in group {
+            // A command that was in flight at every one of several drops in a row may be
+            // what kills the connection (a reply the parser refuses): it fails instead of
+            // being re-sent forever.
+            if resend && pending.drops < MAX_DROPS_IN_FLIGHT {
+                pending.drops += 1;
+                self.offline.push_back(pending);
+            } else {
+                given_up.push(pending);
+            }
         }
-        for pending in group {
+        for pending in given_up {
             self.budget.release(pending.bytes);
             self.record(&pending, true);
             batch.push(Completion {
@@ -777,9 +803,12 @@ fn is_script_load(command: &[Vec<u8>]) -> bool {
     matches!(command, [name, sub, _] if name.eq_ignore_ascii_case(b"SCRIPT") && sub.eq_ignore_ascii_case(b"LOAD"))
 }
 
-/// Connects, authenticates, selects `db`, names the client and runs the ready check.
-/// Errors come back as (code, message) without credentials.
-pub(crate) async fn establish(options: &ClientOptions, db: u32) -> Result<Conn, (String, String)> {
+/// A redis-rs client for `options` (address, TLS, credentials, database `db`); errors
+/// as (code, message) without credentials.
+pub(super) fn open_client(
+    options: &ClientOptions,
+    db: u32,
+) -> Result<redis::Client, (String, String)> {
     use redis::{ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo};
     let addr = match (&options.address, &options.tls) {
         (super::Address::Unix(path), _) => ConnectionAddr::Unix(path.into()),
@@ -819,6 +848,13 @@ pub(crate) async fn establish(options: &ClientOptions, db: u32) -> Result<Conn, 
         _ => redis::Client::open(info),
     }
     .map_err(|e| describe(e, &options.address))?;
+    Ok(client)
+}
+
+/// Connects, authenticates, selects `db`, names the client and runs the ready check.
+/// Errors come back as (code, message) without credentials.
+pub(crate) async fn establish(options: &ClientOptions, db: u32) -> Result<Conn, (String, String)> {
+    let client = open_client(options, db)?;
     let mut config = redis::AsyncConnectionConfig::new()
         .set_connection_timeout(Some(options.connect_timeout))
         // Replies may legitimately take long (BLPOP 0); deadlines are `commandTimeout`'s job.
@@ -863,7 +899,7 @@ pub(crate) async fn establish(options: &ClientOptions, db: u32) -> Result<Conn, 
 /// An error as (node-style code, message). I/O errors get the codes and wording of
 /// Node's `net` (`connect ECONNREFUSED 127.0.0.1:6379`); server errors keep their first
 /// word (`WRONGPASS`, `NOAUTH`…). Credentials never appear: redis-rs does not echo them.
-fn describe(err: RedisError, address: &super::Address) -> (String, String) {
+pub(super) fn describe(err: RedisError, address: &super::Address) -> (String, String) {
     if let Some(text) = server_error_text(&err) {
         let code = text.split(' ').next().unwrap_or_default().to_owned();
         return (code, text);

@@ -10,6 +10,7 @@
 pub mod args;
 pub mod fallback;
 mod link;
+mod monitor;
 pub mod options;
 mod sentinel;
 mod spin;
@@ -27,6 +28,7 @@ use crate::Reply;
 pub use fallback::{FallbackOptions, FallbackStats, Recovery, Router};
 pub(crate) use link::establish;
 pub use link::FLAG_BLOCKING;
+pub use monitor::MonitorLink;
 pub use options::{Address, ClientCertificate, ClientOptions, TlsOptions};
 pub use sentinel::SentinelOptions;
 
@@ -126,6 +128,8 @@ pub enum MessageKind {
     PMessage,
     /// `SSUBSCRIBE` delivery: parts are `[channel, message]`.
     SMessage,
+    /// A line of a MONITOR connection: parts are `[line]` (`<time> [<db> <source>] "cmd" …`).
+    Monitor,
 }
 
 /// What the dispatcher hands to its owner.
@@ -174,6 +178,8 @@ struct Pending {
     select: Option<u32>,
     /// For the client's command metrics, when recorded.
     started: Option<crate::metrics::Started>,
+    /// Connections that dropped while this command was in flight.
+    drops: u8,
 }
 
 /// Count and byte budget shared by `submit` (which reserves) and the dispatcher (which
@@ -312,6 +318,7 @@ impl RedisLink {
             cmd,
             select,
             started,
+            drops: 0,
         })
     }
 

@@ -82,6 +82,9 @@ pub struct ClientOptions {
     /// next to ordinary replies ([`super::Delivery::Message`]). Only subscribe-family
     /// commands and PING are sent on it.
     pub subscriber: bool,
+    /// Commands in flight when a connection drops are sent again after the reconnect
+    /// (ioredis `autoResendUnfulfilledCommands`); otherwise they fail with `Aborted`.
+    pub resend_unfulfilled: bool,
     /// Fail over to the in-process memory engine (`None`: ioredis semantics, errors
     /// included).
     pub fallback: Option<super::FallbackOptions>,
@@ -112,6 +115,7 @@ impl Default for ClientOptions {
             ready_check: true,
             ping_interval: Some(Duration::from_secs(1)),
             subscriber: false,
+            resend_unfulfilled: true,
             fallback: None,
             metrics: None,
             sentinel: None,
@@ -137,6 +141,7 @@ impl std::fmt::Debug for ClientOptions {
             .field("ready_check", &self.ready_check)
             .field("ping_interval", &self.ping_interval)
             .field("subscriber", &self.subscriber)
+            .field("resend_unfulfilled", &self.resend_unfulfilled)
             .field("fallback", &self.fallback)
             .field("sentinel", &self.sentinel.as_ref().map(|s| &s.name))
             .finish()
