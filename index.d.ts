@@ -38,6 +38,14 @@ export declare class ClusterConnection {
   lastError(): string | null
 }
 
+/** Counts and latencies of one client's commands, by command and backend. */
+export declare class CommandMetrics {
+  /** Empty metrics; pass them to each `RedisConnection` of the client. */
+  constructor()
+  /** Every series that has counted a command. */
+  snapshot(): Array<CommandSeries>
+}
+
 /**
  * A MONITOR connection (`redis.monitor()`): lines arrive through `onDelivery` as
  * `[-2, 'monitor', Buffer]`, events as for `RedisConnection`.
@@ -55,7 +63,7 @@ export declare class MonitorConnection {
  */
 export declare class RedisConnection {
   /** Starts connecting at once. `onDelivery(batch)` receives every reply batch and event. */
-  constructor(options: ConnectionOptions, onDelivery: (batch: unknown[]) => void)
+  constructor(options: ConnectionOptions, onDelivery: (batch: unknown[]) => void, metrics?: CommandMetrics | undefined | null)
   /** The slot for [`memory_execute`], or `null` without failover. */
   directSlot(): number | null
   /**
@@ -67,6 +75,8 @@ export declare class RedisConnection {
   submitBatch(batch: Uint8Array, len: number): unknown[] | null
   /** Failover counters and state (`null` without failover). */
   health(): FallbackHealth | null
+  /** Commands queued or in flight on the Redis connection. */
+  pending(): number
   /** QUIT after every queued reply; completion `id` resolves `OK`. */
   quit(id: number): void
   /** Close now; reconnect when asked to. */
@@ -200,6 +210,25 @@ export interface ClusterNodeInfo {
   role: string
   /** Slots it serves (primaries). */
   slots: number
+}
+
+/** Upper bounds (seconds) of the command latency histogram's buckets, without `+Inf`. */
+export declare function commandLatencyBuckets(): Array<number>
+
+/** One series: commands of one name answered by one backend. */
+export interface CommandSeries {
+  /** `redis` or `memory`. */
+  backend: string
+  /** Lowercase command name, or `other`. */
+  command: string
+  /** Commands completed. */
+  count: number
+  /** Of which error replies or client-side failures. */
+  errors: number
+  /** Total latency in seconds. */
+  sumSeconds: number
+  /** Cumulative counts at each bound of `commandLatencyBuckets()`, then `+Inf`. */
+  buckets: Array<number>
 }
 
 /** Connection options as the JS facade passes them (already validated there). */

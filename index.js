@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.ClusterConnection = nativeBinding.ClusterConnection
+module.exports.CommandMetrics = nativeBinding.CommandMetrics
 module.exports.MonitorConnection = nativeBinding.MonitorConnection
 module.exports.RedisConnection = nativeBinding.RedisConnection
 module.exports.breakerBucket = nativeBinding.breakerBucket
@@ -859,6 +860,7 @@ module.exports.breakerShutdown = nativeBinding.breakerShutdown
 module.exports.breakerStats = nativeBinding.breakerStats
 module.exports.breakerSuccess = nativeBinding.breakerSuccess
 module.exports.breakerTryTrial = nativeBinding.breakerTryTrial
+module.exports.commandLatencyBuckets = nativeBinding.commandLatencyBuckets
 module.exports.memoryExecute = nativeBinding.memoryExecute
 module.exports.nativeVersion = nativeBinding.nativeVersion
 module.exports.ratelimitAdjust = nativeBinding.ratelimitAdjust

@@ -30,6 +30,8 @@ export interface CacheOptions {
   client: Redis
   /** Key prefix in Redis (default 'cache:'); clear() deletes only under it. */
   prefix?: string
+  /** Its name in bulwark.metrics, health() and the status page (default: the prefix). */
+  name?: string
   /** Freshness of a value (default 5 minutes). */
   ttl?: Duration
   /** The in-process tier; false turns it off (default { maxEntries: 10000, maxBytes: '64mb' }). */

@@ -10,6 +10,7 @@ const Semaphore = require('./breaker/semaphore')
 const MemoryCache = require('./breaker/cache')
 const Deadlines = require('./breaker/deadlines')
 const RedisBreakerStateStore = require('./breaker/redis-state-store')
+const { observeBreaker } = require('./metrics')
 
 const { FIELD_INDEX, FLUSHED, BATCH_FIRE, BATCH_COUNT, BATCH_SUCCESS, RECORD_FAILURE, checkNonNegative, checkWindowOptions } = Status.internals
 
@@ -26,6 +27,7 @@ const GENERATION = Symbol('generation')
 const FALLBACK_FUNCTION = Symbol('fallback')
 const STATUS = Symbol('status')
 const NAME = Symbol('name')
+const OBSERVED = Symbol('observed')
 const GROUP = Symbol('group')
 const ENABLED = Symbol('Enabled')
 const WARMING_UP = Symbol('warming-up')
@@ -262,6 +264,7 @@ class CircuitBreaker extends EventEmitter {
     }
     this[FALLBACK_FUNCTION] = null
     this[NAME] = options.name || action.name || randomUUID()
+    this[OBSERVED] = observeBreaker(this)
     this[GROUP] = options.group || this[NAME]
 
     if (this[WARMING_UP]) {
@@ -529,6 +532,12 @@ class CircuitBreaker extends EventEmitter {
 
   get volumeThreshold() {
     return this[VOLUME_THRESHOLD]
+  }
+
+  /** Every event also counts in the metrics (lib/metrics.js), without a listener. */
+  emit(event) {
+    this[OBSERVED]?.event(event, arguments[2])
+    return super.emit.apply(this, arguments)
   }
 
   /**

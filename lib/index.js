@@ -19,3 +19,14 @@ exports.setRateLimitHeaders = require('./ratelimit/limiter').setRateLimitHeaders
 exports.SessionStore = require('./session/store').RedisStore
 /** Two-tier cache-aside (L1 in process, L2 Redis) with stampede protection and invalidation. */
 exports.Cache = require('./cache/cache').Cache
+/** Prometheus metrics of every client, breaker, limiter, cache and session store. */
+const { text, register, contentType } = require('./metrics')
+exports.metrics = { text, register, contentType }
+/** Health of every component (application/health+json) and an Express handler serving it. */
+exports.health = require('./health').health
+exports.healthHandler = require('./health').healthHandler
+/** The read-only status page: `app.use('/bulwark', bulwark.dashboard({ auth }))`. */
+exports.dashboard = require('./dashboard').dashboard
+/** Where components register to be reported: `registry.add(kind, component, name)`. */
+const { add, remove } = require('./registry')
+exports.registry = { add, remove }

@@ -73,6 +73,8 @@ export interface RedisOptions {
     /** Approximate byte budget (default 256 MiB). */
     maxMemoryBytes?: number | null
   }
+  /** bulwark: count commands and latencies for `bulwark.metrics` (default true). */
+  metrics?: boolean
   /** Sentinel mode: the sentinels to ask for the primary named `name`. */
   sentinels?: Array<{ host?: string; port?: number }>
   /** Sentinel mode: the primary (default) or a replica. */

@@ -5,6 +5,7 @@
 
 mod breaker;
 mod cluster;
+mod metrics;
 
 use napi_derive::napi;
 

@@ -31,6 +31,7 @@ use napi::sys;
 use napi::threadsafe_function::{ThreadsafeFunction, ThreadsafeFunctionCallMode};
 use napi_derive::napi;
 
+use crate::metrics::CommandMetrics;
 use crate::slab::Slab;
 
 /// Per-command flag: bulk and status replies become Buffers (the `…Buffer` methods).
@@ -252,6 +253,7 @@ impl From<ConnectionOptions> for ClientOptions {
             subscriber: o.subscriber,
             resend_unfulfilled: o.resend_unfulfilled,
             fallback,
+            metrics: None,
             sentinel,
         }
     }
@@ -410,15 +412,30 @@ impl RedisConnection {
     #[napi(
         constructor,
         catch_unwind,
-        ts_args_type = "options: ConnectionOptions, onDelivery: (batch: unknown[]) => void"
+        ts_args_type = "options: ConnectionOptions, onDelivery: (batch: unknown[]) => void, metrics?: CommandMetrics | undefined | null"
     )]
-    pub fn new(options: ConnectionOptions, on_delivery: Function<'_, (), ()>) -> Result<Self> {
+    pub fn new(
+        options: ConnectionOptions,
+        on_delivery: Function<'_, (), ()>,
+        metrics: Option<&CommandMetrics>,
+    ) -> Result<Self> {
+        let metrics = metrics.map(|m| m.inner.clone());
         let string_numbers = options.string_numbers;
         let sink = delivery_sink(on_delivery, string_numbers)?;
         let backend = match (options.memory_only, fallback_options(&options)) {
             (true, Some(fallback)) => Backend::memory(&fallback, options.db, sink),
-            _ => Backend::Redis(RedisLink::start(options.into(), sink)),
+            _ => Backend::Redis(RedisLink::start(
+                ClientOptions {
+                    metrics: metrics.clone(),
+                    ..options.into()
+                },
+                sink,
+            )),
         };
+        // A Redis backend's link has set them on its router already.
+        if let (Backend::Memory(router), Some(metrics)) = (&backend, metrics) {
+            router.set_metrics(metrics);
+        }
         let direct = backend.router().map(|router| {
             ROUTERS.with(|r| r.borrow_mut().insert((router.clone(), string_numbers)))
         });
@@ -455,6 +472,12 @@ impl RedisConnection {
     #[napi(catch_unwind)]
     pub fn health(&self) -> Option<FallbackHealth> {
         Some(fallback_health(self.backend.router()?.stats()))
+    }
+
+    /// Commands queued or in flight on the Redis connection.
+    #[napi(catch_unwind)]
+    pub fn pending(&self) -> u32 {
+        self.backend.pending().min(u32::MAX as usize) as u32
     }
 
     /// QUIT after every queued reply; completion `id` resolves `OK`.

@@ -7,6 +7,7 @@ pub mod breaker;
 pub mod client;
 pub mod cluster;
 pub mod memory;
+pub mod metrics;
 pub mod ratelimit;
 pub mod reply;
 

@@ -17,6 +17,7 @@ const { InvalidationBus } = require('./bus')
 const { FillLock } = require('./fill-lock')
 const { hardTimeoutError, softTimeoutError, notCacheableError } = require('./errors')
 const { cacheMiddleware } = require('./middleware')
+const registry = require('../registry')
 
 const DEFAULTS = {
   prefix: 'cache:',
@@ -152,6 +153,8 @@ class Cache extends EventEmitter {
     // key -> the Flight filling it
     this._flights = new Map()
     this._stats = { hits: 0, l1Hits: 0, l2Hits: 0, misses: 0, stale: 0, sets: 0, deletes: 0, coalesced: 0, factoryRuns: 0, factoryErrors: 0, timeouts: 0, errors: 0 }
+    // Reported by bulwark.metrics, health() and the status page (they read stats()).
+    this._observed = registry.add('cache', this, options.name ?? (prefix || 'cache'))
     this._emitHits = false
     this.on('newListener', (name) => {
       if (name === 'hit') this._emitHits = true
@@ -304,6 +307,7 @@ class Cache extends EventEmitter {
 
   /** Stops listening to the bus (the client stays yours). Nothing keeps the process alive after it. */
   close() {
+    registry.remove(this._observed)
     this._bus.close()
     this._lock.wakeAll()
   }

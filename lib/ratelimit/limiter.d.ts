@@ -18,6 +18,8 @@ export interface RateLimiterOptions {
   windowMs: number
   /** Key prefix; default `bulwark:<algorithm>:`. */
   prefix?: string
+  /** Its name in bulwark.metrics, health() and the status page (default: the prefix). */
+  name?: string
   whenDown?: WhenDown
   timeoutMs?: number
   retryMs?: number

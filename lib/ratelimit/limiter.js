@@ -3,6 +3,8 @@
 // bulwark_core::ratelimit either atomically on Redis (the core's Lua script, the server's
 // clock) or in process (the core's Limiter, through the binding).
 const native = require('../native')
+const registry = require('../registry')
+const { countDecision } = require('../metrics')
 const { OUT, LocalLimiter, RedisPath, Coalescer, script, checkKey, checkInteger, checkWhenDown, rangeChecked, MAX_LIMIT } = require('./backend')
 const { memorySlot } = require('./memory')
 
@@ -57,6 +59,7 @@ class RateLimiter {
     this.decisions = remote ? new Coalescer(this.redis, SCRIPTS[algorithm].consume, SCRIPTS[algorithm].batch, MAX_BATCH) : null
     this.local = null
     this._args = [String(this.limit), String(this.windowMs)]
+    this._observed = registry.add('limiter', this, options.name ?? (this.prefix || 'limiter'))
   }
 
   _local() {
@@ -76,16 +79,16 @@ class RateLimiter {
     const local = this._local()
     const allowed = local.consume(key, this._now(), cost)
     const out = local.out
-    return { allowed, limit: this.limit, remaining: out[0], resetMs: out[1], retryAfterMs: out[2] }
+    return countDecision(this._observed, cost, { allowed, limit: this.limit, remaining: out[0], resetMs: out[1], retryAfterMs: out[2] }, 'memory')
   }
 
   /** The answer when Redis cannot give one (`whenDown`). */
   _whenDown(key, cost) {
     if (this.whenDown === 'local') return this._localResult(key, cost)
     if (this.whenDown === 'allow') {
-      return { allowed: true, limit: this.limit, remaining: Math.max(this.limit - cost, 0), resetMs: 0, retryAfterMs: 0 }
+      return countDecision(this._observed, cost, { allowed: true, limit: this.limit, remaining: Math.max(this.limit - cost, 0), resetMs: 0, retryAfterMs: 0 }, 'none')
     }
-    return { allowed: false, limit: this.limit, remaining: 0, resetMs: this.redis.retryMs, retryAfterMs: this.redis.retryMs }
+    return countDecision(this._observed, cost, { allowed: false, limit: this.limit, remaining: 0, resetMs: this.redis.retryMs, retryAfterMs: this.redis.retryMs }, 'none')
   }
 
   _skipRedis() {
@@ -109,7 +112,8 @@ class RateLimiter {
     }
     this._recovered()
     // [allowed 0|1, remaining, reset_ms, retry_after_ms, now_ms] (Algorithm::redis_script).
-    return { allowed: Number(reply[0]) === 1, limit: this.limit, remaining: Number(reply[1]), resetMs: Number(reply[2]), retryAfterMs: Number(reply[3]) }
+    const result = { allowed: Number(reply[0]) === 1, limit: this.limit, remaining: Number(reply[1]), resetMs: Number(reply[2]), retryAfterMs: Number(reply[3]) }
+    return countDecision(this._observed, cost, result, this.redis.clientInMemory ? 'memory' : 'redis')
   }
 
   /** On the client's memory engine: one native call, no command, no promise per command;
@@ -126,7 +130,8 @@ class RateLimiter {
     }
     if (allowed < 0) return undefined
     this._recovered()
-    return { allowed: allowed === 1, limit: this.limit, remaining: OUT[0], resetMs: OUT[1], retryAfterMs: OUT[2] }
+    const result = { allowed: allowed === 1, limit: this.limit, remaining: OUT[0], resetMs: OUT[1], retryAfterMs: OUT[2] }
+    return countDecision(this._observed, cost, result, 'memory')
   }
 
   _decide(key, cost) {

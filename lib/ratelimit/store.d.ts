@@ -14,6 +14,8 @@ export interface ClientRateLimitInfo {
 interface CommonOptions {
   /** Key prefix; default `'rl:'` (keys are `prefix + key`, as rate-limit-redis). */
   prefix?: string
+  /** Its name in bulwark.metrics, health() and the status page (default: the prefix). */
+  name?: string
   /** Outage policy; default `'local'`. */
   whenDown?: WhenDown
   /** Deadline of one Redis call in ms; default 1000. */

@@ -2,6 +2,8 @@
 // express-rate-limit store, drop-in for rate-limit-redis 6: the same keys (`prefix + key`),
 // values (a string integer with a PX TTL) and increment script, so old and new instances
 // can count on the same Redis during a rollout; plus an outage policy (`whenDown`).
+const registry = require('../registry')
+const { countHits } = require('../metrics')
 const native = require('../native')
 const { OUT, LocalLimiter, RedisPath, Coalescer, script, checkKey, checkInteger, checkWhenDown, MAX_LIMIT } = require('./backend')
 const { memorySlot } = require('./memory')
@@ -70,6 +72,7 @@ class RedisStore {
     this.increments = new Coalescer(this.redis, INCREMENT, BATCH_INCREMENT, MAX_BATCH)
     this._windowArgs = [String(this.windowMs)]
     this.local = null
+    this._observed = registry.add('limiter', this, options.name ?? (this.prefix || 'limiter'))
   }
 
   /** Called by express-rate-limit (synchronously, not awaited) with its options. */
@@ -139,11 +142,11 @@ class RedisStore {
           totalHits = native.ratelimitMemoryIncrement(slot, full, this.windowMs)
         } catch (err) {
           this.redis.markDown(err)
-          return Promise.resolve(this._whenDown(full))
+          return Promise.resolve(this._downHits(full))
         }
         if (totalHits >= 0) {
           this._recovered()
-          return Promise.resolve({ totalHits, resetTime: new Date(Date.now() + OUT[0]) })
+          return Promise.resolve(countHits(this._observed, this.limit, { totalHits, resetTime: new Date(Date.now() + OUT[0]) }, 'memory'))
         }
       }
     }
@@ -151,18 +154,23 @@ class RedisStore {
   }
 
   async _increment(full) {
-    if (this._skipRedis()) return this._whenDown(full)
+    if (this._skipRedis()) return this._downHits(full)
     let reply
     try {
       reply = await this.increments.decide(full, this._windowArgs)
     } catch (err) {
       this.redis.markDown(err)
-      return this._whenDown(full)
+      return this._downHits(full)
     }
     this._recovered()
     const totalHits = Number(reply[0])
     const pttl = Number(reply[1])
-    return { totalHits, resetTime: new Date(Date.now() + pttl) }
+    return countHits(this._observed, this.limit, { totalHits, resetTime: new Date(Date.now() + pttl) }, this.redis.clientInMemory ? 'memory' : 'redis')
+  }
+
+  /** The `whenDown` answer for a hit, counted in the metrics. */
+  _downHits(full) {
+    return countHits(this._observed, this.limit, this._whenDown(full), this.whenDown === 'local' ? 'memory' : 'none')
   }
 
   /** Takes a hit back (skipped/failed requests); never below 0, never throws. */

@@ -24,6 +24,8 @@ const { Pipeline, Transaction, wrapMultiResult } = require('./pipeline')
 const { ScanStream } = require('./scan-stream')
 const { installPubSub } = require('./subscriber')
 const { startMonitor } = require('./monitor')
+const { observeClient } = require('../metrics')
+const tracing = require('../redis-tracing')
 
 const FLAG_BUFFERS = 0b001
 const FLAG_BLOCKING = 0b100
@@ -80,6 +82,9 @@ class Redis extends EventEmitter {
     /** Where commands are answered now: 'redis', or 'memory' (memory:// or during an outage). */
     this.backend = this.options.memoryOnly ? 'memory' : 'redis'
     this._selectedDb = this.options.db
+    /** Connections started (ioredis's `connectionEpoch`, reported to tracing). */
+    this.connectionEpoch = 0
+    this._observed = observeClient(this, linkOf)
     /**
      * True while the retryStrategy has given up but failover keeps the client answering
      * from memory: `connect()` then asks the native side to try Redis again.
@@ -112,7 +117,7 @@ class Redis extends EventEmitter {
 
   /** Connects (when `wait` or `end`); resolves on `ready`. */
   connect(callback) {
-    const promise = new Promise((resolve, reject) => {
+    const promise = tracing.traceConnect(this, () => new Promise((resolve, reject) => {
       if (this.status !== 'wait' && this.status !== 'end') {
         reject(new Error('Redis is already connecting/connected'))
         return
@@ -124,6 +129,7 @@ class Redis extends EventEmitter {
         this._gaveUp = false
         this._link.disconnect(true)
       } else {
+        this.connectionEpoch++
         this._setStatus('connecting')
         this._link = this._createLink((batch) => this._onDelivery(batch))
         this._directSlot = this._link.directSlot()
@@ -148,13 +154,13 @@ class Redis extends EventEmitter {
       this.on('_ready', onReady)
       this.on('_connectError', onError)
       this.on('_end', onEnd)
-    })
+    }))
     return asCallback(promise, callback)
   }
 
   /** The native connection (Cluster overrides it with its slot-routing one). */
   _createLink(onDelivery) {
-    return new native.RedisConnection(nativeOptions(this.options, false), onDelivery)
+    return new native.RedisConnection(nativeOptions(this.options, false), onDelivery, this._observed.commands)
   }
 
   _onDelivery(batch) {
@@ -193,7 +199,7 @@ class Redis extends EventEmitter {
    * the batch, which must run first).
    */
   _direct(name, args, flags) {
-    if (this._directSlot === null || this.mode !== 'normal' || this._batch.pos !== 0 || this._execWraps) return undefined
+    if (this._directSlot === null || this.mode !== 'normal' || this._batch.pos !== 0 || this._execWraps || tracing.tracingCommands()) return undefined
     let sent
     const w = scratch
     w.pos = 0
@@ -415,7 +421,7 @@ class Redis extends EventEmitter {
       this._flushScheduled = true
       queueMicrotask(this._flush)
     }
-    return command.promise
+    return tracing.traceCommand(this, command)
   }
 
   /** Hands the batch of commands issued since the last flush to the native side. */
@@ -646,6 +652,11 @@ class Redis extends EventEmitter {
 }
 
 /** The prototype method of a command (`flags`: FLAG_BUFFERS for its …Buffer twin). */
+/** A client's current native connection, for the metrics (lib/metrics.js). */
+function linkOf(client) {
+  return client._link
+}
+
 function commandMethod(name, flags) {
   const options = flags & FLAG_BUFFERS ? { replyEncoding: null } : {}
   return function (...args) {

@@ -34,6 +34,8 @@ export interface RedisStoreOptions {
   client: SessionClient
   /** Key prefix; default `'sess:'` (`''` allowed). */
   prefix?: string
+  /** Its name in bulwark.metrics and the status page (default: the prefix). */
+  name?: string
   /** SCAN COUNT of clear/all/ids/length; default 100. */
   scanCount?: number
   /** Default `JSON`. */

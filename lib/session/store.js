@@ -9,6 +9,7 @@ const { throttledLog } = require('../throttled-log')
 const { sessionClient, failsOver } = require('./client')
 const { sessionTtl, checkTtlOption } = require('./ttl')
 const { LocalCopies } = require('./local-copies')
+const registry = require('../registry')
 
 /** express-session's Store (regenerate, load, createSession) when it is installed. */
 function storeBase() {
@@ -95,6 +96,7 @@ class RedisStore extends storeBase() {
     const copies = options.localCopies === undefined ? 10_000 : options.localCopies
     if (copies !== 0) checkPositiveInteger(copies, 'localCopies')
     this._local = copies > 0 && failsOver(options.client) ? new LocalCopies(copies) : null
+    this._observed = registry.add('session', this, options.name ?? (this.prefix || 'sessions'))
   }
 
   /** The session's TTL in seconds by connect-redis's rule (≤ 0: already expired). */
@@ -108,18 +110,22 @@ class RedisStore extends storeBase() {
   }
 
   get(sid, cb) {
+    this._observed.count('read')
     return finish(attempt(() => this._redis.get(this.prefix + checkSid(sid)).then((data) => this._received(sid, data))), cb)
   }
 
   set(sid, sess, cb) {
+    this._observed.count('written')
     return finish(attempt(() => this._set(sid, sess)), cb)
   }
 
   touch(sid, sess, cb) {
+    this._observed.count('touched')
     return finish(attempt(() => this._touch(sid, sess)), cb)
   }
 
   destroy(sid, cb) {
+    this._observed.count('destroyed')
     return finish(this._destroy(sid), cb)
   }
 

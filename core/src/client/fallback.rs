@@ -17,6 +17,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 use super::{args, Completion, Delivery, Failure, FailureKind, MessageKind, Sink};
 use crate::memory::{Engine, KeyRestore, MemoryConfig, Message, Session, Stats};
+use crate::metrics::CommandMetrics;
 use crate::Reply;
 
 /// How often expired keys are swept from every engine, and how many keys one sweep
@@ -160,6 +161,8 @@ pub struct Router {
     memory_commands: AtomicU64,
     replayed_keys: AtomicU64,
     discarded_keys: AtomicU64,
+    /// The client's command metrics, when recorded (set once, before any command).
+    metrics: OnceLock<Arc<CommandMetrics>>,
 }
 
 fn now_ms() -> u64 {
@@ -203,7 +206,14 @@ impl Router {
             memory_commands: AtomicU64::new(0),
             replayed_keys: AtomicU64::new(0),
             discarded_keys: AtomicU64::new(0),
+            metrics: OnceLock::new(),
         })
+    }
+
+    /// Records this client's memory-engine commands in `metrics` from now on.
+    pub fn set_metrics(&self, metrics: Arc<CommandMetrics>) {
+        // Set once, by the client's constructor: a second call keeps the first.
+        let _ = self.metrics.set(metrics);
     }
 
     /// How long the first affected command may wait before memory answers.
@@ -317,6 +327,17 @@ impl Router {
     }
 
     fn run(&self, route: &mut Route, args: &[&[u8]]) -> Reply {
+        let metrics = self.metrics.get();
+        let started = metrics.map(|m| m.start(args[0]));
+        let reply = self.answer(route, args);
+        if let (Some(metrics), Some(started)) = (metrics, started) {
+            let error = matches!(reply, Reply::Error(_));
+            metrics.finish(started, crate::metrics::Backend::Memory, error);
+        }
+        reply
+    }
+
+    fn answer(&self, route: &mut Route, args: &[&[u8]]) -> Reply {
         self.memory_commands.fetch_add(1, Ordering::Relaxed);
         self.note_script(args);
         let session = match route.session.as_mut() {

@@ -150,8 +150,16 @@ impl Dispatcher {
         self.event(Event::Error { code, message });
     }
 
+    /// Counts a command Redis (or the client, for a failure) completed.
+    fn record(&self, pending: &Pending, error: bool) {
+        if let (Some(metrics), Some(started)) = (&self.options.metrics, pending.started) {
+            metrics.finish(started, crate::metrics::Backend::Redis, error);
+        }
+    }
+
     fn fail(&self, pending: Pending, kind: FailureKind, message: &str) -> Completion {
         self.budget.release(pending.bytes);
+        self.record(&pending, true);
         Completion {
             id: pending.id,
             flags: pending.flags,
@@ -700,6 +708,10 @@ impl Dispatcher {
                             "Command aborted: no reply in the pipeline",
                         )),
                     };
+                    self.record(
+                        &pending,
+                        !matches!(outcome, Ok(ref r) if !matches!(r, Reply::Error(_))),
+                    );
                     batch.push(Completion {
                         id: pending.id,
                         flags: pending.flags,
@@ -751,6 +763,7 @@ impl Dispatcher {
         }
         for pending in given_up {
             self.budget.release(pending.bytes);
+            self.record(&pending, true);
             batch.push(Completion {
                 id: pending.id,
                 flags: pending.flags,

@@ -176,6 +176,8 @@ struct Pending {
     cmd: redis::Cmd,
     /// The database this command selects (`SELECT n`), remembered on its OK.
     select: Option<u32>,
+    /// For the client's command metrics, when recorded.
+    started: Option<crate::metrics::Started>,
     /// Connections that dropped while this command was in flight.
     drops: u8,
 }
@@ -218,6 +220,7 @@ pub struct RedisLink {
     budget: Arc<Budget>,
     /// Present when the client fails over to memory (`options.fallback`).
     router: Option<Arc<Router>>,
+    metrics: Option<Arc<crate::metrics::CommandMetrics>>,
 }
 
 /// The runtime every connection runs on: ONE thread with a current-thread tokio runtime.
@@ -258,6 +261,10 @@ impl RedisLink {
             .fallback
             .as_ref()
             .map(|f| Router::new(f, db.clone(), false, sink.clone()));
+        let metrics = options.metrics.clone();
+        if let (Some(router), Some(metrics)) = (&router, &metrics) {
+            router.set_metrics(metrics.clone());
+        }
         let dispatcher = link::Dispatcher::new(
             options,
             db,
@@ -283,7 +290,12 @@ impl RedisLink {
                 sink.deliver(Delivery::Event(Event::End));
             }
         });
-        Self { tx, budget, router }
+        Self {
+            tx,
+            budget,
+            router,
+            metrics,
+        }
     }
 
     /// Decodes, checks and budgets one command.
@@ -292,6 +304,7 @@ impl RedisLink {
             .filter(|a| !a.is_empty())
             .ok_or_else(|| Failure::new(FailureKind::BadArguments, "malformed argument buffer"))?;
         let select = args::selected_db(&args);
+        let started = self.metrics.as_ref().map(|m| m.start(args[0]));
         let mut cmd = redis::Cmd::new();
         for arg in args {
             cmd.arg(arg);
@@ -304,6 +317,7 @@ impl RedisLink {
             bytes,
             cmd,
             select,
+            started,
             drops: 0,
         })
     }
@@ -398,6 +412,14 @@ impl Backend {
         match self {
             Backend::Redis(link) => link.router.as_ref(),
             Backend::Memory(router) => Some(router),
+        }
+    }
+
+    /// Commands queued or in flight on the Redis connection (0 for a memory client).
+    pub fn pending(&self) -> usize {
+        match self {
+            Backend::Redis(link) => link.budget.len.load(Ordering::Relaxed),
+            Backend::Memory(_) => 0,
         }
     }
 

@@ -88,6 +88,8 @@ pub struct ClientOptions {
     /// Fail over to the in-process memory engine (`None`: ioredis semantics, errors
     /// included).
     pub fallback: Option<super::FallbackOptions>,
+    /// Where command counts and latencies are recorded (`None`: not recorded).
+    pub metrics: Option<std::sync::Arc<crate::metrics::CommandMetrics>>,
     /// Sentinel mode: the address is resolved through sentinels before every connect.
     pub sentinel: Option<super::SentinelOptions>,
 }
@@ -115,6 +117,7 @@ impl Default for ClientOptions {
             subscriber: false,
             resend_unfulfilled: true,
             fallback: None,
+            metrics: None,
             sentinel: None,
         }
     }
