@@ -43,6 +43,14 @@ export const KNOWN_MISMATCHES = [
     resync: true,
   },
   {
+    id: 'memory:status-reply-invalid-utf8',
+    layer: 'memory',
+    reason: "a script's {ok=…}/{err=…} built from bytes that are not valid UTF-8: the memory engine's status and error replies are text, so such bytes come back as U+FFFD (docs/deviations.md)",
+    modes: ['memory'],
+    applies: (step) => step.ops.some((op) => ['eval', 'evalsha'].includes(op.cmd) && op.a.some((a) => Buffer.isBuffer(a) && !isUtf8(a))),
+    resync: true,
+  },
+  {
     id: 'deviation:prefix-missing-key',
     layer: 'client',
     reason: "with keyPrefix, ioredis sends GET pf:undefined for get() without a key (answer: nil); bulwark sends GET and Redis answers the arity error (docs/deviations.md)",
