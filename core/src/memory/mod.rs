@@ -331,7 +331,9 @@ impl Engine {
     /// (Redis's `write`/`may-replicate` flags): read-only scripts refuse it,
     /// and a client may route it accordingly.
     pub fn is_write_command(name: &[u8]) -> bool {
-        lookup_command(name).is_some_and(|c| script::is_write_command(c.name))
+        lookup_command(name).is_some_and(|c| {
+            script::is_write_command(c.name) || commands::LATER_WRITES.contains(&c.name)
+        })
     }
 
     /// Size and counters.
