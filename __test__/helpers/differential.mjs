@@ -279,6 +279,13 @@ function gen(r) {
     zpopmin: () => [key('zset'), ...opt(0.4, () => [r.pick([1, 2, 10, 0, -1])])],
     zpopmax: () => [key('zset'), ...opt(0.4, () => [r.pick([1, 3])])],
     zmpop: () => [r.pick([1, 2, 0]), key('zset'), key('zset'), r.pick(['MIN', 'MAX', 'LEFT']), ...opt(0.4, () => ['COUNT', r.pick([1, 2, 10, 'x'])])],
+    zunionstore: () => [key('zset'), 2, key('zset'), key('zset'), ...opt(0.3, () => ['WEIGHTS', 2, r.pick([0.5, -1, 'x'])]), ...opt(0.2, () => ['AGGREGATE', r.pick(['MIN', 'MAX', 'x'])])],
+    zinterstore: () => [key('zset'), r.pick([2, 1, 0]), key('zset'), key('set'), ...opt(0.3, () => ['AGGREGATE', r.pick(['SUM', 'MAX'])])],
+    zdiffstore: () => [key('zset'), 2, key('zset'), key('zset')],
+    zunion: () => [2, key('zset'), key('set'), ...opt(0.5, () => ['WITHSCORES'])],
+    zinter: () => [2, key('zset'), key('zset'), ...opt(0.3, () => ['WEIGHTS', 1, 'inf']), ...opt(0.5, () => ['WITHSCORES'])],
+    zdiff: () => [r.pick([2, 1]), key('zset'), key('zset'), ...opt(0.5, () => ['WITHSCORES'])],
+    zintercard: () => [2, key('zset'), key('zset'), ...opt(0.3, () => ['LIMIT', r.pick([1, 0, -1])])],
     zrandmember: () => [key('zset'), ...opt(0.6, () => [r.pick([1, 2, -2, 5, 0]), ...opt(0.3, () => [r.pick(['WITHSCORES', 'x'])])])],
     // server
     ping: () => opt(0.5, () => [val()]),
@@ -306,7 +313,6 @@ function genUnimplemented(r) {
   return {
     pfadd: () => [key('any'), r.pick(VALUES), r.pick(VALUES)],
     pfcount: () => [key('any')],
-    zunionstore: () => [key('zset'), 2, key('zset'), key('zset'), ...opt(0.3, () => ['WEIGHTS', 2, 0.5])],
     object: () => ['ENCODING', key('any')],
   }
 }
@@ -331,7 +337,7 @@ export function generateStep(r) {
     else if (roll < 0.085) op = { m: null, a: [r.pick(['nosuchcmd', 'GETT', 'hgetBuffer']), r.pick(VALUES)], cmd: 'unknown' }
     else if (roll < 0.1) op = arityOp(r)
     // Each unimplemented command as often as when there were 13 of them (1.5 % in all).
-    else if (roll < 0.105) {
+    else if (roll < 0.1035) {
       const table = genUnimplemented(r)
       const name = r.pick(Object.keys(table))
       op = { m: name, a: table[name](), cmd: name, unimplemented: true }

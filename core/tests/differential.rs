@@ -118,7 +118,7 @@ fn gen(r: &mut Rng, abs: u64) -> (Vec<String>, Cmp) {
     let s = |xs: &[&str]| xs.iter().map(|x| x.to_string()).collect::<Vec<String>>();
     let mut c: Vec<String>;
     let mut cmp = Cmp::Exact;
-    match r.below(130) {
+    match r.below(133) {
         0..=3 => {
             c = s(&["SET", &k, &v]);
             let opts = [
@@ -631,6 +631,12 @@ fn gen(r: &mut Rng, abs: u64) -> (Vec<String>, Cmp) {
             }
             // A set's unsorted order is its hash order, and ties of an ALPHA sort BY a
             // pattern keep it: compared sorted.
+            // STORE BY a pattern would keep ties (missing BY keys) in a set's hash order.
+            if c.iter().any(|a| a == "BY") {
+                if let Some(i) = c.iter().position(|a| a == "STORE") {
+                    c.drain(i..i + 2);
+                }
+            }
             let has = |o: &str| c.iter().any(|a| a == o);
             if has("BY") {
                 cmp = if has("LIMIT") { Cmp::Len } else { Cmp::Sorted };
@@ -661,6 +667,39 @@ fn gen(r: &mut Rng, abs: u64) -> (Vec<String>, Cmp) {
                         "OVERFLOW".to_string(),
                         r.pick(&["WRAP", "SAT", "FAIL", "fail", "x"]).into(),
                     ]),
+                }
+            }
+        }
+        130..=132 => {
+            let cmd = r.pick(&[
+                "ZUNIONSTORE",
+                "ZINTERSTORE",
+                "ZDIFFSTORE",
+                "ZUNION",
+                "ZINTER",
+                "ZDIFF",
+                "ZINTERCARD",
+            ]);
+            c = s(&[cmd]);
+            if cmd.ends_with("STORE") {
+                c.push(k2.clone());
+            }
+            c.push(r.pick(&["2", "2", "1", "3", "0", "x"]).into());
+            c.extend([k.clone(), r.pick(KEYS).to_string()]);
+            for _ in 0..r.below(3) {
+                match r.below(5) {
+                    0 => c.extend([
+                        "WEIGHTS".to_string(),
+                        r.pick(&["2", "-1", "0", "inf", "0.5"]).into(),
+                        r.pick(&["1", "-0.5", "x", "-inf"]).into(),
+                    ]),
+                    1 => c.extend([
+                        "AGGREGATE".to_string(),
+                        r.pick(&["SUM", "MIN", "max", "x"]).into(),
+                    ]),
+                    2 => c.push("WITHSCORES".into()),
+                    3 => c.extend(["LIMIT".to_string(), r.pick(&["0", "1", "-1"]).into()]),
+                    _ => c.push(r.pick(&["BOGUS", "WEIGHTS"]).into()),
                 }
             }
         }

@@ -9,6 +9,7 @@ mod server;
 mod sets;
 mod sort;
 mod strings;
+mod zsetops;
 mod zsets;
 
 use std::collections::HashMap;
@@ -132,6 +133,7 @@ static TABLE: Lazy<HashMap<&'static str, Cmd, BuildHasherDefault<Fnv>>> = Lazy::
         .chain(lists::COMMANDS)
         .chain(sets::COMMANDS)
         .chain(zsets::COMMANDS)
+        .chain(zsetops::COMMANDS)
         .chain(bits::COMMANDS)
         .chain(bitfield::COMMANDS)
         .chain(sort::COMMANDS)
@@ -147,7 +149,16 @@ static TABLE: Lazy<HashMap<&'static str, Cmd, BuildHasherDefault<Fnv>>> = Lazy::
 /// them yet: that list should take these in (or read them from here), so that
 /// read-only scripts refuse them too.
 pub(crate) const LATER_WRITES: &[&str] = &[
-    "setbit", "bitop", "bitfield", "copy", "lmpop", "zmpop", "sort",
+    "setbit",
+    "bitop",
+    "bitfield",
+    "copy",
+    "lmpop",
+    "zmpop",
+    "sort",
+    "zunionstore",
+    "zinterstore",
+    "zdiffstore",
 ];
 
 /// A command-table row of a family module: name, arity, handler.
