@@ -148,6 +148,27 @@ fn read_only_scripts_refuse_writes() {
     );
     assert!(error_text(r)
         .starts_with("ERR Write commands are not allowed from read-only scripts. script: "));
+    // The bitmap, COPY, pop and set-algebra writes are refused too.
+    for call in [
+        "redis.call('setbit', 'b', 7, 1)",
+        "redis.call('bitop', 'and', 'c', 'a')",
+        "redis.call('bitfield', 'b', 'set', 'u8', 0, 1)",
+        "redis.call('copy', 'a', 'c')",
+        "redis.call('lmpop', 1, 'l', 'left')",
+        "redis.call('zmpop', 1, 'z', 'min')",
+        "redis.call('sort', 'l')",
+        "redis.call('zunionstore', 'd', 1, 'z')",
+        "redis.call('zinterstore', 'd', 1, 'z')",
+        "redis.call('zdiffstore', 'd', 1, 'z')",
+    ] {
+        let lua = format!("return {call}");
+        let r = e.execute(&mut s, &[b"EVAL_RO", lua.as_bytes(), b"0"]);
+        assert!(
+            error_text(r)
+                .starts_with("ERR Write commands are not allowed from read-only scripts. script: "),
+            "{call}"
+        );
+    }
     e.execute(&mut s, &[b"SET", b"a", b"1"]);
     assert_eq!(
         e.execute(

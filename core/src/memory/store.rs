@@ -24,7 +24,7 @@ pub(crate) const DATABASES: usize = 16;
 /// uniformly random key (eviction and expiry sampling, SPOP), a stable cursor
 /// (SCAN) and repeated access after one hash probe (`index_of` + `at_mut`)
 /// are O(1). Removal swaps the last entry into the hole.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct IndexedMap<V> {
     entries: Vec<(Arc<[u8]>, V)>,
     map: HashMap<Arc<[u8]>, usize>,
@@ -94,7 +94,7 @@ impl<V> IndexedMap<V> {
 }
 
 /// A hash value: field → value, insertion-ordered like a small Redis hash.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Hash {
     pub(crate) map: IndexedMap<Vec<u8>>,
     bytes: usize,
@@ -125,7 +125,7 @@ impl Hash {
 }
 
 /// A set value.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Set {
     pub(crate) map: IndexedMap<()>,
     bytes: usize,
@@ -175,7 +175,7 @@ impl Ord for Score {
 }
 
 /// A sorted-set value: member → score plus the (score, member) order.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct ZSet {
     pub(crate) dict: HashMap<Arc<[u8]>, f64>,
     pub(crate) tree: BTreeSet<(Score, Arc<[u8]>)>,
@@ -187,6 +187,10 @@ pub(crate) struct ZSet {
 }
 
 impl ZSet {
+    /// Leaves the compact encoding, as SORT does to a sorted set in Redis.
+    pub(crate) fn convert_to_skiplist(&mut self) {
+        self.large = true;
+    }
     /// Sets a member's score; true when the member is new.
     pub(crate) fn insert(&mut self, m: &[u8], score: f64) -> bool {
         let is_new = !self.dict.contains_key(m);
@@ -235,7 +239,7 @@ impl ZSet {
 }
 
 /// A list value.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct List {
     pub(crate) items: VecDeque<Vec<u8>>,
     bytes: usize,
@@ -266,7 +270,7 @@ impl List {
 }
 
 /// A value of one of the supported Redis types.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) enum Value {
     Str(Vec<u8>),
     List(List),

@@ -2,7 +2,8 @@
 
 use super::strings::add_long_double;
 use super::{
-    bulk, cursor, err, int, scan_opts, scan_reply, scan_window, Ctx, Row, R, SMALL_COLLECTION,
+    bulk, cursor, err, int, rand_args, random_picks, scan_opts, scan_reply, scan_window, Ctx, Row,
+    R, SMALL_COLLECTION,
 };
 use crate::memory::glob;
 use crate::memory::num::{self, LongDouble};
@@ -24,6 +25,7 @@ pub(crate) const COMMANDS: &[Row] = &[
     ("hlen", 2, hlen),
     ("hstrlen", 3, hstrlen),
     ("hscan", -3, hscan),
+    ("hrandfield", -2, hrandfield),
 ];
 
 fn set_pairs(ctx: &mut Ctx, a: &[&[u8]], name: &str) -> Result<i64, Reply> {
@@ -192,4 +194,24 @@ fn hscan(ctx: &mut Ctx, a: &[&[u8]]) -> R {
         }
     }
     Ok(scan_reply(next, out))
+}
+
+fn hrandfield(ctx: &mut Ctx, a: &[&[u8]]) -> R {
+    let (count, with_values) = rand_args(a, "withvalues")?;
+    let Some(len) = ctx.hash(a[1])?.map(|h| h.map.len()) else {
+        return Ok(count.map_or(Reply::Nil, |_| Reply::Array(Vec::new())));
+    };
+    let picks = random_picks(ctx.st, len, count);
+    let h = ctx.hash(a[1])?.expect("hash");
+    let mut out = Vec::with_capacity(picks.len() * (1 + usize::from(with_values)));
+    for i in picks {
+        out.push(bulk(h.map.key_at(i)));
+        if with_values {
+            out.push(bulk(h.map.at(i)));
+        }
+    }
+    Ok(match count {
+        Some(_) => Reply::Array(out),
+        None => out.into_iter().next().unwrap_or(Reply::Nil),
+    })
 }

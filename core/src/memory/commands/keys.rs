@@ -1,9 +1,11 @@
 //! Generic keyspace commands.
 
 use super::{
-    bulk, cursor, err, int, is, ok, scan_opts, scan_reply, scan_window, syntax, Ctx, Row, R,
+    bulk, cursor, err, int, is, not_int, ok, scan_opts, scan_reply, scan_window, syntax, Ctx, Row,
+    R,
 };
 use crate::memory::glob;
+use crate::memory::store::DATABASES;
 use crate::Reply;
 
 pub(crate) const COMMANDS: &[Row] = &[
@@ -23,6 +25,7 @@ pub(crate) const COMMANDS: &[Row] = &[
     ("type", 2, type_),
     ("rename", 3, rename),
     ("renamenx", 3, renamenx),
+    ("copy", -3, copy),
     ("keys", 2, keys),
     ("scan", -2, scan),
     ("dbsize", 1, dbsize),
@@ -200,6 +203,41 @@ fn renamenx(ctx: &mut Ctx, a: &[&[u8]]) -> R {
     Ok(Reply::Int(i64::from(rename_generic(
         ctx, a[1], a[2], true,
     )?)))
+}
+
+fn copy(ctx: &mut Ctx, a: &[&[u8]]) -> R {
+    let (mut dst_db, mut replace) = (ctx.db, false);
+    let mut i = 3;
+    while i < a.len() {
+        if is(a[i], "replace") {
+            replace = true;
+        } else if is(a[i], "db") && i + 1 < a.len() {
+            let n = int(a[i + 1]).and_then(|n| i32::try_from(n).map_err(|_| not_int()))?;
+            dst_db = usize::try_from(n)
+                .ok()
+                .filter(|&n| n < DATABASES)
+                .ok_or_else(|| err("DB index is out of range"))?;
+            i += 1;
+        } else {
+            return Err(syntax());
+        }
+        i += 1;
+    }
+    if dst_db == ctx.db && a[1] == a[2] {
+        return Err(err("source and destination objects are the same"));
+    }
+    let Some(src) = ctx.entry(a[1]) else {
+        return Ok(Reply::Int(0));
+    };
+    let (value, expires_at) = (src.value.clone(), src.expires_at);
+    if ctx.st.peek(dst_db, a[2], ctx.now).is_some() {
+        if !replace {
+            return Ok(Reply::Int(0));
+        }
+        ctx.st.delete(dst_db, a[2]);
+    }
+    ctx.st.set(dst_db, a[2], value, expires_at);
+    Ok(Reply::Int(1))
 }
 
 /// True when a key's TTL has passed (iteration skips such keys).

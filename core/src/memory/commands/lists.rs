@@ -1,6 +1,6 @@
 //! List commands.
 
-use super::{bulk, err, int, is, ok, syntax, Ctx, Row, R};
+use super::{bulk, err, int, is, mpop_args, ok, syntax, Ctx, Row, R};
 use crate::Reply;
 
 pub(crate) const COMMANDS: &[Row] = &[
@@ -20,6 +20,7 @@ pub(crate) const COMMANDS: &[Row] = &[
     ("lpos", -3, lpos),
     ("lmove", 5, lmove),
     ("rpoplpush", 3, rpoplpush),
+    ("lmpop", -4, lmpop),
 ];
 
 fn push(ctx: &mut Ctx, a: &[&[u8]], left: bool, only_existing: bool) -> R {
@@ -74,6 +75,19 @@ fn pop(ctx: &mut Ctx, a: &[&[u8]], left: bool) -> R {
     };
     ctx.changed(a[1], count != Some(0));
     Ok(reply)
+}
+
+/// LMPOP: pops from the first non-empty list of the keys.
+fn lmpop(ctx: &mut Ctx, a: &[&[u8]]) -> R {
+    let (keys, left, count) = mpop_args(a, ("left", "right"))?;
+    for k in keys {
+        let Some(l) = ctx.list(k)? else { continue };
+        let items = (0..count).map_while(|_| l.pop(left)).map(Reply::Bulk);
+        let reply = Reply::Array(vec![bulk(k), Reply::Array(items.collect())]);
+        ctx.modified(k);
+        return Ok(reply);
+    }
+    Ok(Reply::Nil)
 }
 
 fn lpop(ctx: &mut Ctx, a: &[&[u8]]) -> R {

@@ -1,11 +1,15 @@
 //! The command table and the helpers every command family shares.
 
+mod bitfield;
+mod bits;
 mod hashes;
 mod keys;
 mod lists;
 mod server;
 mod sets;
+mod sort;
 mod strings;
+mod zsetops;
 mod zsets;
 
 use std::collections::HashMap;
@@ -129,6 +133,10 @@ static TABLE: Lazy<HashMap<&'static str, Cmd, BuildHasherDefault<Fnv>>> = Lazy::
         .chain(lists::COMMANDS)
         .chain(sets::COMMANDS)
         .chain(zsets::COMMANDS)
+        .chain(zsetops::COMMANDS)
+        .chain(bits::COMMANDS)
+        .chain(bitfield::COMMANDS)
+        .chain(sort::COMMANDS)
         .chain(server::COMMANDS)
     {
         add(name, *arity, Data(*f));
@@ -175,6 +183,90 @@ pub(crate) fn int(a: &[u8]) -> Result<i64, Reply> {
 /// A double argument (`ERR value is not a valid float`).
 pub(crate) fn float(a: &[u8]) -> Result<f64, Reply> {
     num::parse_f64(a).ok_or_else(|| err("value is not a valid float"))
+}
+
+/// An integer in `1..=i64::MAX`, else the error `msg` (Redis's
+/// `getRangeLongFromObjectOrReply` gives the same message for a non-integer).
+pub(crate) fn at_least_one(a: &[u8], msg: &str) -> Result<usize, Reply> {
+    match num::parse_i64(a) {
+        Some(n) if n >= 1 => Ok(usize::try_from(n).unwrap_or(usize::MAX)),
+        _ => Err(err(msg)),
+    }
+}
+
+/// LMPOP/ZMPOP arguments: `numkeys key… <from> [COUNT n]`, where `<from>`
+/// is `ends.0` (true) or `ends.1` (false). Returns the keys, the end, the count.
+pub(crate) fn mpop_args<'a, 'b>(
+    a: &'b [&'a [u8]],
+    ends: (&str, &str),
+) -> Result<(&'b [&'a [u8]], bool, usize), Reply> {
+    let n = at_least_one(a[1], "numkeys should be greater than 0")?;
+    let from = 2usize.saturating_add(n);
+    let Some(end) = a.get(from) else {
+        return Err(syntax());
+    };
+    let first = if is(end, ends.0) {
+        true
+    } else if is(end, ends.1) {
+        false
+    } else {
+        return Err(syntax());
+    };
+    let mut count = None;
+    let mut i = from + 1;
+    while i < a.len() {
+        if count.is_none() && is(a[i], "count") && i + 1 < a.len() {
+            count = Some(at_least_one(a[i + 1], "count should be greater than 0")?);
+            i += 2;
+        } else {
+            return Err(syntax());
+        }
+    }
+    Ok((&a[2..from], first, count.unwrap_or(1)))
+}
+
+/// Which of `len` elements SRANDMEMBER/HRANDFIELD/ZRANDMEMBER return: one
+/// without a count, `count` distinct ones (at most `len`) for a positive
+/// count, `-count` with repetitions for a negative one.
+pub(crate) fn random_picks(st: &mut State, len: usize, count: Option<i64>) -> Vec<usize> {
+    match count {
+        None => vec![st.rand_below(len)],
+        Some(c) if c < 0 => (0..c.unsigned_abs()).map(|_| st.rand_below(len)).collect(),
+        Some(c) => {
+            // Distinct elements: a partial Fisher-Yates over the indexes.
+            let n = usize::try_from(c).unwrap_or(usize::MAX).min(len);
+            let mut idx: Vec<usize> = (0..len).collect();
+            for i in 0..n {
+                let j = i + st.rand_below(len - i);
+                idx.swap(i, j);
+            }
+            idx.truncate(n);
+            idx
+        }
+    }
+}
+
+/// HRANDFIELD/ZRANDMEMBER arguments after the key: `[count [<with>]]`.
+/// Returns the count and whether `<with>` (WITHVALUES/WITHSCORES) was given.
+pub(crate) fn rand_args(a: &[&[u8]], with: &str) -> Result<(Option<i64>, bool), Reply> {
+    let Some(c) = a.get(2) else {
+        return Ok((None, false));
+    };
+    let count = int(c)?;
+    if count == i64::MIN {
+        return Err(err(
+            "value is out of range, value must between -9223372036854775807 and 9223372036854775807",
+        ));
+    }
+    let with_values = match a.get(3) {
+        None => false,
+        Some(w) if a.len() == 4 && is(w, with) => true,
+        Some(_) => return Err(syntax()),
+    };
+    if with_values && count.unsigned_abs() > (i64::MAX / 2) as u64 {
+        return Err(err("value is out of range"));
+    }
+    Ok((Some(count), with_values))
 }
 
 /// Case-insensitive option comparison.

@@ -2,10 +2,11 @@
 
 use super::lists::positive_count;
 use super::{
-    bulk, cursor, err, int, scan_opts, scan_reply, scan_window, Ctx, Row, R, SMALL_COLLECTION,
+    at_least_one, bulk, cursor, err, int, is, random_picks, scan_opts, scan_reply, scan_window,
+    syntax, Ctx, Row, R, SMALL_COLLECTION,
 };
-use crate::memory::glob;
 use crate::memory::store::{Set, Value};
+use crate::memory::{glob, num};
 use crate::Reply;
 
 pub(crate) const COMMANDS: &[Row] = &[
@@ -19,6 +20,7 @@ pub(crate) const COMMANDS: &[Row] = &[
     ("srandmember", -2, srandmember),
     ("sinter", -2, sinter),
     ("sinterstore", -3, sinterstore),
+    ("sintercard", -3, sintercard),
     ("sunion", -2, sunion),
     ("sunionstore", -3, sunionstore),
     ("sdiff", -2, sdiff),
@@ -115,23 +117,7 @@ fn srandmember(ctx: &mut Ctx, a: &[&[u8]]) -> R {
             Reply::Nil
         });
     };
-    let picks: Vec<usize> = match count {
-        None => vec![ctx.st.rand_below(len)],
-        Some(c) if c < 0 => (0..c.unsigned_abs())
-            .map(|_| ctx.st.rand_below(len))
-            .collect(),
-        Some(c) => {
-            // Distinct members: a partial Fisher-Yates over the indexes.
-            let n = (c as usize).min(len);
-            let mut idx: Vec<usize> = (0..len).collect();
-            for i in 0..n {
-                let j = i + ctx.st.rand_below(len - i);
-                idx.swap(i, j);
-            }
-            idx.truncate(n);
-            idx
-        }
-    };
+    let picks = random_picks(ctx.st, len, count);
     let s = ctx.set(a[1])?.expect("set");
     let out: Vec<Reply> = picks.iter().map(|&i| bulk(s.map.key_at(i))).collect();
     Ok(match count {
@@ -221,6 +207,29 @@ fn sunion(ctx: &mut Ctx, a: &[&[u8]]) -> R {
 }
 fn sdiff(ctx: &mut Ctx, a: &[&[u8]]) -> R {
     reply_of(combine(ctx, &a[1..], Op::Diff)?)
+}
+fn sintercard(ctx: &mut Ctx, a: &[&[u8]]) -> R {
+    let n = at_least_one(a[1], "numkeys should be greater than 0")?;
+    if n > a.len() - 2 {
+        return Err(err("Number of keys can't be greater than number of args"));
+    }
+    let mut limit = 0;
+    let mut i = 2 + n;
+    while i < a.len() {
+        if is(a[i], "limit") && i + 1 < a.len() {
+            limit = match num::parse_i64(a[i + 1]) {
+                Some(l) if l >= 0 => l as usize,
+                _ => return Err(err("LIMIT can't be negative")),
+            };
+            i += 2;
+        } else {
+            return Err(syntax());
+        }
+    }
+    let card = combine(ctx, &a[2..2 + n], Op::Inter)?.len();
+    Ok(Reply::Int(
+        if limit > 0 { card.min(limit) } else { card } as i64
+    ))
 }
 fn sinterstore(ctx: &mut Ctx, a: &[&[u8]]) -> R {
     let v = combine(ctx, &a[2..], Op::Inter)?;

@@ -4,7 +4,10 @@ use std::ops::Bound;
 use std::sync::Arc;
 
 use super::lists::{index_range, positive_count};
-use super::{bulk, cursor, err, float, int, is, scan_opts, scan_reply, syntax, Ctx, Row, R};
+use super::{
+    bulk, cursor, err, float, int, is, mpop_args, rand_args, random_picks, scan_opts, scan_reply,
+    syntax, Ctx, Row, R,
+};
 use crate::memory::glob;
 use crate::memory::num::{format_f64, strtod};
 use crate::memory::store::{Score, ZSet};
@@ -31,6 +34,8 @@ pub(crate) const COMMANDS: &[Row] = &[
     ("zpopmin", -2, zpopmin),
     ("zpopmax", -2, zpopmax),
     ("zscan", -3, zscan),
+    ("zmpop", -4, zmpop),
+    ("zrandmember", -2, zrandmember),
 ];
 
 fn score_reply(v: f64) -> Reply {
@@ -531,6 +536,13 @@ fn pop(ctx: &mut Ctx, a: &[&[u8]], max: bool) -> R {
     let Some(z) = ctx.zset(a[1])? else {
         return Ok(Reply::Array(Vec::new()));
     };
+    let out = pop_members(z, max, count);
+    ctx.changed(a[1], !out.is_empty());
+    Ok(Reply::Array(out))
+}
+
+/// Removes up to `count` members from the low (or `max`) end: member, score, ….
+fn pop_members(z: &mut ZSet, max: bool, count: usize) -> Vec<Reply> {
     let mut out = Vec::new();
     for _ in 0..count {
         let first = if max {
@@ -543,8 +555,21 @@ fn pop(ctx: &mut Ctx, a: &[&[u8]], max: bool) -> R {
         out.push(bulk(&m));
         out.push(score_reply(s.0));
     }
-    ctx.changed(a[1], !out.is_empty());
-    Ok(Reply::Array(out))
+    out
+}
+
+/// ZMPOP: pops from the first non-empty sorted set of the keys, as
+/// `[key, [[member, score], …]]`.
+fn zmpop(ctx: &mut Ctx, a: &[&[u8]]) -> R {
+    let (keys, min, count) = mpop_args(a, ("min", "max"))?;
+    for k in keys {
+        let Some(z) = ctx.zset(k)? else { continue };
+        let flat = pop_members(z, !min, count);
+        let pairs = flat.chunks(2).map(|p| Reply::Array(p.to_vec())).collect();
+        ctx.modified(k);
+        return Ok(Reply::Array(vec![bulk(k), Reply::Array(pairs)]));
+    }
+    Ok(Reply::Nil)
 }
 
 fn zpopmin(ctx: &mut Ctx, a: &[&[u8]]) -> R {
@@ -572,4 +597,26 @@ fn zscan(ctx: &mut Ctx, a: &[&[u8]]) -> R {
         }
     }
     Ok(scan_reply(0, out))
+}
+
+fn zrandmember(ctx: &mut Ctx, a: &[&[u8]]) -> R {
+    let (count, with_scores) = rand_args(a, "withscores")?;
+    let Some(len) = ctx.zset(a[1])?.map(|z| z.len()) else {
+        return Ok(count.map_or(Reply::Nil, |_| Reply::Array(Vec::new())));
+    };
+    let picks = random_picks(ctx.st, len, count);
+    let z = ctx.zset(a[1])?.expect("zset");
+    let members: Vec<&(Score, Arc<[u8]>)> = z.tree.iter().collect();
+    let mut out = Vec::with_capacity(picks.len() * (1 + usize::from(with_scores)));
+    for i in picks {
+        let (s, m) = members[i];
+        out.push(bulk(m));
+        if with_scores {
+            out.push(score_reply(s.0));
+        }
+    }
+    Ok(match count {
+        Some(_) => Reply::Array(out),
+        None => out.into_iter().next().unwrap_or(Reply::Nil),
+    })
 }

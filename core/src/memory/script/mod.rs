@@ -465,6 +465,16 @@ pub(crate) fn is_write_command(name: &str) -> bool {
         "zpopmin",
         "zpopmax",
         "publish",
+        "setbit",
+        "bitop",
+        "bitfield",
+        "copy",
+        "lmpop",
+        "zmpop",
+        "sort",
+        "zunionstore",
+        "zinterstore",
+        "zdiffstore",
     ];
     WRITES.contains(&name)
 }
