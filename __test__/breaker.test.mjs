@@ -444,8 +444,9 @@ test('health check: failures emit healthCheckFailed and open; stops at shutdown 
     runs++
     throw new Error('unhealthy')
   }, 10)
-  await tick(5)
-  assert.deepEqual(failed, ['unhealthy'])
+  // The first run fails at once; a loaded machine may let the 10 ms interval run again.
+  for (let i = 0; i < 400 && failed.length === 0; i++) await tick(5)
+  assert.ok(failed.length >= 1 && failed.every((m) => m === 'unhealthy'), String(failed))
   assert.equal(b.opened, true)
   b.shutdown()
   const before = runs
