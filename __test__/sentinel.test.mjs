@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import { startSentinels } from './helpers/redis-sentinel.mjs'
-import { rawCommand } from './helpers/redis-server.mjs'
+import { rawCommand, freePort } from './helpers/redis-server.mjs'
 import { until } from './helpers/redis-cluster.mjs'
 
 const require = createRequire(import.meta.url)
@@ -94,3 +94,23 @@ for (const how of ['SENTINEL FAILOVER', 'kill -9 of the primary']) {
     if (how === 'kill -9 of the primary') await deployment.restartAsReplica(before)
   })
 }
+
+test('sentinelRetryStrategy decides when no sentinel answers (retryStrategy is for the node)', async () => {
+  const dead = await freePort()
+  const calls = []
+  const nodeCalls = []
+  const c = new Redis({
+    sentinels: [{ host: '127.0.0.1', port: dead }],
+    name: deployment.name,
+    fallback: false,
+    retryStrategy: (times) => nodeCalls.push(times) && 10,
+    sentinelRetryStrategy: (times) => (calls.push(times), times < 3 ? 10 : null),
+  })
+  const errors = []
+  c.on('error', (err) => errors.push(err.message))
+  await new Promise((resolve) => c.once('end', resolve))
+  assert.deepEqual(calls, [1, 2, 3])
+  assert.deepEqual(nodeCalls, [])
+  assert.ok(errors.length >= 3 && errors.every((m) => m.startsWith('All sentinels are unreachable')))
+  await assert.rejects(c.get('k'), { message: 'Connection is closed.' })
+})

@@ -74,6 +74,9 @@ impl Shared {
                 if shared.closing.load(Ordering::Relaxed) {
                     return;
                 }
+                if shared.gave_up.load(Ordering::Acquire) {
+                    continue;
+                }
                 // Back only once every primary serves (a restarted cluster answers
                 // CLUSTER SLOTS before it leaves cluster_state:fail).
                 if shared.refresh().await && shared.serving().await {
@@ -85,7 +88,7 @@ impl Shared {
     }
 
     /// True when every primary of the slot map says `cluster_state:ok`.
-    async fn serving(&self) -> bool {
+    pub(super) async fn serving(&self) -> bool {
         let masters = self.map.lock().masters.clone();
         for addr in masters {
             let Some(mut conn) = self.connect(&addr).await else {
