@@ -103,6 +103,33 @@ test('clusterRetryStrategy giving up with the memory fallback on: end, and memor
   c.disconnect()
 })
 
+test('enableReadyCheck: a cluster in cluster_state:fail is not ready (one shard paused, master and replica)', async () => {
+  // Not the first startup node's shard: the pub/sub test's subscriber is on that node and
+  // this shard's roles may swap when it resumes.
+  const master = cluster.masters().find((s) => s.port !== cluster.ports[0])
+  const replica = cluster.replicaOf(master.port)
+  const other = cluster.masters().find((s) => s.port !== master.port)
+  master.pause()
+  replica.pause()
+  try {
+    await until(async () => (await rawCommand(other.port, 'CLUSTER INFO', { timeoutMs: 500 })).includes('cluster_state:fail'), 'the cluster to fail')
+    const reasons = []
+    const c = new Cluster([other.port], {
+      fallback: false,
+      slotsRefreshTimeout: 300,
+      clusterRetryStrategy: (times, reason) => (reasons.push(reason.message), null),
+    })
+    c.on('error', () => {})
+    await assert.rejects(c.get('k'), { message: 'None of startup nodes is available' })
+    assert.equal(reasons.length, 1)
+    assert.match(reasons[0], /cluster_state:fail/)
+  } finally {
+    master.resume()
+    replica.resume()
+  }
+  await cluster.waitHealthy()
+})
+
 test('commands across slots land on the owning primaries; cross-slot multi-key commands get CROSSSLOT', async () => {
   const c = connect()
   const keys = Array.from({ length: 200 }, (_, i) => `route:${i}`)

@@ -555,13 +555,27 @@ impl Shared {
         }
     }
 
-    /// CLUSTER INFO on every primary says `cluster_state:ok` (`enableReadyCheck`).
+    /// ioredis's `enableReadyCheck`: CLUSTER INFO from the first primary that answers
+    /// (each bounded by `slotsRefreshTimeout`); only `cluster_state:fail` is not ready.
     async fn ready_check(&self) -> bool {
-        if !self.options.node.ready_check || self.serving().await {
+        if !self.options.node.ready_check {
             return true;
         }
-        *self.last_error.lock() = Some("CLUSTER INFO: cluster_state is not ok".into());
-        false
+        let masters = self.map.lock().masters.clone();
+        for addr in masters {
+            let info =
+                tokio::time::timeout(self.options.slots_refresh_timeout, self.cluster_info(&addr))
+                    .await;
+            if let Ok(Some(info)) = info {
+                if info.contains("cluster_state:fail") {
+                    *self.last_error.lock() =
+                        Some(format!("CLUSTER INFO on {addr}: cluster_state:fail"));
+                    return false;
+                }
+                return true;
+            }
+        }
+        true
     }
 
     /// The clusterRetryStrategy stopped the start-up attempts. With the memory engine on,

@@ -88,17 +88,11 @@ impl Shared {
     }
 
     /// True when every primary of the slot map says `cluster_state:ok`.
-    pub(super) async fn serving(&self) -> bool {
+    async fn serving(&self) -> bool {
         let masters = self.map.lock().masters.clone();
         for addr in masters {
-            let Some(mut conn) = self.connect(&addr).await else {
-                return false;
-            };
-            let info: Result<String, _> = redis::cmd("CLUSTER")
-                .arg("INFO")
-                .query_async(&mut conn)
-                .await;
-            if !info.is_ok_and(|i| i.contains("cluster_state:ok")) {
+            let info = self.cluster_info(&addr).await;
+            if !info.is_some_and(|i| i.contains("cluster_state:ok")) {
                 return false;
             }
         }
@@ -228,6 +222,16 @@ impl Shared {
             }
         }
         true
+    }
+
+    /// CLUSTER INFO of the node at `addr` (`None` when it does not answer).
+    pub(super) async fn cluster_info(&self, addr: &str) -> Option<String> {
+        let mut conn = self.connect(addr).await?;
+        redis::cmd("CLUSTER")
+            .arg("INFO")
+            .query_async(&mut conn)
+            .await
+            .ok()
     }
 
     async fn connect(&self, addr: &str) -> Option<MultiplexedConnection> {
