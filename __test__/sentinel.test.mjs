@@ -114,3 +114,14 @@ test('sentinelRetryStrategy decides when no sentinel answers (retryStrategy is f
   assert.ok(errors.length >= 3 && errors.every((m) => m.startsWith('All sentinels are unreachable')))
   await assert.rejects(c.get('k'), { message: 'Connection is closed.' })
 })
+
+test('the sentinel list grows from SENTINEL sentinels: with its only configured sentinel dead, the client finds the primary through the others', { timeout: 20_000 }, async () => {
+  const only = deployment.sentinels[2]
+  const c = client({ sentinels: [{ host: '127.0.0.1', port: only.port }], fallback: false })
+  assert.equal(await c.set('learned:k', '1'), 'OK')
+  await only.kill()
+  c.disconnect(true)
+  assert.equal(await c.set('learned:k', '2'), 'OK')
+  assert.equal(c.status, 'ready')
+  assert.equal(await rawCommand(deployment.masterPort(), 'GET learned:k'), '$1\r\n2')
+})
