@@ -115,8 +115,27 @@ test('sentinelRetryStrategy decides when no sentinel answers (retryStrategy is f
   await assert.rejects(c.get('k'), { message: 'Connection is closed.' })
 })
 
+test('a write refused with READONLY (the primary was demoted) reconnects to the primary the sentinels name and is resent', { timeout: 20_000 }, async () => {
+  const c = client({ failoverDetector: false, fallback: false })
+  assert.equal(await c.set('ro:k', '1'), 'OK')
+  const oldPort = deployment.masterPort()
+  const other = deployment.servers.find((s) => s.port !== oldPort)
+  // Swap the roles by hand and re-point every sentinel at once (no +switch-master).
+  await rawCommand(other.port, 'REPLICAOF NO ONE')
+  await rawCommand(oldPort, `REPLICAOF 127.0.0.1 ${other.port}`)
+  assert.match(await rawCommand(oldPort, 'SET probe 1'), /^-READONLY/)
+  for (const s of deployment.sentinels) {
+    await rawCommand(s.port, `SENTINEL REMOVE ${deployment.name}`)
+    await rawCommand(s.port, `SENTINEL MONITOR ${deployment.name} 127.0.0.1 ${other.port} 2`)
+  }
+  assert.equal(await c.set('ro:k', '2'), 'OK')
+  assert.equal(await rawCommand(other.port, 'GET ro:k'), '$1\r\n2')
+})
+
 test('the sentinel list grows from SENTINEL sentinels: with its only configured sentinel dead, the client finds the primary through the others', { timeout: 20_000 }, async () => {
   const only = deployment.sentinels[2]
+  // The sentinels find each other again after the test above re-pointed them (hello messages every 2 s).
+  await until(async () => (await rawCommand(only.port, `SENTINEL SENTINELS ${deployment.name}`)).startsWith('*2'), 'the sentinels to know their peers')
   const c = client({ sentinels: [{ host: '127.0.0.1', port: only.port }], fallback: false })
   assert.equal(await c.set('learned:k', '1'), 'OK')
   await only.kill()
