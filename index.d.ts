@@ -26,7 +26,10 @@ export declare class ClusterConnection {
   quit(id: number): void
   /** Close every node now; reconnect when asked to. */
   disconnect(reconnect: boolean): void
-  /** Node reconnects are decided in the core; kept for the `Redis` facade's calls. */
+  /**
+   * The `clusterRetryStrategy` decision after a failed start-up attempt: the delay in
+   * ms, or a negative number to give up. (Node reconnects are decided in the core.)
+   */
   retry(delayMs: number): void
   /** The slot map's nodes. */
   nodes(): Array<ClusterNodeInfo>

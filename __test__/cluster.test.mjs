@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startCluster, cli, until } from './helpers/redis-cluster.mjs'
-import { rawCommand } from './helpers/redis-server.mjs'
+import { rawCommand, freePort } from './helpers/redis-server.mjs'
 
 const require = createRequire(import.meta.url)
 const Redis = require('../lib/ioredis.js')
@@ -47,6 +47,87 @@ test('exports and constructor forms follow ioredis', async () => {
   assert.deepEqual(lazy.startupNodes.map((n) => n.port), cluster.ports.slice(0, 3))
   assert.throws(() => lazy.nodes('primary'), { message: 'Invalid role "primary". Expected "all", "master" or "slave"' })
   lazy.disconnect()
+})
+
+test("topology events: +node for every node and refresh after each CLUSTER SLOTS read", async () => {
+  const c = connect({ lazyConnect: true })
+  const added = []
+  let refreshes = 0
+  c.on('+node', (node) => added.push(node.options.port))
+  c.on('refresh', () => refreshes++)
+  await c.connect()
+  const ports = (list) => list.map((n) => n.options.port).sort()
+  // Every node of the slot map was announced once (replicas may reach a node's CLUSTER
+  // SLOTS a little after the cluster says ok, so the map is the reference).
+  assert.deepEqual(added.slice().sort(), ports(c.nodes()))
+  assert.deepEqual(ports(c.nodes('master')), cluster.masters().map((s) => s.port).sort())
+  assert.ok(refreshes >= 1)
+  const before = refreshes
+  c.refreshSlotsCache()
+  await until(() => refreshes > before, 'refresh after refreshSlotsCache()')
+  assert.deepEqual(added.slice().sort(), ports(c.nodes()), 'one +node per node, none for an unchanged map')
+})
+
+test('clusterRetryStrategy: called with (times, reason) on the cluster; giving up ends it with ioredis\'s errors', async () => {
+  const dead = await freePort()
+  const calls = []
+  const c = new Cluster([dead], {
+    fallback: false,
+    clusterRetryStrategy(times, reason) {
+      calls.push([times, this, reason])
+      return times < 3 ? 10 : null
+    },
+  })
+  const reconnecting = []
+  c.on('error', () => {})
+  c.on('reconnecting', () => reconnecting.push(c.status))
+  const ended = new Promise((resolve) => c.once('end', resolve))
+  await assert.rejects(c.get('k'), { message: 'None of startup nodes is available' })
+  await ended
+  assert.deepEqual(calls.map(([times]) => times), [1, 2, 3])
+  assert.ok(calls.every(([, self, reason]) => self === c && reason instanceof Error))
+  assert.equal(reconnecting.length, 2)
+  assert.equal(c.status, 'end')
+  await assert.rejects(c.get('k'), { message: 'Connection is closed.' })
+})
+
+test('clusterRetryStrategy giving up with the memory fallback on: end, and memory keeps answering', async () => {
+  const dead = await freePort()
+  const c = new Cluster([dead], { clusterRetryStrategy: null })
+  c.on('error', () => {})
+  const ended = new Promise((resolve) => c.once('end', resolve))
+  assert.equal(await c.set('k', 'v'), 'OK')
+  await ended
+  assert.equal(c.backend, 'memory')
+  assert.equal(await c.get('k'), 'v')
+  c.disconnect()
+})
+
+test('enableReadyCheck: a cluster in cluster_state:fail is not ready (one shard paused, master and replica)', async () => {
+  // Not the first startup node's shard: the pub/sub test's subscriber is on that node and
+  // this shard's roles may swap when it resumes.
+  const master = cluster.masters().find((s) => s.port !== cluster.ports[0])
+  const replica = cluster.replicaOf(master.port)
+  const other = cluster.masters().find((s) => s.port !== master.port)
+  master.pause()
+  replica.pause()
+  try {
+    await until(async () => (await rawCommand(other.port, 'CLUSTER INFO', { timeoutMs: 500 })).includes('cluster_state:fail'), 'the cluster to fail')
+    const reasons = []
+    const c = new Cluster([other.port], {
+      fallback: false,
+      slotsRefreshTimeout: 300,
+      clusterRetryStrategy: (times, reason) => (reasons.push(reason.message), null),
+    })
+    c.on('error', () => {})
+    await assert.rejects(c.get('k'), { message: 'None of startup nodes is available' })
+    assert.equal(reasons.length, 1)
+    assert.match(reasons[0], /cluster_state:fail/)
+  } finally {
+    master.resume()
+    replica.resume()
+  }
+  await cluster.waitHealthy()
 })
 
 test('commands across slots land on the owning primaries; cross-slot multi-key commands get CROSSSLOT', async () => {
@@ -135,6 +216,10 @@ test('MOVED after CLUSTER SETSLOT (a resharded slot) and ASK during its migratio
 
 test('kill -9 of a primary under 64 concurrent loops: zero failed calls, the promoted replica serves', async () => {
   const c = connect()
+  const nodeErrors = []
+  const removed = []
+  c.on('node error', (err, address) => nodeErrors.push([address, err]))
+  c.on('-node', (node) => removed.push(node.options.port))
   await c.ping()
   const stats = { ok: 0, failed: [], running: true }
   const loops = Array.from({ length: 64 }, async (_, w) => {
@@ -157,6 +242,11 @@ test('kill -9 of a primary under 64 concurrent loops: zero failed calls, the pro
   assert.deepEqual(stats.failed, [])
   assert.match(await rawCommand(promoted.port, 'EXISTS load:0'), /^:1$/)
   assert.ok(c.nodes('master').some((n) => n.options.port === promoted.port))
+  // ioredis's per-node events: the dead node's errors, and it leaves the slot map once
+  // the cluster marks it failed (CLUSTER SLOTS omits failed replicas).
+  assert.ok(nodeErrors.some(([address, err]) => address === `127.0.0.1:${killed.port}` && err instanceof Error))
+  c.refreshSlotsCache()
+  await until(() => removed.includes(killed.port), '-node for the killed primary', 10_000)
   await cluster.restart(killed)
 })
 
@@ -190,6 +280,39 @@ test('pub/sub: a message published through the cluster reaches a subscriber', as
   await sub.subscribe('news')
   await until(async () => (await pub.publish('news', 'hello')) >= 1, 'the subscription to be visible')
   assert.deepEqual(await got, ['news', 'hello'])
+})
+
+test("ssubscribe reaches each channel's slot owner and follows the slot when it moves", async () => {
+  const sub = connect()
+  const pub = connect()
+  const channels = []
+  const owners = new Set()
+  for (let i = 0; channels.length < 3; i++) {
+    const channel = `shard:${i}`
+    const owner = cluster.masterOfSlot(cluster.slotOf(channel)).port
+    // Slots without keys only: the slot of channels[0] is moved below.
+    if (!owners.has(owner) && cli(owner, 'cluster', 'countkeysinslot', cluster.slotOf(channel)) === '0') {
+      owners.add(owner)
+      channels.push(channel)
+    }
+  }
+  const got = []
+  sub.on('smessage', (channel, message) => got.push(`${channel}=${message}`))
+  assert.equal(await sub.ssubscribe(...channels), 3)
+  for (const channel of channels) assert.equal(await pub.spublish(channel, 'hi'), 1)
+  await until(() => got.length === 3, 'a message from every shard')
+  assert.deepEqual(got.sort(), channels.map((c) => `${c}=hi`).sort())
+  // The slot of channels[0] moves to another primary: the subscription follows it.
+  const slot = cluster.slotOf(channels[0])
+  const source = cluster.masterOfSlot(slot)
+  const target = cluster.masters().find((s) => s.port !== source.port)
+  const targetId = nodeId(target.port)
+  for (const s of cluster.masters()) cli(s.port, 'cluster', 'setslot', slot, 'node', targetId)
+  sub.refreshSlotsCache()
+  await until(async () => (await pub.spublish(channels[0], 'moved')) === 1, 'the subscription to follow the slot')
+  await until(() => got.includes(`${channels[0]}=moved`), 'the message after the move')
+  assert.equal(await sub.sunsubscribe(), 0)
+  assert.equal(await pub.spublish(channels[1], 'gone'), 0)
 })
 
 test('a paused (SIGSTOP) primary cannot hang a call past commandTimeout', async () => {

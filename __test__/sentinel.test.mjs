@@ -5,7 +5,7 @@ import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import { startSentinels } from './helpers/redis-sentinel.mjs'
-import { rawCommand } from './helpers/redis-server.mjs'
+import { rawCommand, freePort } from './helpers/redis-server.mjs'
 import { until } from './helpers/redis-cluster.mjs'
 
 const require = createRequire(import.meta.url)
@@ -94,3 +94,53 @@ for (const how of ['SENTINEL FAILOVER', 'kill -9 of the primary']) {
     if (how === 'kill -9 of the primary') await deployment.restartAsReplica(before)
   })
 }
+
+test('sentinelRetryStrategy decides when no sentinel answers (retryStrategy is for the node)', async () => {
+  const dead = await freePort()
+  const calls = []
+  const nodeCalls = []
+  const c = new Redis({
+    sentinels: [{ host: '127.0.0.1', port: dead }],
+    name: deployment.name,
+    fallback: false,
+    retryStrategy: (times) => nodeCalls.push(times) && 10,
+    sentinelRetryStrategy: (times) => (calls.push(times), times < 3 ? 10 : null),
+  })
+  const errors = []
+  c.on('error', (err) => errors.push(err.message))
+  await new Promise((resolve) => c.once('end', resolve))
+  assert.deepEqual(calls, [1, 2, 3])
+  assert.deepEqual(nodeCalls, [])
+  assert.ok(errors.length >= 3 && errors.every((m) => m.startsWith('All sentinels are unreachable')))
+  await assert.rejects(c.get('k'), { message: 'Connection is closed.' })
+})
+
+test('a write refused with READONLY (the primary was demoted) reconnects to the primary the sentinels name and is resent', { timeout: 20_000 }, async () => {
+  const c = client({ failoverDetector: false, fallback: false })
+  assert.equal(await c.set('ro:k', '1'), 'OK')
+  const oldPort = deployment.masterPort()
+  const other = deployment.servers.find((s) => s.port !== oldPort)
+  // Swap the roles by hand and re-point every sentinel at once (no +switch-master).
+  await rawCommand(other.port, 'REPLICAOF NO ONE')
+  await rawCommand(oldPort, `REPLICAOF 127.0.0.1 ${other.port}`)
+  assert.match(await rawCommand(oldPort, 'SET probe 1'), /^-READONLY/)
+  for (const s of deployment.sentinels) {
+    await rawCommand(s.port, `SENTINEL REMOVE ${deployment.name}`)
+    await rawCommand(s.port, `SENTINEL MONITOR ${deployment.name} 127.0.0.1 ${other.port} 2`)
+  }
+  assert.equal(await c.set('ro:k', '2'), 'OK')
+  assert.equal(await rawCommand(other.port, 'GET ro:k'), '$1\r\n2')
+})
+
+test('the sentinel list grows from SENTINEL sentinels: with its only configured sentinel dead, the client finds the primary through the others', { timeout: 20_000 }, async () => {
+  const only = deployment.sentinels[2]
+  // The sentinels find each other again after the test above re-pointed them (hello messages every 2 s).
+  await until(async () => (await rawCommand(only.port, `SENTINEL SENTINELS ${deployment.name}`)).startsWith('*2'), 'the sentinels to know their peers')
+  const c = client({ sentinels: [{ host: '127.0.0.1', port: only.port }], fallback: false })
+  assert.equal(await c.set('learned:k', '1'), 'OK')
+  await only.kill()
+  c.disconnect(true)
+  assert.equal(await c.set('learned:k', '2'), 'OK')
+  assert.equal(c.status, 'ready')
+  assert.equal(await rawCommand(deployment.masterPort(), 'GET learned:k'), '$1\r\n2')
+})

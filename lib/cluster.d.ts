@@ -5,7 +5,13 @@ export type ClusterNode = number | string | { host?: string; port?: number | str
 
 /** ioredis's ClusterOptions (see docs/cluster.md for what bulwark does with each). */
 export interface ClusterOptions {
-  clusterRetryStrategy?: (times: number, reason?: Error) => number | void | null
+  /**
+   * Delay before the next start-up attempt after every node failed, `this` being the
+   * cluster; anything but a number gives up (`end`; queued commands reject with
+   * `None of startup nodes is available`, or the memory engine keeps answering).
+   * Default `min(100 + times * 2, 2000)`; `null` gives up at the first failure.
+   */
+  clusterRetryStrategy?: ((this: Cluster, times: number, reason?: Error) => number | void | null) | null
   enableOfflineQueue?: boolean
   enableReadyCheck?: boolean
   scaleReads?: 'master' | 'slave' | 'all'
@@ -42,4 +48,11 @@ export declare class Cluster extends Redis {
   multi(options: { pipeline: false }): never
   /** SCAN over every primary. */
   scanStream(options?: ScanStreamOptions): ScanStream
+  /** A node joined (`+node`) or left (`-node`) the slot map. */
+  on(event: '+node' | '-node', listener: (node: Redis) => void): this
+  /** A node's connection error (`host:port`); `error` is for the cluster as a whole. */
+  on(event: 'node error', listener: (err: Error & { code?: string }, address: string) => void): this
+  /** A CLUSTER SLOTS read succeeded. */
+  on(event: 'refresh', listener: () => void): this
+  on(event: string | symbol, listener: (...args: any[]) => void): this
 }

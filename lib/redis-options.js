@@ -1,5 +1,5 @@
 'use strict'
-const { validateSentinel } = require('./sentinel')
+const { validateSentinel, reconnectOnReadonly } = require('./sentinel')
 // Constructor argument parsing for `Redis`, following ioredis: `()`, `(port)`,
 // `(port, host)`, `(port, host, opts)`, `(port, opts)`, `(url)`, `(url, opts)`,
 // `(path)`, `(opts)`; earlier arguments win, then the defaults.
@@ -128,6 +128,7 @@ function parseOptions(args) {
   const o = { ...DEFAULTS }
   for (const [k, v] of Object.entries(merged)) o[k] = v
   if (!('retryStrategy' in merged) && o.fallback === 'memory') o.retryStrategy = jitteredRetryStrategy
+  if (!('reconnectOnError' in merged) && o.sentinels && o.role !== 'slave') o.reconnectOnError = reconnectOnReadonly
   // Without failover the wire carries only what ioredis would send: no idle PING probe
   // unless asked for (MONITOR and tests that count commands see exactly ioredis's).
   if (!('pingInterval' in merged) && o.fallback === false) o.pingInterval = 0

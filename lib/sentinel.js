@@ -65,4 +65,13 @@ function sentinelFallbackTarget(o) {
   return `sentinel://${o.name}`
 }
 
-module.exports = { validateSentinel, sentinelNativeOptions, sentinelFallbackTarget }
+/**
+ * The default `reconnectOnError` of a sentinel client of the primary: a write refused with
+ * READONLY hit a demoted primary, so reconnect (the sentinels are asked again) and resend
+ * it there (ioredis #18: without this, such writes fail until the socket closes).
+ */
+function reconnectOnReadonly(err) {
+  return err.message.startsWith('READONLY') ? 2 : false
+}
+
+module.exports = { validateSentinel, sentinelNativeOptions, sentinelFallbackTarget, reconnectOnReadonly }

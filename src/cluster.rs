@@ -149,9 +149,14 @@ impl ClusterConnection {
         self.link.disconnect(reconnect);
     }
 
-    /// Node reconnects are decided in the core; kept for the `Redis` facade's calls.
+    /// The `clusterRetryStrategy` decision after a failed start-up attempt: the delay in
+    /// ms, or a negative number to give up. (Node reconnects are decided in the core.)
     #[napi(catch_unwind)]
-    pub fn retry(&self, _delay_ms: f64) {}
+    pub fn retry(&self, delay_ms: f64) {
+        let delay =
+            (delay_ms >= 0.0).then(|| Duration::from_secs_f64(delay_ms.min(2.0e9) / 1000.0));
+        self.link.retry(delay);
+    }
 
     /// The slot map's nodes.
     #[napi(catch_unwind)]

@@ -539,6 +539,7 @@ fn failure_name(kind: FailureKind) -> &'static str {
         FailureKind::OfflineQueueDisabled => "OfflineQueueDisabled",
         FailureKind::MaxRetries => "MaxRetries",
         FailureKind::QueueFull => "QueueFull",
+        FailureKind::Unavailable => "Unavailable",
         FailureKind::BadArguments => "BadArguments",
     }
 }
@@ -719,6 +720,13 @@ unsafe fn js_event(env: sys::napi_env, event: &Event) -> Result<sys::napi_value>
         Event::End => ("end", "", String::new()),
         Event::Fallback { code, message } => ("fallback", code.as_str(), message.clone()),
         Event::Recover => ("recover", "", String::new()),
+        // The node first, then the message: `host:port` holds no space.
+        Event::Cluster {
+            name,
+            node,
+            code,
+            message,
+        } => (*name, code.as_str(), format!("{node} {message}")),
     };
     let mut out = ptr::null_mut();
     check(sys::napi_create_array_with_length(env, 4, &mut out))?;

@@ -11,7 +11,14 @@ async function usage(): Promise<void> {
     redisOptions: { password: 'secret', commandTimeout: 2000 },
     natMap: { '10.0.0.1:7000': { host: '127.0.0.1', port: 7000 } },
     lazyConnect: true,
+    clusterRetryStrategy(times, reason) {
+      const stop: boolean = this.startupNodes.length === 0 || reason instanceof Error
+      return stop ? null : Math.min(times * 100, 2000)
+    },
   })
+  cluster.on('+node', (node: Redis) => node.options)
+  cluster.on('node error', (err, address: string) => [err.code, address])
+  cluster.on('refresh', () => undefined)
   const same: Cluster = cluster
   const v: string | null = await same.get('k')
   const n: number = await cluster.incr('{user}:n')

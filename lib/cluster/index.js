@@ -10,6 +10,7 @@ const { Transaction } = require('../redis/pipeline')
 const { nativeOptions } = require('../redis/native-options')
 const commands = require('../redis-commands')
 const { slotOf } = require('./slot')
+const { ShardedSubscribers } = require('./sharded-subscribers')
 
 const DEFAULTS = {
   clusterRetryStrategy: (times) => Math.min(100 + times * 2, 2000),
@@ -102,11 +103,43 @@ class Cluster extends Redis {
     this._clusterOptions = o
     this._nat = natEntries(o.natMap)
     this._nodeClients = new Map()
+    this._sharded = new ShardedSubscribers(this, (address) => this._newNodeClient(address))
     this.options.lazyConnect = o.lazyConnect
     for (const key of ['scaleReads', 'maxRedirections', 'retryDelayOnMoved', 'retryDelayOnFailover', 'retryDelayOnClusterDown', 'retryDelayOnTryAgain', 'slotsRefreshTimeout', 'slotsRefreshInterval', 'clusterRetryStrategy', 'redisOptions', 'natMap', 'failoverTimeout']) {
       this.options[key] = o[key]
     }
     if (!o.lazyConnect) this.connect().catch(() => {})
+  }
+
+  /** ioredis calls `clusterRetryStrategy(times, reason)` with the cluster as `this`. */
+  _reconnectDelay(attempt) {
+    const strategy = this._clusterOptions.clusterRetryStrategy
+    if (typeof strategy !== 'function') return undefined
+    const last = this._link && typeof this._link.lastError === 'function' ? this._link.lastError() : null
+    return strategy.call(this, attempt, last ? new Error(last) : undefined)
+  }
+
+  /** Topology events from the core (`refresh`, `+node`, `-node`, `node error`). */
+  _onEvent(name, code, detail) {
+    if (name !== 'refresh' && name !== '+node' && name !== '-node' && name !== 'node error') return super._onEvent(name, code, detail)
+    const space = detail.indexOf(' ')
+    const address = detail.slice(0, space)
+    const message = detail.slice(space + 1)
+    if (name === 'refresh') {
+      this._sharded.follow()
+      return this.emit('refresh')
+    }
+    if (name === 'node error') {
+      const err = new Error(message)
+      if (code) err.code = code
+      return this.emit('node error', err, address)
+    }
+    const client = this._nodeClient(address)
+    if (name === '-node') {
+      this._nodeClients.delete(address)
+      client.disconnect()
+    }
+    this.emit(name, client)
   }
 
   connect(callback) {
@@ -151,20 +184,51 @@ class Cluster extends Redis {
   nodes(role = 'all') {
     if (role !== 'all' && role !== 'master' && role !== 'slave') throw new Error(`Invalid role "${role}". Expected "all", "master" or "slave"`)
     const list = this._link && typeof this._link.nodes === 'function' ? this._link.nodes() : []
-    return list
-      .filter((n) => role === 'all' || n.role === role)
-      .map((n) => {
-        let client = this._nodeClients.get(n.address)
-        if (!client) {
-          const at = n.address.lastIndexOf(':')
-          const redisOptions = { ...this._clusterOptions.redisOptions }
-          for (const key of NODE_ONLY) delete redisOptions[key]
-          client = new Redis({ ...redisOptions, host: n.address.slice(0, at), port: Number(n.address.slice(at + 1)), fallback: false, lazyConnect: true, keyPrefix: '' })
-          client.on('error', (err) => this.emit('node error', err, n.address))
-          this._nodeClients.set(n.address, client)
-        }
-        return client
-      })
+    return list.filter((n) => role === 'all' || n.role === role).map((n) => this._nodeClient(n.address))
+  }
+
+  /** The lazy `Redis` client of the node at `address` (one per node). */
+  _nodeClient(address) {
+    let client = this._nodeClients.get(address)
+    if (!client) {
+      client = this._newNodeClient(address)
+      client.on('error', (err) => this.emit('node error', err, address))
+      this._nodeClients.set(address, client)
+    }
+    return client
+  }
+
+  _newNodeClient(address) {
+    const at = address.lastIndexOf(':')
+    const redisOptions = { ...this._clusterOptions.redisOptions }
+    for (const key of NODE_ONLY) delete redisOptions[key]
+    return new Redis({ ...redisOptions, host: address.slice(0, at), port: Number(address.slice(at + 1)), fallback: false, lazyConnect: true, keyPrefix: '' })
+  }
+
+  /** SSUBSCRIBE on the primary owning each channel's slot; resolves this client's sharded channel count. */
+  ssubscribe(...args) {
+    return this._shardedCall(args, true)
+  }
+
+  sunsubscribe(...args) {
+    return this._shardedCall(args, false)
+  }
+
+  _shardedCall(args, subscribing) {
+    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
+    const command = subscribing ? 'ssubscribe' : 'sunsubscribe'
+    const run = async () => {
+      const channels = args.flat()
+      for (const ch of channels) {
+        if (typeof ch !== 'string' && !Buffer.isBuffer(ch)) throw new TypeError(`${command}: channels must be strings or Buffers`)
+      }
+      if (subscribing && channels.length === 0) throw new Error(`ERR wrong number of arguments for '${command}' command`)
+      const names = channels.map(String)
+      return subscribing ? this._sharded.subscribe(names) : this._sharded.unsubscribe(names)
+    }
+    const promise = run()
+    if (callback) promise.then((v) => callback(null, v), callback)
+    return promise
   }
 
   /** Re-reads the slot map (coalesced with any refresh under way). */
@@ -175,6 +239,7 @@ class Cluster extends Redis {
 
   quit(callback) {
     this._closeNodeClients()
+    this._sharded.close()
     if (this.status !== 'wait') return super.quit(callback)
     // Never connected (lazyConnect): as ioredis, OK at once, then 'close' and 'end'.
     this._manuallyClosing = true
@@ -185,7 +250,10 @@ class Cluster extends Redis {
   }
 
   disconnect(reconnect = false) {
-    if (!reconnect) this._closeNodeClients()
+    if (!reconnect) {
+      this._closeNodeClients()
+      this._sharded.close()
+    }
     if (this.status !== 'wait' || reconnect) return super.disconnect(reconnect)
     this._manuallyClosing = true
     this._closeUnconnected()

@@ -90,6 +90,8 @@ class Redis extends EventEmitter {
      * from memory: `connect()` then asks the native side to try Redis again.
      */
     this._gaveUp = false
+    /** The last connect attempt failed because no sentinel named a usable node. */
+    this._sentinelsFailed = false
     for (const [name, def] of Object.entries(this.options.scripts || {})) this.defineCommand(name, def)
     if (!this.options.lazyConnect) this.connect().catch(() => {})
   }
@@ -284,11 +286,13 @@ class Redis extends EventEmitter {
         this._setStatus('connect')
         break
       case 'ready':
+        this._sentinelsFailed = false
         this.retryAttempts = 0
         this._setStatus('ready')
         this.emit('_ready')
         break
       case 'error': {
+        this._sentinelsFailed = Boolean(this.options.sentinels) && detail.startsWith('All sentinels are unreachable')
         const err = new Error(detail)
         if (code) err.code = code
         if (code === 'ETIMEDOUT' && detail.startsWith('connect')) err.syscall = 'connect'
@@ -339,7 +343,7 @@ class Redis extends EventEmitter {
     }
     let delay
     try {
-      delay = this.options.retryStrategy ? this.options.retryStrategy(attempt) : undefined
+      delay = this._reconnectDelay(attempt)
     } catch (err) {
       this.silentEmit('error', err)
     }
@@ -355,6 +359,16 @@ class Redis extends EventEmitter {
         this._setStatus('end')
       }
     }
+  }
+
+  /**
+   * ioredis's `retryStrategy(times)` (Cluster: `clusterRetryStrategy`); a number retries.
+   * When no sentinel named a usable node, a `sentinelRetryStrategy` given decides.
+   */
+  _reconnectDelay(attempt) {
+    let strategy = this.options.retryStrategy
+    if (this._sentinelsFailed && this.options.sentinelRetryStrategy !== undefined) strategy = this.options.sentinelRetryStrategy
+    return strategy ? strategy(attempt) : undefined
   }
 
   /** Sends a `Command`; resolves/rejects its promise with the reply. */

@@ -50,6 +50,9 @@ pub enum FailureKind {
     QueueFull,
     /// The arguments could not be decoded (a caller bug).
     BadArguments,
+    /// No server could be reached and the retry strategy gave up (a Cluster's
+    /// `None of startup nodes is available`).
+    Unavailable,
 }
 
 /// A failure that is not a server reply.
@@ -117,6 +120,17 @@ pub enum Event {
     },
     /// Redis answers again (and the outage's writes were handled per [`Recovery`]).
     Recover,
+    /// A Cluster topology event (ioredis's `refresh`, `+node`, `-node`, `node error`).
+    Cluster {
+        /// The JS event name.
+        name: &'static str,
+        /// The node concerned, `host:port` (empty for `refresh`).
+        node: String,
+        /// Node-style error code (`node error` only), or empty.
+        code: String,
+        /// The error message (`node error` only), or empty.
+        message: String,
+    },
 }
 
 /// The kind of a published message on a subscriber connection.

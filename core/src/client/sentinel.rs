@@ -37,6 +37,9 @@ pub struct SentinelOptions {
     pub follow_switch: bool,
     /// The sentinel that answered last, tried first next time.
     first: Arc<Preferred>,
+    /// Sentinels learned from `SENTINEL sentinels <name>` (ioredis's `updateSentinels`),
+    /// tried after the configured ones.
+    learned: Arc<Mutex<Vec<(String, u16)>>>,
 }
 
 /// An error as `(code, message)`, the dispatcher's connection error shape.
@@ -104,6 +107,40 @@ impl SentinelOptions {
             preferred: Vec::new(),
             follow_switch: true,
             first: Arc::default(),
+            learned: Arc::default(),
+        }
+    }
+
+    /// The configured sentinels, then the learned ones.
+    fn all(&self) -> Vec<(String, u16)> {
+        let mut all = self.sentinels.clone();
+        for known in self.learned.lock().iter() {
+            if !all.contains(known) {
+                all.push(known.clone());
+            }
+        }
+        all
+    }
+
+    /// Adds the peers a sentinel knows for `name` to the sentinels to try.
+    async fn learn(&self, conn: &mut redis::aio::MultiplexedConnection) {
+        let Ok(Value::Array(entries)) = redis::cmd("SENTINEL")
+            .arg("sentinels")
+            .arg(&self.name)
+            .query_async::<Value>(conn)
+            .await
+        else {
+            return;
+        };
+        let peers = entries.iter().map(fields).filter_map(|f| {
+            let get = |k: &str| f.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone());
+            Some(self.nat(get("ip")?, get("port")?.parse().ok()?))
+        });
+        let mut learned = self.learned.lock();
+        for peer in peers {
+            if !self.sentinels.contains(&peer) && !learned.contains(&peer) {
+                learned.push(peer);
+            }
         }
     }
 
@@ -123,6 +160,7 @@ impl SentinelOptions {
         port: u16,
     ) -> Result<Vec<(String, u16)>, Failed> {
         let (mut conn, _) = establish(&node_options(base, self, host, port), 0).await?;
+        self.learn(&mut conn).await;
         let fail = |e: redis::RedisError| (String::new(), format!("sentinel {host}:{port}: {e}"));
         if !self.replica {
             let addr: Value = redis::cmd("SENTINEL")
@@ -230,14 +268,15 @@ pub(super) async fn resolve(mut options: ClientOptions) -> Result<ClientOptions,
     let Some(sentinel) = options.sentinel.clone() else {
         return Ok(options);
     };
-    let count = sentinel.sentinels.len();
+    let sentinels = sentinel.all();
+    let count = sentinels.len();
     let first = sentinel.first.clone();
     let start = *first.0.lock();
     let mut last: Failed = (String::new(), "no sentinel configured".into());
     let per_try = options.connect_timeout.min(Duration::from_secs(2));
     for i in 0..count {
         let at = (start + i) % count;
-        let (host, port) = &sentinel.sentinels[at];
+        let (host, port) = &sentinels[at];
         let asked = tokio::time::timeout(per_try, sentinel.ask(&options, host, *port)).await;
         let candidates = match asked {
             Ok(Ok(candidates)) => candidates,
@@ -307,12 +346,12 @@ pub(super) fn watch(options: &ClientOptions, tx: WeakUnboundedSender<Msg>) {
     let first = sentinel.first.clone();
     let alive = move || tx.upgrade().filter(|tx| !tx.is_closed());
     super::runtime().spawn(async move {
-        let count = sentinel.sentinels.len();
         let mut turn = 0usize;
         while alive().is_some() {
-            let at = (*first.0.lock() + turn) % count;
+            let sentinels = sentinel.all();
+            let at = (*first.0.lock() + turn) % sentinels.len();
             turn += 1;
-            let (host, port) = &sentinel.sentinels[at];
+            let (host, port) = &sentinels[at];
             let subscriber = ClientOptions {
                 subscriber: true,
                 ..node_options(&options, &sentinel, host, *port)

@@ -19,6 +19,7 @@ use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use parking_lot::Mutex;
+use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::client::{
@@ -137,6 +138,13 @@ struct Shared {
     unreachable: AtomicBool,
     /// `ready` was announced.
     ready: AtomicBool,
+    /// The JS `clusterRetryStrategy` decision for the failed start-up attempt: `Some(delay)`
+    /// to try again, `None` to give up. Set by [`ClusterLink::retry`].
+    decision: Mutex<Option<Option<Duration>>>,
+    decided: Arc<Notify>,
+    /// The strategy gave up while the memory engine answers: no probing until
+    /// `disconnect(true)` (the JS `connect()`).
+    gave_up: AtomicBool,
 }
 
 /// A cluster client: a handle to the routing state; nodes connect on their own tasks.
@@ -507,9 +515,14 @@ impl Shared {
             }
             Delivery::Event(Event::Error { code, message }) => {
                 *self.last_error.lock() = Some(format!("{addr}: {message}"));
+                // As ioredis: a node's error is `node error`; `error` is for the cluster.
                 if !self.closing.load(Ordering::Relaxed) {
-                    self.sink
-                        .deliver(Delivery::Event(Event::Error { code, message }));
+                    self.sink.deliver(Delivery::Event(Event::Cluster {
+                        name: "node error",
+                        node: addr.to_owned(),
+                        code,
+                        message,
+                    }));
                 }
             }
             Delivery::Event(Event::Ready) => {
@@ -540,6 +553,50 @@ impl Shared {
             }
             _ => {}
         }
+    }
+
+    /// ioredis's `enableReadyCheck`: CLUSTER INFO from the first primary that answers
+    /// (each bounded by `slotsRefreshTimeout`); only `cluster_state:fail` is not ready.
+    async fn ready_check(&self) -> bool {
+        if !self.options.node.ready_check {
+            return true;
+        }
+        let masters = self.map.lock().masters.clone();
+        for addr in masters {
+            let info =
+                tokio::time::timeout(self.options.slots_refresh_timeout, self.cluster_info(&addr))
+                    .await;
+            if let Ok(Some(info)) = info {
+                if info.contains("cluster_state:fail") {
+                    *self.last_error.lock() =
+                        Some(format!("CLUSTER INFO on {addr}: cluster_state:fail"));
+                    return false;
+                }
+                return true;
+            }
+        }
+        true
+    }
+
+    /// The clusterRetryStrategy stopped the start-up attempts. With the memory engine on,
+    /// it keeps answering (no more probes until `connect()`); otherwise the queued commands
+    /// fail as in ioredis and the client ends.
+    fn give_up(&self) {
+        if self.router.is_some() {
+            self.gave_up.store(true, Ordering::Release);
+            return;
+        }
+        self.closing.store(true, Ordering::Release);
+        if self.ended.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let waiting = self.waiting.lock().take().unwrap_or_default();
+        self.fail(
+            waiting,
+            FailureKind::Unavailable,
+            "None of startup nodes is available",
+        );
+        self.sink.deliver(Delivery::Event(Event::End));
     }
 
     /// Every node ended after quit()/disconnect(): announce the end once.
@@ -609,6 +666,7 @@ impl Shared {
                 Ok(Ok(ranges)) => {
                     self.apply(ranges);
                     self.unreachable.store(false, Ordering::Release);
+                    self.announce("refresh", String::new());
                     return true;
                 }
                 Ok(Err(e)) => *self.last_error.lock() = Some(e),
@@ -621,7 +679,42 @@ impl Shared {
         false
     }
 
+    fn announce(&self, name: &'static str, node: String) {
+        self.sink.deliver(Delivery::Event(Event::Cluster {
+            name,
+            node,
+            code: String::new(),
+            message: String::new(),
+        }));
+    }
+
     fn apply(&self, ranges: Vec<Range>) {
+        let before = self.addresses();
+        self.apply_map(ranges);
+        let after = self.addresses();
+        for gone in before.iter().filter(|a| !after.contains(a)) {
+            self.announce("-node", gone.clone());
+        }
+        for new in after.iter().filter(|a| !before.contains(a)) {
+            self.announce("+node", new.clone());
+        }
+    }
+
+    /// Every node of the slot map (primaries and replicas), `host:port`.
+    fn addresses(&self) -> Vec<String> {
+        let map = self.map.lock();
+        let mut out: Vec<String> = Vec::new();
+        for shard in map.slots.iter().flatten() {
+            for addr in std::iter::once(&shard.0).chain(shard.1.iter()) {
+                if !out.contains(addr) {
+                    out.push(addr.clone());
+                }
+            }
+        }
+        out
+    }
+
+    fn apply_map(&self, ranges: Vec<Range>) {
         let mut map = self.map.lock();
         let mut slots = vec![None; slot::SLOTS];
         let mut masters = Vec::new();
@@ -681,6 +774,9 @@ impl ClusterLink {
             router,
             unreachable: AtomicBool::new(false),
             ready: AtomicBool::new(false),
+            decision: Mutex::new(None),
+            decided: Arc::new(Notify::new()),
+            gave_up: AtomicBool::new(false),
             options,
             sink,
             me: me.clone(),
@@ -704,10 +800,8 @@ impl ClusterLink {
                 if shared.closing.load(Ordering::Relaxed) {
                     return;
                 }
-                if times == 0 {
-                    shared.sink.deliver(Delivery::Event(Event::Connecting));
-                }
-                if shared.refresh().await {
+                shared.sink.deliver(Delivery::Event(Event::Connecting));
+                if shared.refresh().await && shared.ready_check().await {
                     shared.refreshing.store(false, Ordering::Release);
                     if shared.on_memory() {
                         // Came back after starting on memory: the outage probe recovers.
@@ -730,9 +824,34 @@ impl ClusterLink {
                     code: "ECLUSTERSLOTS".into(),
                     message: format!("Failed to refresh slots cache. Last error: {message}"),
                 }));
+                // The JS clusterRetryStrategy(times) decides (ClusterLink::retry).
+                *shared.decision.lock() = None;
+                shared.sink.deliver(Delivery::Event(Event::Close {
+                    retry_attempt: Some(u32::try_from(times).unwrap_or(u32::MAX)),
+                }));
+                let decided = shared.decided.clone();
                 drop(shared);
-                // ioredis's clusterRetryStrategy default: min(100 + times * 2, 2000) ms.
-                tokio::time::sleep(Duration::from_millis((100 + times * 2).min(2000))).await;
+                let delay = loop {
+                    // Bounded waits: a client dropped without deciding must not keep this task.
+                    let _ = tokio::time::timeout(Duration::from_secs(1), decided.notified()).await;
+                    let Some(shared) = me.upgrade() else { return };
+                    if shared.closing.load(Ordering::Relaxed) {
+                        return;
+                    }
+                    let decision = shared.decision.lock().take();
+                    if let Some(decision) = decision {
+                        break decision;
+                    }
+                };
+                match delay {
+                    Some(delay) => tokio::time::sleep(delay).await,
+                    None => {
+                        if let Some(shared) = me.upgrade() {
+                            shared.give_up();
+                        }
+                        return;
+                    }
+                }
             }
             let Some(every) = interval else { return };
             loop {
@@ -826,6 +945,13 @@ impl ClusterLink {
         now
     }
 
+    /// The clusterRetryStrategy's decision after a failed start-up attempt: try again
+    /// after `delay`, or give up (`None`).
+    pub fn retry(&self, delay: Option<Duration>) {
+        *self.shared.decision.lock() = Some(delay);
+        self.shared.decided.notify_one();
+    }
+
     /// QUIT every node after the replies owed; completion `id` is `OK`, then `end`.
     pub fn quit(&self, id: u32) {
         *self.shared.quit_id.lock() = Some(id);
@@ -835,6 +961,7 @@ impl ClusterLink {
     /// Closes every node now; reconnects (re-reading the slot map) when `reconnect`.
     pub fn disconnect(&self, reconnect: bool) {
         if reconnect {
+            self.shared.gave_up.store(false, Ordering::Release);
             let nodes: Vec<Arc<Node>> = self.shared.map.lock().nodes.values().cloned().collect();
             for node in nodes {
                 node.link.disconnect(true);
@@ -848,6 +975,7 @@ impl ClusterLink {
     fn close(&self, how: impl Fn(&Node)) {
         let shared = &self.shared;
         shared.closing.store(true, Ordering::Release);
+        shared.decided.notify_one();
         if let Some(router) = &shared.router {
             router.close();
         }

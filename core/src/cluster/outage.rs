@@ -74,6 +74,9 @@ impl Shared {
                 if shared.closing.load(Ordering::Relaxed) {
                     return;
                 }
+                if shared.gave_up.load(Ordering::Acquire) {
+                    continue;
+                }
                 // Back only once every primary serves (a restarted cluster answers
                 // CLUSTER SLOTS before it leaves cluster_state:fail).
                 if shared.refresh().await && shared.serving().await {
@@ -88,14 +91,8 @@ impl Shared {
     async fn serving(&self) -> bool {
         let masters = self.map.lock().masters.clone();
         for addr in masters {
-            let Some(mut conn) = self.connect(&addr).await else {
-                return false;
-            };
-            let info: Result<String, _> = redis::cmd("CLUSTER")
-                .arg("INFO")
-                .query_async(&mut conn)
-                .await;
-            if !info.is_ok_and(|i| i.contains("cluster_state:ok")) {
+            let info = self.cluster_info(&addr).await;
+            if !info.is_some_and(|i| i.contains("cluster_state:ok")) {
                 return false;
             }
         }
@@ -225,6 +222,16 @@ impl Shared {
             }
         }
         true
+    }
+
+    /// CLUSTER INFO of the node at `addr` (`None` when it does not answer).
+    pub(super) async fn cluster_info(&self, addr: &str) -> Option<String> {
+        let mut conn = self.connect(addr).await?;
+        redis::cmd("CLUSTER")
+            .arg("INFO")
+            .query_async(&mut conn)
+            .await
+            .ok()
     }
 
     async fn connect(&self, addr: &str) -> Option<MultiplexedConnection> {
