@@ -15,9 +15,8 @@ use std::io::Write;
 
 use once_cell::sync::Lazy;
 
-use super::commands::Ctx;
 use super::num::parse_i64;
-use super::store::{State, Value};
+use super::store::{Hash, State, Value};
 use super::{sha1_hex, Engine, Session};
 use crate::ratelimit::{
     store_scripts, Algorithm, MAX_LIMIT, MAX_LIMIT_TIMES_WINDOW, MAX_WINDOW_MS,
@@ -25,6 +24,9 @@ use crate::ratelimit::{
 
 /// Integers the scripts' doubles hold exactly with room for a sum (known.rs's bound).
 const EXACT: i64 = 1 << 52;
+
+/// Fields up to which a hash is searched by comparing names.
+const SMALL_HASH: usize = 8;
 
 static STORE_INCREMENT_SHA: Lazy<String> =
     Lazy::new(|| sha1_hex(store_scripts::INCREMENT.as_bytes()));
@@ -73,40 +75,39 @@ impl Engine {
         }
         let now = self.shared.clock.now_ms();
         let db = session.db();
-        // INCR runs only on a key with a TTL: it must hold a plain integer there.
-        let hits = match st.dbs[db].keys.get(key) {
-            Some(e) if e.expires_at.is_some_and(|t| t > now) => match &e.value {
-                Value::Str(v) => Some(plain(v).filter(|n| *n < EXACT)? + 1),
-                _ => return None,
+        let slot = st.live_slot(db, key, now);
+        // PTTL, then INCR on a key with a TTL, which must hold a plain integer.
+        let (ttl, hits) = match slot.map(|i| st.dbs[db].keys.at(i)) {
+            None => (-2, None),
+            Some(e) => match (e.expires_at, &e.value) {
+                (None, _) => (-1, None),
+                (Some(t), Value::Str(v)) => {
+                    let hits = plain(v).filter(|n| *n < EXACT)? + 1;
+                    ((t - now) as i64, Some(hits))
+                }
+                (Some(_), _) => return None,
             },
-            _ => None,
         };
         // EVALSHA, PTTL, then SET or INCR.
         st.counters.commands += 3;
-        let mut outbox = Vec::new();
-        let mut ctx = Ctx {
-            st: &mut st,
-            db,
-            now,
-            outbox: &mut outbox,
-        };
-        let ttl = match ctx.entry(key) {
-            None => -2,
-            Some(e) => e.expires_at.map_or(-1, |t| (t - now) as i64),
-        };
-        let reply = match hits {
-            Some(hits) if ttl > 0 => {
+        match slot {
+            Some(i) => st.looked_up(db, i, 1),
+            None => drop(st.lookup(db, key, now)),
+        }
+        let reply = match (slot, hits) {
+            (Some(i), Some(hits)) => {
                 // INCR looks the key up twice: to read it, then to write it.
-                ctx.entry(key);
-                let value = ctx.string(key).ok()??;
-                value.clear();
-                let _ = write!(value, "{hits}");
-                ctx.modified(key);
+                st.looked_up(db, i, 2);
+                if let Value::Str(value) = &mut st.dbs[db].keys.at_mut(i).value {
+                    value.clear();
+                    let _ = write!(value, "{hits}");
+                }
+                st.modified(db, key);
                 [hits, ttl]
             }
             _ => {
                 let value = Value::Str(b"1".to_vec());
-                ctx.st.set(db, key, value, Some(now + window_ms));
+                st.set(db, key, value, Some(now + window_ms));
                 [1, window_ms as i64]
             }
         };
@@ -139,47 +140,54 @@ impl Engine {
         let now_ms = self.shared.clock.now_ms();
         let now = now_ms as i64;
         let db = session.db();
+        let slot = st.live_slot(db, key, now_ms);
         // HMGET key c e: a hash (or nothing) whose fields are plain integers (or absent).
-        let (mut count, mut expires) = match st.dbs[db].keys.get(key) {
-            Some(e) if e.expires_at.is_none_or(|t| t > now_ms) => match &e.value {
-                Value::Hash(h) => {
-                    let field = |f: &[u8]| h.map.get(f).map_or(Some(0), |v| plain(v));
-                    (field(b"c")?, field(b"e")?)
-                }
-                _ => return None,
-            },
-            _ => (0, 0),
+        let (mut count, mut expires) = match slot.map(|i| &st.dbs[db].keys.at(i).value) {
+            None => (0, 0),
+            Some(Value::Hash(h)) => (field(h, b"c")?, field(h, b"e")?),
+            Some(_) => return None,
         };
         // EVALSHA, TIME, HMGET.
         st.counters.commands += 3;
-        let mut outbox = Vec::new();
-        let mut ctx = Ctx {
-            st: &mut st,
-            db,
-            now: now_ms,
-            outbox: &mut outbox,
-        };
-        ctx.entry(key);
+        match slot {
+            Some(i) => st.looked_up(db, i, 1),
+            None => drop(st.lookup(db, key, now_ms)),
+        }
         if expires <= now {
             (count, expires) = (0, now + window);
         }
         let allowed = count + cost <= limit;
         if allowed && cost > 0 {
+            // HSET or HINCRBY look the key up twice (creating a missing hash in between).
+            let i = match slot {
+                Some(i) => {
+                    st.looked_up(db, i, 2);
+                    i
+                }
+                None => {
+                    drop(st.lookup(db, key, now_ms));
+                    st.set(db, key, Value::Hash(Hash::default()), None);
+                    let i = st.live_slot(db, key, now_ms)?;
+                    st.looked_up(db, i, 1);
+                    i
+                }
+            };
+            let Value::Hash(hash) = &mut st.dbs[db].keys.at_mut(i).value else {
+                unreachable!("a hash was read or created under the key");
+            };
             if count == 0 {
                 // HSET key c cost e expires, then PEXPIREAT key expires (expires > now).
-                ctx.st.counters.commands += 2;
-                let hash = ctx.hash_or_create(key).ok()?;
                 hash.insert(b"c", digits(cost));
                 hash.insert(b"e", digits(expires));
-                ctx.modified(key);
-                ctx.entry(key);
-                ctx.st.set_expiry(db, key, Some(expires as u64));
+                st.modified(db, key);
+                st.counters.commands += 2;
+                st.looked_up(db, i, 1);
+                st.set_expiry(db, key, Some(expires as u64));
             } else {
                 // HINCRBY key c cost.
-                ctx.st.counters.commands += 1;
-                let hash = ctx.hash_or_create(key).ok()?;
                 hash.insert(b"c", digits(count + cost));
-                ctx.modified(key);
+                st.modified(db, key);
+                st.counters.commands += 1;
             }
             count += cost;
         }
@@ -198,4 +206,15 @@ impl Engine {
             now,
         ])
     }
+}
+
+/// A field of a small hash found by comparing its few names rather than hashing one
+/// (these hashes hold 2 to 4 fields); a plain integer, 0 when absent, `None` otherwise.
+fn field(hash: &Hash, name: &[u8]) -> Option<i64> {
+    let value = if hash.map.len() <= SMALL_HASH {
+        hash.map.iter().find(|(f, _)| ***f == *name).map(|(_, v)| v)
+    } else {
+        hash.map.get(name)
+    };
+    value.map_or(Some(0), |v| plain(v))
 }
