@@ -92,7 +92,9 @@ impl Engine {
         st.counters.commands += 3;
         match slot {
             Some(i) => st.looked_up(db, i, 1),
-            None => drop(st.lookup(db, key, now)),
+            None => {
+                st.lookup(db, key, now);
+            }
         }
         let reply = match (slot, hits) {
             (Some(i), Some(hits)) => {
@@ -151,7 +153,9 @@ impl Engine {
         st.counters.commands += 3;
         match slot {
             Some(i) => st.looked_up(db, i, 1),
-            None => drop(st.lookup(db, key, now_ms)),
+            None => {
+                st.lookup(db, key, now_ms);
+            }
         }
         if expires <= now {
             (count, expires) = (0, now + window);
@@ -165,7 +169,7 @@ impl Engine {
                     i
                 }
                 None => {
-                    drop(st.lookup(db, key, now_ms));
+                    st.lookup(db, key, now_ms);
                     st.set(db, key, Value::Hash(Hash::default()), None);
                     let i = st.live_slot(db, key, now_ms)?;
                     st.looked_up(db, i, 1);
