@@ -188,8 +188,10 @@ impl Engine {
                 st.looked_up(db, i, 1);
                 st.set_expiry(db, key, Some(expires as u64));
             } else {
-                // HINCRBY key c cost.
-                hash.insert(b"c", digits(count + cost));
+                // HINCRBY key c cost (the field holds the count read above).
+                hash.rewrite(b"c", |value| {
+                    let _ = write!(value, "{}", count + cost);
+                });
                 st.modified(db, key);
                 st.counters.commands += 1;
             }

@@ -113,6 +113,18 @@ impl Hash {
         self.map.insert_new(Arc::from(f), v);
         true
     }
+    /// Rewrites the value of the existing field `f` in its own buffer (no allocation when
+    /// it fits); false when there is no such field.
+    pub(crate) fn rewrite(&mut self, f: &[u8], write: impl FnOnce(&mut Vec<u8>)) -> bool {
+        let Some(value) = self.map.get_mut(f) else {
+            return false;
+        };
+        self.bytes -= value.len();
+        value.clear();
+        write(value);
+        self.bytes += value.len();
+        true
+    }
     pub(crate) fn remove(&mut self, f: &[u8]) -> bool {
         match self.map.remove(f) {
             Some(v) => {
