@@ -2,11 +2,14 @@
 //! bulwark's own rate-limit scripts) against the Lua interpreter running the same text:
 //! random histories on two engines sharing a clock, one with the native scripts and one
 //! interpreting them, must give the same replies and leave the same data (values, types,
-//! TTLs), with expiries, foreign values under the keys and odd arguments.
+//! TTLs), with expiries, foreign values under the keys and odd arguments. The decisions
+//! made in place on the keyspace (`Engine::decide_*`, falling back to the EVALSHA when they
+//! answer `None`, as `ratelimit::on_memory` does) are compared with the interpreter the
+//! same way, along with the engine's counters, WATCH invalidation and written-key record.
 
 use std::sync::Arc;
 
-use bulwark_core::memory::{Clock, Engine, ManualClock, MemoryConfig, Session};
+use bulwark_core::memory::{Clock, Engine, ManualClock, MemoryConfig, Session, Stats};
 use bulwark_core::ratelimit::{store_scripts, Algorithm};
 use bulwark_core::Reply;
 
@@ -315,4 +318,174 @@ fn plain_calls_run_natively() {
     let digest = sha(&engine, &mut s, "return {1}");
     let reply = engine.execute(&mut s, &[b"EVALSHA", digest.as_bytes(), b"0"]);
     assert!(matches!(reply, Reply::Error(e) if e.contains("out of memory")));
+}
+
+/// A decision made in place on the native engine: `None` when it left the call to the
+/// EVALSHA.
+type InPlace = fn(&Engine, &Session, &[u8], &[u64]) -> Option<Vec<i64>>;
+
+/// What the engine holds: keys, bytes, keys expired.
+fn held(stats: &Stats) -> (usize, usize, u64) {
+    (stats.keys, stats.bytes, stats.expired)
+}
+
+/// Lookups that hit, missed, and commands run from `before` to `after`.
+fn counted(before: &Stats, after: &Stats) -> (u64, u64, u64) {
+    (
+        after.hits - before.hits,
+        after.misses - before.misses,
+        after.commands - before.commands,
+    )
+}
+
+/// A random history of in-place decisions on the native engine (with the EVALSHA when it
+/// declines) against EVALSHAs of `script` on the interpreting one: same replies, data,
+/// counters, written keys, and WATCHes invalidated alike. Returns how many decisions were
+/// made in place.
+fn history_in_place(
+    script: &str,
+    seed: u64,
+    decide: InPlace,
+    call_args: impl Fn(&mut Rng) -> Vec<u64>,
+) -> usize {
+    let mut pair = Pair::new(MemoryConfig::default());
+    pair.native.0.track_writes(true);
+    pair.interpreted.0.track_writes(true);
+    let digest = sha(&pair.native.0, &mut pair.native.1, script);
+    sha(&pair.interpreted.0, &mut pair.interpreted.1, script);
+    let mut watchers = (pair.native.0.session(), pair.interpreted.0.session());
+    let mut rng = Rng(seed);
+    let mut in_place = 0;
+    for step in 0..3000 {
+        let key = KEYS[rng.below(KEYS.len() as u64) as usize].as_bytes();
+        match rng.below(20) {
+            0 => disturb(&mut pair, &mut rng, key),
+            1..=3 => pair.clock.advance(rng.below(3000)),
+            4 => {
+                let w = (
+                    pair.native.0.execute(&mut watchers.0, &[b"WATCH", key]),
+                    pair.interpreted
+                        .0
+                        .execute(&mut watchers.1, &[b"WATCH", key]),
+                );
+                assert_eq!(w.0, w.1);
+            }
+            5 => {
+                let exec = |e: &Engine, s: &mut Session| {
+                    e.execute(s, &[b"MULTI"]);
+                    e.execute(s, &[b"PING"]);
+                    e.execute(s, &[b"EXEC"])
+                };
+                let native = exec(&pair.native.0, &mut watchers.0);
+                let interpreted = exec(&pair.interpreted.0, &mut watchers.1);
+                assert_eq!(native, interpreted, "step {step}: EXEC after WATCH");
+            }
+            _ => {
+                let args = call_args(&mut rng);
+                let text: Vec<String> = args.iter().map(u64::to_string).collect();
+                let mut argv: Vec<&[u8]> = vec![b"EVALSHA", digest.as_bytes(), b"1", key];
+                argv.extend(text.iter().map(|a| a.as_bytes()));
+                let before = (pair.native.0.stats(), pair.interpreted.0.stats());
+                let decided = decide(&pair.native.0, &pair.native.1, key, &args);
+                let native = match &decided {
+                    Some(values) => {
+                        in_place += 1;
+                        Reply::Array(values.iter().copied().map(Reply::Int).collect())
+                    }
+                    None => pair.native.0.execute(&mut pair.native.1, &argv),
+                };
+                let interpreted = pair.interpreted.0.execute(&mut pair.interpreted.1, &argv);
+                assert_eq!(native, interpreted, "step {step}: {:?}", printable(&argv));
+                let after = (pair.native.0.stats(), pair.interpreted.0.stats());
+                assert_eq!(held(&after.0), held(&after.1), "keys after step {step}");
+                // A call the in-place decision declined goes to the known script, which
+                // may count a command or two before it leaves the call to the
+                // interpreter: counters are compared over in-place decisions.
+                if decided.is_some() {
+                    assert_eq!(
+                        counted(&before.0, &after.0),
+                        counted(&before.1, &after.1),
+                        "counters of step {step}"
+                    );
+                }
+            }
+        }
+        if step % 50 == 0 {
+            pair.assert_same_data(&format!("data after step {step}"));
+            let mut written = (
+                pair.native.0.drain_written(),
+                pair.interpreted.0.drain_written(),
+            );
+            written.0.sort();
+            written.1.sort();
+            assert_eq!(written.0, written.1, "written keys after step {step}");
+        }
+    }
+    pair.assert_same_data("data at the end");
+    in_place
+}
+
+/// Policy arguments, sometimes out of the scripts' ranges (the EVALSHA decides those).
+fn limiter_numbers(rng: &mut Rng) -> Vec<u64> {
+    const LIMITS: [u64; 4] = [1, 3, 10, 0];
+    const WINDOWS: [u64; 4] = [1000, 2000, 7, 1 << 50];
+    const COSTS: [u64; 7] = [0, 1, 1, 1, 2, 11, 1 << 41];
+    let mut pick = |items: &[u64]| items[rng.below(items.len() as u64) as usize];
+    vec![pick(&LIMITS), pick(&WINDOWS), pick(&COSTS)]
+}
+
+#[test]
+fn store_increment_in_place_like_interpreted() {
+    let in_place = history_in_place(
+        store_scripts::INCREMENT,
+        11,
+        |engine, session, key, args| {
+            engine
+                .decide_store_increment(session, key, args[0])
+                .map(Vec::from)
+        },
+        |rng| vec![[1000, 2500, 60_000, 1, 0, 1 << 53][rng.below(6) as usize]],
+    );
+    assert!(in_place > 500, "{in_place} decisions in place");
+}
+
+#[test]
+fn fixed_window_in_place_like_interpreted() {
+    let in_place = history_in_place(
+        Algorithm::FixedWindow.redis_script(),
+        12,
+        |engine, session, key, args| {
+            engine
+                .decide_fixed_window(session, key, args[0], args[1], args[2])
+                .map(Vec::from)
+        },
+        limiter_numbers,
+    );
+    assert!(in_place > 500, "{in_place} decisions in place");
+}
+
+/// Until the script is loaded (EVALSHA would answer NOSCRIPT), and inside MULTI, the
+/// decision is left to the EVALSHA and touches nothing.
+#[test]
+fn in_place_declines_without_the_script_or_inside_multi() {
+    let engine = Engine::new(MemoryConfig::default());
+    let mut s = engine.session();
+    assert_eq!(engine.decide_store_increment(&s, b"k", 1000), None);
+    assert_eq!(engine.decide_fixed_window(&s, b"k", 5, 1000, 1), None);
+    assert_eq!(engine.stats().keys, 0);
+    sha(&engine, &mut s, store_scripts::INCREMENT);
+    assert_eq!(
+        engine.decide_store_increment(&s, b"k", 1000),
+        Some([1, 1000])
+    );
+    engine.execute(&mut s, &[b"MULTI"]);
+    assert_eq!(engine.decide_store_increment(&s, b"k", 1000), None);
+    engine.execute(&mut s, &[b"DISCARD"]);
+    let mut other = engine.session();
+    engine.execute(&mut other, &[b"SELECT", b"3"]);
+    assert_eq!(
+        engine.decide_store_increment(&other, b"k", 1000),
+        Some([1, 1000]),
+        "each database counts apart"
+    );
 }

@@ -311,6 +311,29 @@ impl Router {
         Some(self.run(&mut route, args))
     }
 
+    /// Runs `decide` on the memory engine with this client's session when the client is
+    /// on memory now (`None` otherwise): a native caller deciding in place on the keyspace
+    /// (a rate-limit decision). `decide` answers `None` when it left everything untouched
+    /// for the ordinary command path.
+    pub fn decide_now<T>(
+        &self,
+        decide: impl FnOnce(&Engine, &Session) -> Option<T>,
+    ) -> Option<Option<T>> {
+        let mut route = self.route.lock();
+        if route.mode != Mode::Memory {
+            return None;
+        }
+        let session = match route.session.as_mut() {
+            Some(session) => session,
+            None => route.session.insert(self.open_session()),
+        };
+        let decided = decide(&self.target.engine, session);
+        if decided.is_some() {
+            self.memory_commands.fetch_add(1, Ordering::Relaxed);
+        }
+        Some(decided)
+    }
+
     /// Runs one command, given as its arguments, in the memory engine.
     pub(crate) fn execute_args(
         &self,

@@ -16,6 +16,7 @@
 //! ```
 
 mod commands;
+mod decide;
 mod export;
 mod glob;
 mod num;

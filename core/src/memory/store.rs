@@ -113,6 +113,18 @@ impl Hash {
         self.map.insert_new(Arc::from(f), v);
         true
     }
+    /// Rewrites the value of the existing field `f` in its own buffer (no allocation when
+    /// it fits); false when there is no such field.
+    pub(crate) fn rewrite(&mut self, f: &[u8], write: impl FnOnce(&mut Vec<u8>)) -> bool {
+        let Some(value) = self.map.get_mut(f) else {
+            return false;
+        };
+        self.bytes -= value.len();
+        value.clear();
+        write(value);
+        self.bytes += value.len();
+        true
+    }
     pub(crate) fn remove(&mut self, f: &[u8]) -> bool {
         match self.map.remove(f) {
             Some(v) => {
@@ -531,6 +543,26 @@ impl State {
         let e = self.dbs[db].keys.at_mut(i);
         e.lru = self.lru_clock;
         Some(e)
+    }
+
+    /// The slot of live `key` in `db` (a key whose TTL has passed is deleted first, as a
+    /// lookup does), without touching its LRU clock or the hit/miss counters.
+    pub(crate) fn live_slot(&mut self, db: usize, key: &[u8], now: u64) -> Option<usize> {
+        let i = self.dbs[db].keys.index_of(key)?;
+        if self.dbs[db].keys.at(i).expires_at.is_some_and(|t| t <= now) {
+            self.reclaim(db, key);
+            self.counters.expired += 1;
+            return None;
+        }
+        Some(i)
+    }
+
+    /// Records `n` lookups of the live key at slot `i` of `db` (LRU clock, hits) as
+    /// [`State::lookup`] does, for a caller that holds the slot already.
+    pub(crate) fn looked_up(&mut self, db: usize, i: usize, n: u64) {
+        self.lru_clock += n;
+        self.counters.hits += n;
+        self.dbs[db].keys.at_mut(i).lru = self.lru_clock;
     }
 
     /// Looks a live key up without touching its LRU clock or counters.

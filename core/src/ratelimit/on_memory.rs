@@ -1,9 +1,12 @@
 //! Decisions of the store and the limiter on a client's memory engine (`memory://`, or
-//! during an outage) in one native call: the same EVALSHA of the same script the client
-//! would send (so the engine's native known script runs it, with the same keys, values,
-//! TTLs and the same record of written keys for the replay to Redis), built here from
-//! plain arguments instead of being encoded by JS and decoded by the engine, and with
-//! the reply read as numbers.
+//! during an outage) in one native call. The store's increment and the fixed window are
+//! decided in place on the engine's keyspace (`Engine::decide_*`: the effects of the
+//! script's EVALSHA without building it); the other algorithms, and whatever the in-place
+//! decision leaves to the script (a foreign value under the key, the script not loaded),
+//! run the same EVALSHA of the same script the client would send (so the engine's native
+//! known script runs it, with the same keys, values, TTLs and the same record of written
+//! keys for the replay to Redis), built here from plain arguments, with the reply read as
+//! numbers.
 
 use once_cell::sync::Lazy;
 
@@ -84,6 +87,13 @@ fn run<const N: usize>(router: &Router, script: &Script, key: &[u8], argv: &[&[u
 
 /// The store's increment (rate-limit-redis 6's script): `[totalHits, pttl]`.
 pub fn store_increment(router: &Router, key: &[u8], window_ms: u64) -> Outcome<2> {
+    match router
+        .decide_now(|engine, session| engine.decide_store_increment(session, key, window_ms))
+    {
+        None => return Outcome::NotOnMemory,
+        Some(Some(reply)) => return Outcome::Reply(reply),
+        Some(None) => {}
+    }
     run(router, &INCREMENT, key, &[window_ms.to_string().as_bytes()])
 }
 
@@ -97,6 +107,15 @@ pub fn consume(
     window_ms: u64,
     cost: u64,
 ) -> Outcome<5> {
+    if algorithm == Algorithm::FixedWindow {
+        match router.decide_now(|engine, session| {
+            engine.decide_fixed_window(session, key, limit, window_ms, cost)
+        }) {
+            None => return Outcome::NotOnMemory,
+            Some(Some(reply)) => return Outcome::Reply(reply),
+            Some(None) => {}
+        }
+    }
     let script = &CONSUME[match algorithm {
         Algorithm::FixedWindow => 0,
         Algorithm::SlidingWindow => 1,

@@ -529,6 +529,16 @@ fn ensure<'a>(
 }
 
 impl Engine {
+    /// Whether the script `sha` is in the cache (an EVALSHA of it would not answer
+    /// NOSCRIPT).
+    pub(super) fn script_cached(&self, sha: &str) -> bool {
+        self.shared
+            .scripts
+            .lock()
+            .as_ref()
+            .is_some_and(|s| s.cache.contains_key(sha))
+    }
+
     /// SCRIPT LOAD/EXISTS/FLUSH/KILL.
     pub(super) fn script(&self, st: &State, args: &[&[u8]]) -> Reply {
         let mut guard = self.shared.scripts.lock();

@@ -1,0 +1,226 @@
+//! Rate-limit decisions made in place on the keyspace: what an EVALSHA of rate-limit-redis's
+//! increment script or of bulwark's fixed-window script does (the native known script of
+//! `script/known.rs`), without building the EVALSHA, its `redis.call`s and their replies.
+//! Each decision reads the clock once and makes the same keyspace calls its script's
+//! commands make (the same lookups, so the same lazy expiry, LRU and hit counters; the same
+//! writes, so the same WATCH invalidation and record of written keys for the replay to
+//! Redis). `core/tests/known_scripts.rs` compares both with the interpreter.
+//!
+//! Whatever would make the script fail or go to the interpreter (a foreign type or a value
+//! that is not a plain integer under the key, arguments out of the script's range, the
+//! script not loaded, a session inside MULTI) answers `None` before anything is touched:
+//! the caller runs the EVALSHA then, exactly as before.
+
+use std::io::Write;
+
+use once_cell::sync::Lazy;
+
+use super::num::parse_i64;
+use super::store::{Hash, State, Value};
+use super::{sha1_hex, Engine, Session};
+use crate::ratelimit::{
+    store_scripts, Algorithm, MAX_LIMIT, MAX_LIMIT_TIMES_WINDOW, MAX_WINDOW_MS,
+};
+
+/// Integers the scripts' doubles hold exactly with room for a sum (known.rs's bound).
+const EXACT: i64 = 1 << 52;
+
+/// Fields up to which a hash is searched by comparing names.
+const SMALL_HASH: usize = 8;
+
+static STORE_INCREMENT_SHA: Lazy<String> =
+    Lazy::new(|| sha1_hex(store_scripts::INCREMENT.as_bytes()));
+static FIXED_WINDOW_SHA: Lazy<String> =
+    Lazy::new(|| sha1_hex(Algorithm::FixedWindow.redis_script().as_bytes()));
+
+/// A stored value as the scripts' `tonumber` reads it when it is a plain integer within
+/// ±[`EXACT`]; `None` for anything else (the interpreter's case).
+fn plain(value: &[u8]) -> Option<i64> {
+    parse_i64(value).filter(|v| v.abs() <= EXACT)
+}
+
+/// An integer as the scripts pass a Lua number to `redis.call` (`%.17g` of an exact
+/// integer is its decimal digits).
+fn digits(v: i64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(20);
+    let _ = write!(out, "{v}");
+    out
+}
+
+impl Engine {
+    /// Whether `sha`'s native script would run for `session` now: an EVALSHA it sends
+    /// would execute (not queue in MULTI, not be refused in subscriber mode, not answer
+    /// NOSCRIPT) and known scripts are not sent to the interpreter.
+    fn runs_in_place(&self, st: &State, session: &Session, sha: &str) -> bool {
+        !session.in_multi()
+            && session.subscription_count() == 0
+            && !st.config.interpret_known_scripts
+            && self.script_cached(sha)
+    }
+
+    /// rate-limit-redis 6's increment script on `key` with a window of `window_ms`:
+    /// `[totalHits, pttl]`, or `None` when the EVALSHA must run instead.
+    pub fn decide_store_increment(
+        &self,
+        session: &Session,
+        key: &[u8],
+        window_ms: u64,
+    ) -> Option<[i64; 2]> {
+        if !(1..=EXACT as u64).contains(&window_ms) {
+            return None;
+        }
+        let mut st = self.shared.state.lock();
+        if !self.runs_in_place(&st, session, &STORE_INCREMENT_SHA) {
+            return None;
+        }
+        let now = self.shared.clock.now_ms();
+        let db = session.db();
+        let slot = st.live_slot(db, key, now);
+        // PTTL, then INCR on a key with a TTL, which must hold a plain integer.
+        let (ttl, hits) = match slot.map(|i| st.dbs[db].keys.at(i)) {
+            None => (-2, None),
+            Some(e) => match (e.expires_at, &e.value) {
+                (None, _) => (-1, None),
+                (Some(t), Value::Str(v)) => {
+                    let hits = plain(v).filter(|n| *n < EXACT)? + 1;
+                    ((t - now) as i64, Some(hits))
+                }
+                (Some(_), _) => return None,
+            },
+        };
+        // EVALSHA, PTTL, then SET or INCR.
+        st.counters.commands += 3;
+        match slot {
+            Some(i) => st.looked_up(db, i, 1),
+            None => {
+                st.lookup(db, key, now);
+            }
+        }
+        let reply = match (slot, hits) {
+            (Some(i), Some(hits)) => {
+                // INCR looks the key up twice: to read it, then to write it.
+                st.looked_up(db, i, 2);
+                if let Value::Str(value) = &mut st.dbs[db].keys.at_mut(i).value {
+                    value.clear();
+                    let _ = write!(value, "{hits}");
+                }
+                st.modified(db, key);
+                [hits, ttl]
+            }
+            _ => {
+                let value = Value::Str(b"1".to_vec());
+                st.set(db, key, value, Some(now + window_ms));
+                [1, window_ms as i64]
+            }
+        };
+        st.evict_if_needed();
+        Some(reply)
+    }
+
+    /// bulwark's fixed-window script (fixed_window.lua) on `key`: `[allowed 0|1,
+    /// remaining, reset_ms, retry_after_ms, now_ms]`, or `None` when the EVALSHA must run.
+    pub fn decide_fixed_window(
+        &self,
+        session: &Session,
+        key: &[u8],
+        limit: u64,
+        window_ms: u64,
+        cost: u64,
+    ) -> Option<[i64; 5]> {
+        let in_range = (1..=MAX_LIMIT).contains(&limit)
+            && (1..=MAX_WINDOW_MS).contains(&window_ms)
+            && cost <= MAX_LIMIT
+            && limit as u128 * window_ms as u128 <= MAX_LIMIT_TIMES_WINDOW as u128;
+        if !in_range {
+            return None;
+        }
+        let (limit, window, cost) = (limit as i64, window_ms as i64, cost as i64);
+        let mut st = self.shared.state.lock();
+        if !self.runs_in_place(&st, session, &FIXED_WINDOW_SHA) {
+            return None;
+        }
+        let now_ms = self.shared.clock.now_ms();
+        let now = now_ms as i64;
+        let db = session.db();
+        let slot = st.live_slot(db, key, now_ms);
+        // HMGET key c e: a hash (or nothing) whose fields are plain integers (or absent).
+        let (mut count, mut expires) = match slot.map(|i| &st.dbs[db].keys.at(i).value) {
+            None => (0, 0),
+            Some(Value::Hash(h)) => (field(h, b"c")?, field(h, b"e")?),
+            Some(_) => return None,
+        };
+        // EVALSHA, TIME, HMGET.
+        st.counters.commands += 3;
+        match slot {
+            Some(i) => st.looked_up(db, i, 1),
+            None => {
+                st.lookup(db, key, now_ms);
+            }
+        }
+        if expires <= now {
+            (count, expires) = (0, now + window);
+        }
+        let allowed = count + cost <= limit;
+        if allowed && cost > 0 {
+            // HSET or HINCRBY look the key up twice (creating a missing hash in between).
+            let i = match slot {
+                Some(i) => {
+                    st.looked_up(db, i, 2);
+                    i
+                }
+                None => {
+                    st.lookup(db, key, now_ms);
+                    st.set(db, key, Value::Hash(Hash::default()), None);
+                    let i = st.live_slot(db, key, now_ms)?;
+                    st.looked_up(db, i, 1);
+                    i
+                }
+            };
+            let Value::Hash(hash) = &mut st.dbs[db].keys.at_mut(i).value else {
+                unreachable!("a hash was read or created under the key");
+            };
+            if count == 0 {
+                // HSET key c cost e expires, then PEXPIREAT key expires (expires > now).
+                hash.insert(b"c", digits(cost));
+                hash.insert(b"e", digits(expires));
+                st.modified(db, key);
+                st.counters.commands += 2;
+                st.looked_up(db, i, 1);
+                st.set_expiry(db, key, Some(expires as u64));
+            } else {
+                // HINCRBY key c cost (the field holds the count read above).
+                hash.rewrite(b"c", |value| {
+                    let _ = write!(value, "{}", count + cost);
+                });
+                st.modified(db, key);
+                st.counters.commands += 1;
+            }
+            count += cost;
+        }
+        let reset = if count > 0 { expires - now } else { 0 };
+        let retry = match (allowed, cost > limit) {
+            (true, _) => 0,
+            (false, true) => window,
+            (false, false) => reset,
+        };
+        st.evict_if_needed();
+        Some([
+            i64::from(allowed),
+            (limit - count).max(0),
+            reset,
+            retry,
+            now,
+        ])
+    }
+}
+
+/// A field of a small hash found by comparing its few names rather than hashing one
+/// (these hashes hold 2 to 4 fields); a plain integer, 0 when absent, `None` otherwise.
+fn field(hash: &Hash, name: &[u8]) -> Option<i64> {
+    let value = if hash.map.len() <= SMALL_HASH {
+        hash.map.iter().find(|(f, _)| ***f == *name).map(|(_, v)| v)
+    } else {
+        hash.map.get(name)
+    };
+    value.map_or(Some(0), |v| plain(v))
+}
