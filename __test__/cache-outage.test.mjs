@@ -6,6 +6,7 @@ import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createRequire } from 'node:module'
 import { startRedis } from './helpers/redis-server.mjs'
+import { traffic } from './helpers/traffic.mjs'
 
 const require = createRequire(import.meta.url)
 const { Cache, Redis } = require('../lib/index.js')
@@ -39,27 +40,6 @@ async function waitFor(condition, what, ms = 20_000) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await sleep(20)
   }
-}
-
-/** `concurrency` loops of `op` until stopped; counts successes and failures. */
-function traffic(op, concurrency) {
-  const stats = { ok: 0, failed: [], running: true }
-  const loops = Array.from({ length: concurrency }, async (_, worker) => {
-    for (let i = 0; stats.running; i++) {
-      try {
-        await op(worker, i)
-        stats.ok++
-      } catch (err) {
-        stats.failed.push(err)
-      }
-    }
-  })
-  stats.stop = async () => {
-    stats.running = false
-    await Promise.all(loops)
-    return stats
-  }
-  return stats
 }
 
 test('kill -9 of Redis under wrap load (c=64, two instances, lock on): zero failed wraps, then recovery', async () => {

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createRequire } from 'node:module'
 import { startRedis, freePort } from './helpers/redis-server.mjs'
+import { traffic } from './helpers/traffic.mjs'
 
 const require = createRequire(import.meta.url)
 const { Redis } = require('../lib/index.js')
@@ -50,27 +51,6 @@ async function waitFor(condition, what, ms = 15_000) {
 
 let names = 0
 const memoryUrl = () => `memory://t${process.pid}x${++names}`
-
-/** Runs `concurrency` loops of `op` until `stop()`; counts successes and failures. */
-function traffic(op, concurrency) {
-  const stats = { ok: 0, failed: [], running: true }
-  const loops = Array.from({ length: concurrency }, async (_, worker) => {
-    for (let i = 0; stats.running; i++) {
-      try {
-        await op(worker, i)
-        stats.ok++
-      } catch (err) {
-        stats.failed.push(err)
-      }
-    }
-  })
-  stats.stop = async () => {
-    stats.running = false
-    await Promise.all(loops)
-    return stats
-  }
-  return stats
-}
 
 test('Redis absent at start: the first call is answered from memory without waiting for reconnects', async () => {
   const port = await freePort()

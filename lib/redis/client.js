@@ -18,7 +18,7 @@ const { settleNowAllowed, deferToNextTurn } = require('./settle-pacing')
 const { nativeOptions } = require('./native-options')
 const { applyPrefix } = require('./key-prefix')
 const { defineScript, scriptMethod, ScriptCommand } = require('./scripts')
-const { checkName } = require('./command-name')
+const { checkName, callMethod } = require('./command-name')
 const { asCallback } = require('./as-callback')
 const { Pipeline, Transaction, wrapMultiResult } = require('./pipeline')
 const { ScanStream } = require('./scan-stream')
@@ -471,17 +471,6 @@ class Redis extends EventEmitter {
     if (w.buf.length > BATCH_KEEP_BYTES) this._batch = new Writer(16 * 1024)
   }
 
-  /** Runs any command: `call('SET', 'k', 'v')`; node-style callback as last argument. */
-  call(name, ...args) {
-    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
-    return this.sendCommand(new Command(checkName(name), args, {}, callback))
-  }
-
-  /** `call` with Buffer replies. */
-  callBuffer(name, ...args) {
-    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
-    return this.sendCommand(new Command(checkName(name), args, { replyEncoding: null }, callback))
-  }
 
   /** QUIT: replies already owed are delivered first; resolves "OK". Never rejects. */
   quit(callback) {
@@ -682,6 +671,11 @@ function commandMethod(name, flags) {
     return this.sendCommand(new Command(name, args, options, callback))
   }
 }
+
+/** Runs any command: `call('SET', 'k', 'v')`; node-style callback as last argument. */
+Redis.prototype.call = callMethod('utf8')
+/** `call` with Buffer replies. */
+Redis.prototype.callBuffer = callMethod(null)
 
 installPubSub(Redis)
 

@@ -9,7 +9,7 @@ const { Command } = require('../redis-command')
 const { ReplyError } = require('../redis-errors')
 const { asCallback } = require('./as-callback')
 const { scriptMethod } = require('./scripts')
-const { checkName } = require('./command-name')
+const { callMethod } = require('./command-name')
 
 class Pipeline {
   constructor(redis) {
@@ -86,15 +86,6 @@ class Pipeline {
     return this
   }
 
-  call(name, ...args) {
-    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
-    return this.sendCommand(new Command(checkName(name), args, {}, callback))
-  }
-
-  callBuffer(name, ...args) {
-    const callback = typeof args[args.length - 1] === 'function' ? args.pop() : undefined
-    return this.sendCommand(new Command(checkName(name), args, { replyEncoding: null }, callback))
-  }
 
   /** Opens an inline transaction: MULTI now, EXEC at the matching `exec()`. */
   multi(...args) {
@@ -124,6 +115,9 @@ class Pipeline {
   }
 }
 
+/** Any command by name; `callBuffer` gives Buffer replies. */
+Pipeline.prototype.call = callMethod('utf8')
+Pipeline.prototype.callBuffer = callMethod(null)
 Pipeline.prototype.send_command = Pipeline.prototype.call
 
 /** A pipeline method queuing command `name`; `replyEncoding` null for the …Buffer twin. */
