@@ -367,7 +367,7 @@ type Entry<'a> = Result<(u32, u8, &'a [u8]), u32>;
 
 /// Splits a batch: each entry is `id: u32 LE`, `flags: u32 LE`, `len: u32 LE`, then
 /// `len` bytes of [`args`] encoding.
-fn entries(mut encoded: &[u8]) -> impl Iterator<Item = Entry<'_>> {
+pub(crate) fn entries(mut encoded: &[u8]) -> impl Iterator<Item = Entry<'_>> {
     std::iter::from_fn(move || {
         if encoded.len() < 12 {
             return None;

@@ -23,8 +23,8 @@ use tokio::sync::Notify;
 use tokio::time::Instant;
 
 use crate::client::{
-    args, runtime, Backend, ClientOptions, Completion, Delivery, Event, Failure, FailureKind,
-    FallbackOptions, RedisLink, Router, Sink,
+    args, entries, runtime, Backend, ClientOptions, Completion, Delivery, Event, Failure,
+    FailureKind, FallbackOptions, RedisLink, Router, Sink,
 };
 use crate::Reply;
 use topology::Range;
@@ -868,31 +868,25 @@ impl ClusterLink {
 
     /// Routes a batch of commands (entries as [`Backend::submit_batch`] takes them).
     /// Returns completions known at once (malformed entries).
-    pub fn submit_batch(&self, mut encoded: &[u8]) -> Vec<Completion> {
+    pub fn submit_batch(&self, encoded: &[u8]) -> Vec<Completion> {
         // A transaction may span batches (the facade flushes every few dozen commands):
         // an unrouted MULTI waits here for its first keyed command.
         let (mut jobs, mut transaction) = std::mem::take(&mut *self.shared.transaction.lock());
         let mut now = Vec::new();
-        while encoded.len() >= 12 {
-            let word = |at: usize| {
-                u32::from_le_bytes([
-                    encoded[at],
-                    encoded[at + 1],
-                    encoded[at + 2],
-                    encoded[at + 3],
-                ])
-            };
-            let (id, flags, len) = (word(0), word(4), word(8) as usize);
-            let Some(body) = encoded.get(12..12 + len) else {
-                now.push(Completion {
-                    id,
-                    flags: flags as u8,
-                    outcome: Err(Failure {
-                        kind: FailureKind::BadArguments,
-                        message: "malformed command batch".into(),
-                    }),
-                });
-                break;
+        for entry in entries(encoded) {
+            let (id, flags, body) = match entry {
+                Ok(entry) => entry,
+                Err(id) => {
+                    now.push(Completion {
+                        id,
+                        flags: 0,
+                        outcome: Err(Failure {
+                            kind: FailureKind::BadArguments,
+                            message: "malformed command batch".into(),
+                        }),
+                    });
+                    break;
+                }
             };
             let (mut slot, readonly, name) = match args::decode(body) {
                 Some(a) if !a.is_empty() => (
@@ -924,7 +918,7 @@ impl ClusterLink {
             }
             jobs.push(Job {
                 id,
-                flags,
+                flags: u32::from(flags),
                 args: body.to_vec(),
                 slot,
                 readonly,
@@ -933,7 +927,6 @@ impl ClusterLink {
                 lost_since: None,
                 in_tx,
             });
-            encoded = &encoded[12 + len..];
         }
         let mut kept = self.shared.transaction.lock();
         match transaction {
