@@ -34,7 +34,9 @@ export class Browser {
         `--user-data-dir=${profile}`,
         'about:blank',
       ],
-      { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'] },
+      // Its own process group, so close() ends the renderer and helper processes too
+      // (they inherit the pipes and write into the profile).
+      { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], detached: true },
     )
     return new Browser(child, profile)
   }
@@ -90,8 +92,14 @@ export class Browser {
   }
 
   async close() {
-    this.child.kill('SIGKILL')
+    try {
+      process.kill(-this.child.pid, 'SIGKILL')
+    } catch {
+      this.child.kill('SIGKILL')
+    }
     await this.exited
-    rmSync(this.profile, { recursive: true, force: true })
+    for (const stream of [this.child.stderr, this.child.stdio[3], this.child.stdio[4]]) stream.destroy()
+    // A helper process may still be exiting: retry the removal a few times.
+    rmSync(this.profile, { recursive: true, force: true, maxRetries: 20, retryDelay: 50 })
   }
 }
