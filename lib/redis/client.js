@@ -35,6 +35,8 @@ const FLAG_BLOCKING = 0b100
  * burst (server-heavy commands such as scripts gained 15-20% at concurrency 64).
  */
 const EAGER_FLUSH = 32
+/** Batches smaller than this wait for the check phase when replies are owed (`_endOfTick`). */
+const DEFER_BELOW = 4
 /** The real `setImmediate`, taken at load: a test's fake timers must not hold commands back. */
 const checkPhase = setImmediate
 /** Batches that grew past this are replaced after a flush so one burst does not pin memory. */
@@ -70,6 +72,7 @@ class Redis extends EventEmitter {
     this._flushScheduled = false
     this._batchCount = 0
     this._flush = () => this._flushBatch()
+    this._flushTick = () => this._endOfTick()
     this._manuallyClosing = false
     this._scripts = new Map()
     /** Commands added by `addBuiltinCommand` (pipelines get them too). */
@@ -435,14 +438,21 @@ class Redis extends EventEmitter {
     if (++this._batchCount >= EAGER_FLUSH) this._flushBatch()
     else if (!this._flushScheduled) {
       this._flushScheduled = true
-      // As Nagle's algorithm: with nothing in flight the batch leaves at the end of this
-      // tick (a lone command's latency); with replies still owed it waits for the loop's
-      // check phase, so the commands of every callback run by this turn's I/O (several
-      // HTTP requests, say) leave in one hand-off and one wake-up of the connection thread.
-      if (this._pending.size > this._batchCount) checkPhase(this._flush)
-      else queueMicrotask(this._flush)
+      queueMicrotask(this._flushTick)
     }
     return tracing.traceCommand(this, command)
+  }
+
+  /**
+   * At the end of the tick that issued commands. As Nagle's algorithm: a batch of a few
+   * commands issued while replies are still owed waits for the loop's check phase, so the
+   * commands of every callback this turn's I/O runs (several HTTP requests, say) leave in
+   * one hand-off and one wake-up of the connection thread; otherwise it leaves now (a lone
+   * command's latency, or a burst that is batch enough).
+   */
+  _endOfTick() {
+    if (this._batchCount < DEFER_BELOW && this._pending.size > this._batchCount) checkPhase(this._flush)
+    else this._flushBatch()
   }
 
   /** Hands the batch of commands issued since the last flush to the native side. */
