@@ -13,6 +13,7 @@ const { parseOptions } = require('../redis-options')
 const { throttledLog } = require('../throttled-log')
 const { armBlockingDeadline } = require('../redis-blocking')
 const { Writer, scratch } = require('./writer')
+const { PendingCommands } = require('./pending')
 const { closedError, failureError, toReplyError } = require('./errors')
 const { settleNowAllowed, deferToNextTurn } = require('./settle-pacing')
 const { nativeOptions } = require('./native-options')
@@ -66,7 +67,7 @@ class Redis extends EventEmitter {
     this.autoPipelineQueueSize = 0
     this._link = null
     this._directSlot = null
-    this._pending = new Map()
+    this._pending = new PendingCommands()
     this._nextId = 1
     this._batch = new Writer(16 * 1024)
     this._flushScheduled = false
@@ -332,7 +333,7 @@ class Redis extends EventEmitter {
         if (this.status !== 'end') this._setStatus('end')
         this.emit('_end')
         // Defensive: the core completes every command before `end`.
-        const leftovers = [...this._pending.values()]
+        const leftovers = this._pending.values()
         this._pending.clear()
         for (const command of leftovers) command.reject(closedError())
         break
