@@ -13,7 +13,7 @@ const { parseOptions } = require('../redis-options')
 const { throttledLog } = require('../throttled-log')
 const { armBlockingDeadline } = require('../redis-blocking')
 const { Writer, scratch } = require('./writer')
-const { PendingCommands } = require('./pending')
+const { IdTable } = require('../id-table')
 const { closedError, failureError, toReplyError } = require('./errors')
 const { settleNowAllowed, deferToNextTurn } = require('./settle-pacing')
 const { nativeOptions } = require('./native-options')
@@ -67,7 +67,7 @@ class Redis extends EventEmitter {
     this.autoPipelineQueueSize = 0
     this._link = null
     this._directSlot = null
-    this._pending = new PendingCommands()
+    this._pending = new IdTable()
     this._nextId = 1
     this._batch = new Writer(16 * 1024)
     this._flushScheduled = false
