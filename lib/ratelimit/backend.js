@@ -6,6 +6,7 @@ const native = require('../native')
 const { throttledLog } = require('../throttled-log')
 
 const WHEN_DOWN = ['local', 'allow', 'deny']
+const INTEGER = /^-?\d+$/
 const MAX_LIMIT = native.ratelimitMaxLimit()
 const logOutage = throttledLog('bulwark rate limit: Redis unavailable, applying the whenDown policy:')
 
@@ -215,14 +216,18 @@ class RedisPath {
  * that decides each key in order and returns each result; a lone decision runs the
  * single-key script (one round trip either way). `single(key, …fixed, arg)` and
  * `batch(keys, …fixed, …args)` are the two scripts, `fixed` their shared arguments;
- * `maxBatch` the most decisions in one run (see the callers for why theirs).
+ * `maxBatch` the most decisions in one run (see the callers for why theirs). The batch
+ * replies one flat array of `width` values per decision (no array per decision for Redis
+ * to build and the client to convert), a key's error message in its first place; each
+ * decision gets its values as the single script's reply would start.
  */
 class Coalescer {
-  constructor(path, single, batch, maxBatch) {
+  constructor(path, single, batch, maxBatch, width) {
     this.path = path
     this.single = single
     this.batch = batch
     this.maxBatch = maxBatch
+    this.width = width
     this.queue = []
     this.fixed = null
     this.scheduled = false
@@ -265,13 +270,15 @@ class Coalescer {
     }
     const keys = queue.map((d) => d.key)
     const args = queue[0].arg === undefined ? fixed : [...fixed, ...queue.map((d) => d.arg)]
+    const width = this.width
     this.path.evalScript(this.batch, keys, args).then(
       (replies) => {
-        for (let i = 0; i < queue.length; i++) {
-          const reply = replies[i]
-          // A key's error (a foreign value under it) comes back as its message.
-          if (Array.isArray(reply)) queue[i].resolve(reply)
-          else queue[i].reject(new Error(String(reply)))
+        for (let i = 0, at = 0; i < queue.length; i++, at += width) {
+          const first = replies[at]
+          // A key's error (a foreign value under it) comes back as its message; numbers
+          // may come as strings (a client with `stringNumbers`).
+          if (typeof first !== 'string' || INTEGER.test(first)) queue[i].resolve(replies.slice(at, at + width))
+          else queue[i].reject(new Error(String(first)))
         }
       },
       (err) => {

@@ -56,7 +56,8 @@ class RateLimiter {
     this.clock = options.clock || null
     const remote = options.memory !== true && ((options.client !== undefined && options.client !== null) || options.sendCommand !== undefined)
     this.redis = remote ? new RedisPath(options, this) : null
-    this.decisions = remote ? new Coalescer(this.redis, SCRIPTS[algorithm].consume, SCRIPTS[algorithm].batch, MAX_BATCH) : null
+    // [allowed, remaining, reset_ms, retry_after_ms] per decision.
+    this.decisions = remote ? new Coalescer(this.redis, SCRIPTS[algorithm].consume, SCRIPTS[algorithm].batch, MAX_BATCH, 4) : null
     this.local = null
     this._args = [String(this.limit), String(this.windowMs)]
     this._observed = registry.add('limiter', this, options.name ?? (this.prefix || 'limiter'))

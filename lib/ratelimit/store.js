@@ -69,7 +69,8 @@ class RedisStore {
       { client: options.client, sendCommand, timeoutMs: options.timeoutMs, retryMs: options.retryMs, cluster: options.sendCommandCluster !== undefined },
       this,
     )
-    this.increments = new Coalescer(this.redis, INCREMENT, BATCH_INCREMENT, MAX_BATCH)
+    // [totalHits, timeToExpire] per increment.
+    this.increments = new Coalescer(this.redis, INCREMENT, BATCH_INCREMENT, MAX_BATCH, 2)
     this._windowArgs = [String(this.windowMs)]
     this.local = null
     this._observed = registry.add('limiter', this, options.name ?? (this.prefix || 'limiter'))
