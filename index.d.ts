@@ -402,18 +402,30 @@ export declare function ratelimitDrop(handle: number): void
 export declare function ratelimitMaxLimit(): number
 
 /**
- * The limiter's consume on the memory engine of the client in `slot`: returns 1
- * (allowed) or 0 and writes remaining, reset_ms and retry_after_ms into the output
- * array; `-1` when the client is not on memory now.
+ * The function `(policy, slot, key, cost) => number` deciding on the memory engine of the
+ * client in `slot` (its direct slot) with a policy of `ratelimitMemoryPolicy`:
+ * - a store's increment returns totalHits and writes the key's PTTL into the output
+ *   array;
+ * - a limiter's consume returns 1 (allowed) or 0 and writes remaining, reset_ms and
+ *   retry_after_ms into the output array;
+ * - either returns -1 when the client is not on memory now, and throws the script's
+ *   error (a foreign value under the key).
+ *
+ * A raw N-API function rather than a `#[napi]` one: napi-rs 3 opens a native-borrow scope
+ * for every call with arguments (an `Arc<Mutex<…>>` allocated and freed, thread-local
+ * stacks pushed and popped), measured at ~10 % of a whole memory decision.
  */
-export declare function ratelimitMemoryConsume(slot: number, algorithm: number, key: string, limit: number, windowMs: number, cost: number): number
+export declare function ratelimitMemoryDecideFunction(): (policy: number, slot: number, key: string, cost: number) => number
 
 /**
- * The store's increment on the memory engine of the client in `slot` (its direct slot):
- * returns totalHits and writes the key's PTTL into the output array; `-1` when the
- * client is not on memory now.
+ * Registers the policy of a store (`algorithm` -1: increments with a window of
+ * `window_ms`, `limit` unused) or a limiter (`algorithm` its index) for
+ * `ratelimitMemoryDecide`; returns its handle.
  */
-export declare function ratelimitMemoryIncrement(slot: number, key: string, windowMs: number): number
+export declare function ratelimitMemoryPolicy(algorithmIndex: number, limit: number, windowMs: number, prefix: string): number
+
+/** Frees a memory policy (its owner was garbage-collected). Unknown handles are ignored. */
+export declare function ratelimitMemoryPolicyDrop(handle: number): void
 
 /** Forgets `key`. */
 export declare function ratelimitRemove(handle: number, key: string): void

@@ -11,8 +11,6 @@
 //! script not loaded, a session inside MULTI) answers `None` before anything is touched:
 //! the caller runs the EVALSHA then, exactly as before.
 
-use std::io::Write;
-
 use once_cell::sync::Lazy;
 
 use super::num::parse_i64;
@@ -43,8 +41,28 @@ fn plain(value: &[u8]) -> Option<i64> {
 /// integer is its decimal digits).
 fn digits(v: i64) -> Vec<u8> {
     let mut out = Vec::with_capacity(20);
-    let _ = write!(out, "{v}");
+    push_decimal(&mut out, v);
     out
+}
+
+/// Appends the decimal digits of `v` (what `write!` gives, without the formatting
+/// machinery on every decision).
+fn push_decimal(out: &mut Vec<u8>, v: i64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    let mut n = v.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&buf[at..]);
 }
 
 impl Engine {
@@ -102,9 +120,9 @@ impl Engine {
                 st.looked_up(db, i, 2);
                 if let Value::Str(value) = &mut st.dbs[db].keys.at_mut(i).value {
                     value.clear();
-                    let _ = write!(value, "{hits}");
+                    push_decimal(value, hits);
                 }
-                st.modified(db, key);
+                st.modified_at(db, i, key);
                 [hits, ttl]
             }
             _ => {
@@ -146,7 +164,10 @@ impl Engine {
         // HMGET key c e: a hash (or nothing) whose fields are plain integers (or absent).
         let (mut count, mut expires) = match slot.map(|i| &st.dbs[db].keys.at(i).value) {
             None => (0, 0),
-            Some(Value::Hash(h)) => (field(h, b"c")?, field(h, b"e")?),
+            Some(Value::Hash(h)) => {
+                let [count, expires] = fields(h, [b"c", b"e"])?;
+                (count, expires)
+            }
             Some(_) => return None,
         };
         // EVALSHA, TIME, HMGET.
@@ -183,16 +204,14 @@ impl Engine {
                 // HSET key c cost e expires, then PEXPIREAT key expires (expires > now).
                 hash.insert(b"c", digits(cost));
                 hash.insert(b"e", digits(expires));
-                st.modified(db, key);
+                st.modified_at(db, i, key);
                 st.counters.commands += 2;
                 st.looked_up(db, i, 1);
                 st.set_expiry(db, key, Some(expires as u64));
             } else {
                 // HINCRBY key c cost (the field holds the count read above).
-                hash.rewrite(b"c", |value| {
-                    let _ = write!(value, "{}", count + cost);
-                });
-                st.modified(db, key);
+                hash.rewrite(b"c", |value| push_decimal(value, count + cost));
+                st.modified_at(db, i, key);
                 st.counters.commands += 1;
             }
             count += cost;
@@ -214,13 +233,32 @@ impl Engine {
     }
 }
 
-/// A field of a small hash found by comparing its few names rather than hashing one
-/// (these hashes hold 2 to 4 fields); a plain integer, 0 when absent, `None` otherwise.
-fn field(hash: &Hash, name: &[u8]) -> Option<i64> {
-    let value = if hash.map.len() <= SMALL_HASH {
-        hash.map.iter().find(|(f, _)| ***f == *name).map(|(_, v)| v)
+/// Fields of a hash as plain integers, 0 when absent, `None` when one is not a plain
+/// integer. A small hash (these hold 2 to 4 fields) is searched in one pass comparing names
+/// rather than by hashing each name.
+fn fields<const N: usize>(hash: &Hash, names: [&[u8]; N]) -> Option<[i64; N]> {
+    let mut found: [Option<&[u8]>; N] = [None; N];
+    if hash.map.len() <= SMALL_HASH {
+        for (name, value) in hash.map.iter() {
+            if let Some(at) = names.iter().position(|n| same(n, name)) {
+                found[at] = Some(value);
+            }
+        }
     } else {
-        hash.map.get(name)
-    };
-    value.map_or(Some(0), |v| plain(v))
+        for (slot, name) in found.iter_mut().zip(names) {
+            *slot = hash.map.get(name).map(Vec::as_slice);
+        }
+    }
+    let mut values = [0; N];
+    for (value, raw) in values.iter_mut().zip(found) {
+        if let Some(raw) = raw {
+            *value = plain(raw)?;
+        }
+    }
+    Some(values)
+}
+
+/// Byte equality for field names of a byte or two, without a `memcmp` call each.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
 }

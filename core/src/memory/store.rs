@@ -627,9 +627,14 @@ impl State {
     /// Must follow every in-place change of a key's value: deletes emptied
     /// collections, refreshes the byte count, invalidates WATCHes.
     pub(crate) fn modified(&mut self, db: usize, key: &[u8]) {
-        let Some(e) = self.dbs[db].keys.get_mut(key) else {
-            return;
-        };
+        if let Some(i) = self.dbs[db].keys.index_of(key) {
+            self.modified_at(db, i, key);
+        }
+    }
+
+    /// [`State::modified`] for `key`, found at slot `i` of `db` (no second probe).
+    pub(crate) fn modified_at(&mut self, db: usize, i: usize, key: &[u8]) {
+        let e = self.dbs[db].keys.at_mut(i);
         if e.value.is_empty_collection() {
             self.delete(db, key);
             return;
