@@ -113,17 +113,14 @@ impl Hash {
         self.map.insert_new(Arc::from(f), v);
         true
     }
-    /// Rewrites the value of the existing field `f` in its own buffer (no allocation when
-    /// it fits); false when there is no such field.
-    pub(crate) fn rewrite(&mut self, f: &[u8], write: impl FnOnce(&mut Vec<u8>)) -> bool {
-        let Some(value) = self.map.get_mut(f) else {
-            return false;
-        };
+    /// Rewrites the value of the field at slot `i` of `map` (found by the caller) in its own
+    /// buffer (no allocation when it fits).
+    pub(crate) fn rewrite_at(&mut self, i: usize, write: impl FnOnce(&mut Vec<u8>)) {
+        let value = self.map.at_mut(i);
         self.bytes -= value.len();
         value.clear();
         write(value);
         self.bytes += value.len();
-        true
     }
     pub(crate) fn remove(&mut self, f: &[u8]) -> bool {
         match self.map.remove(f) {
