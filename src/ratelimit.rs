@@ -420,8 +420,8 @@ pub fn ratelimit_memory_policy_drop(handle: u32) {
 
 /// The function `(policy, slot, key, cost) => number` deciding on the memory engine of the
 /// client in `slot` (its direct slot) with a policy of `ratelimitMemoryPolicy`:
-/// - a store's increment returns totalHits and writes the key's PTTL into the output
-///   array;
+/// - a store's increment returns totalHits and writes the reset time (unix ms: the time
+///   of the decision plus the key's PTTL) into the output array;
 /// - a limiter's consume returns 1 (allowed) or 0 and writes remaining, reset_ms and
 ///   retry_after_ms into the output array;
 /// - either returns -1 when the client is not on memory now, and throws the script's
@@ -527,8 +527,8 @@ unsafe fn memory_decide_call(env: sys::napi_env, info: sys::napi_callback_info) 
         match policy.algorithm {
             None => match memory_reply(on_memory::store_increment(&router, key, policy.window_ms))?
             {
-                Some([hits, pttl]) => {
-                    write_out(&[pttl as f64])?;
+                Some([hits, pttl, now]) => {
+                    write_out(&[(now + pttl) as f64])?;
                     Ok(hits as f64)
                 }
                 None => Ok(-1.0),

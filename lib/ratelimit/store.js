@@ -151,7 +151,7 @@ class RedisStore {
         }
         if (totalHits >= 0) {
           this._recovered()
-          return Promise.resolve(countHits(this._observed, this.limit, { totalHits, resetTime: new Date(Date.now() + OUT[0]) }, 'memory'))
+          return Promise.resolve(countHits(this._observed, this.limit, { totalHits, resetTime: new Date(OUT[0]) }, 'memory'))
         }
       }
     }

@@ -92,17 +92,18 @@ impl Engine {
         !session.in_multi()
             && session.subscription_count() == 0
             && !st.config.interpret_known_scripts
-            && self.script_cached(sha)
+            && self.script_cached(st, sha)
     }
 
     /// rate-limit-redis 6's increment script on `key` with a window of `window_ms`:
-    /// `[totalHits, pttl]`, or `None` when the EVALSHA must run instead.
+    /// `[totalHits, pttl, now_ms]` (the script's reply and the engine's time of the
+    /// decision), or `None` when the EVALSHA must run instead.
     pub fn decide_store_increment(
         &self,
         session: &Session,
         key: &[u8],
         window_ms: u64,
-    ) -> Option<[i64; 2]> {
+    ) -> Option<[i64; 3]> {
         if !(1..=EXACT as u64).contains(&window_ms) {
             return None;
         }
@@ -142,12 +143,12 @@ impl Engine {
                     push_decimal(value, hits);
                 }
                 st.modified_at(db, i, key);
-                [hits, ttl]
+                [hits, ttl, now as i64]
             }
             _ => {
                 let value = Value::Str(b"1".to_vec());
                 st.set(db, key, value, Some(now + window_ms));
-                [1, window_ms as i64]
+                [1, window_ms as i64, now as i64]
             }
         };
         st.evict_if_needed();

@@ -530,11 +530,13 @@ fn ensure<'a>(
 
 impl Engine {
     /// Whether the script `sha` is in the cache (an EVALSHA of it would not answer
-    /// NOSCRIPT).
-    pub(super) fn script_cached(&self, sha: &str) -> bool {
-        self.shared
-            .scripts
-            .lock()
+    /// NOSCRIPT), for a caller holding the engine's state lock (`_held`): every access to
+    /// the scripts holds it, so this read takes no second lock (a rate-limit decision asks
+    /// on every call).
+    pub(super) fn script_cached(&self, _held: &State, sha: &str) -> bool {
+        // SAFETY: the scripts are only accessed with the state locked (`Shared::scripts`),
+        // which the caller holds: nobody can be changing them now.
+        unsafe { &*self.shared.scripts.data_ptr() }
             .as_ref()
             .is_some_and(|s| s.cache.contains_key(sha))
     }
