@@ -15,8 +15,8 @@ use std::ptr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bulwark_core::ratelimit::{on_memory, store_scripts, Algorithm, Limiter, Policy, MAX_LIMIT};
+use napi::bindgen_prelude::Float64Array;
 use napi::bindgen_prelude::Function;
-use napi::bindgen_prelude::{Float64Array, FromNapiValue};
 use napi::sys;
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
@@ -27,7 +27,7 @@ use crate::slab::Slab;
 thread_local! {
     /// Limiters of this thread; a freed handle is reused by the next `ratelimit_create`.
     static LIMITERS: RefCell<Slab<Limiter>> = RefCell::new(Slab::default());
-    /// Where `ratelimit_consume` writes its numbers: one array per thread, registered once
+    /// Where the decisions write their numbers: one array per thread, registered once
     /// by the facade, so a decision passes no typed array across the boundary.
     static OUT: RefCell<Option<Float64Array>> = const { RefCell::new(None) };
 }
@@ -142,7 +142,7 @@ pub fn ratelimit_drop(handle: u32) {
     LIMITERS.with(|slab| slab.borrow_mut().remove(handle));
 }
 
-/// Registers the array (at least 3 numbers) `ratelimit_consume` writes into on this thread.
+/// Registers the array (at least 3 numbers) the decisions write into on this thread.
 #[napi(catch_unwind)]
 pub fn ratelimit_set_output(out: Float64Array) -> Result<()> {
     if out.len() < 3 {
@@ -164,48 +164,14 @@ fn now_ms(now: f64) -> u64 {
     }
 }
 
-/// A string key read with one N-API call into an inline buffer when it is short (nearly
-/// always: IPs, user ids), instead of napi-rs's `String` (a length query, then a heap copy):
-/// measured ~0.65 -> ~0.55 µs per consume here.
-// The inline buffer lives on the stack for one call; boxing it would bring back the
-// allocation this type exists to avoid.
-#[allow(clippy::large_enum_variant)]
-pub enum Key {
-    Inline { len: usize, buf: [u8; KEY_INLINE] },
-    Heap(Vec<u8>),
-}
-
 const KEY_INLINE: usize = 256;
 
-impl Key {
-    fn as_str(&self) -> &str {
-        let bytes = match self {
-            Key::Inline { len, buf } => &buf[..*len],
-            Key::Heap(bytes) => bytes,
-        };
-        // N-API writes valid UTF-8 and whole characters only.
-        std::str::from_utf8(bytes).unwrap_or_default()
-    }
-}
-
-impl FromNapiValue for Key {
-    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
-        let mut buf = [0u8; KEY_INLINE];
-        let mut heap = Vec::new();
-        // SAFETY: called by napi-rs with the callback's env and argument.
-        let len = unsafe { read_key(env, value, &[], &mut buf, &mut heap) }?.len();
-        Ok(if heap.is_empty() {
-            Key::Inline { len, buf }
-        } else {
-            Key::Heap(heap)
-        })
-    }
-}
-
-/// `prefix` followed by the JS string `value`, written into `buf` when it fits (nearly
-/// always), else into `heap`. A memory decision writes its key after the limiter's prefix,
-/// so JS never concatenates (and V8 never flattens) `prefix + key`; the buffers are the
-/// caller's, so nothing is moved on return.
+/// `prefix` followed by the JS string `value`, read with one N-API call into `buf` when it
+/// fits (nearly always: IPs, user ids), else into `heap` (napi-rs's `String` costs a length
+/// query and a heap copy on every call: measured ~0.65 -> ~0.55 µs per consume). A memory
+/// decision writes its key after the limiter's prefix, so JS never concatenates (and V8
+/// never flattens) `prefix + key`; the buffers are the caller's, so nothing is moved on
+/// return.
 ///
 /// # Safety
 /// `env` and `value` come from the current callback.
@@ -269,32 +235,40 @@ unsafe fn read_key<'b>(
     Ok(heap)
 }
 
-/// Decides a request of `cost` for `key` at `now` (ms; negative = the system clock);
-/// returns whether it is allowed and writes remaining, reset_ms and retry_after_ms into
-/// the registered output array.
-#[napi(
-    catch_unwind,
-    ts_args_type = "handle: number, key: string, now: number, cost: number"
-)]
-pub fn ratelimit_consume(handle: u32, key: Key, now: f64, cost: f64) -> Result<bool> {
-    let cost = Policy::check_cost(integer(cost))
-        .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
-    let d = with(handle, |l| l.consume(key.as_str(), now_ms(now), cost))?;
-    OUT.with(|slot| match slot.borrow_mut().as_mut() {
-        Some(out) => {
-            // SAFETY: this runs synchronously on the JS thread, so no JS code can touch
-            // the array while the slice is borrowed; the reference keeps it alive.
-            let out = unsafe { out.as_mut() };
-            out[0] = d.remaining as f64;
-            out[1] = d.reset_ms as f64;
-            out[2] = d.retry_after_ms as f64;
-            Ok(d.allowed)
-        }
-        None => Err(Error::new(
-            Status::GenericFailure,
-            "ratelimitSetOutput was not called on this thread",
-        )),
-    })
+/// The function `(handle, key, now, cost) => 1 | 0` deciding a request of `cost` for `key`
+/// at `now` (ms; negative = the system clock) with the in-process limiter `handle`: 1 when
+/// allowed; remaining, reset_ms and retry_after_ms go into the registered output array. A
+/// raw N-API function, as `ratelimitMemoryDecideFunction` (see there for why).
+#[napi(ts_return_type = "(handle: number, key: string, now: number, cost: number) => number")]
+pub fn ratelimit_consume_function(env: &Env) -> Result<Function<'_, (), f64>> {
+    env.create_function("ratelimitConsume", local_consume)
+}
+
+unsafe extern "C" fn local_consume(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: `env` and `info` are this callback's.
+    unsafe {
+        raw_number(env, info, |[handle, key, now, cost]| {
+            let handle = arg_u32(env, handle, "handle")?;
+            let now = arg_f64(env, now, "now")?;
+            let cost = Policy::check_cost(integer(arg_f64(env, cost, "cost")?))
+                .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
+            let mut buf = [0u8; KEY_INLINE];
+            let mut heap = Vec::new();
+            let key = read_key(env, key, &[], &mut buf, &mut heap)?;
+            // N-API writes valid UTF-8 and whole characters only.
+            let key = std::str::from_utf8(key).unwrap_or_default();
+            let d = with(handle, |l| l.consume(key, now_ms(now), cost))?;
+            write_out(&[
+                d.remaining as f64,
+                d.reset_ms as f64,
+                d.retry_after_ms as f64,
+            ])?;
+            Ok(if d.allowed { 1.0 } else { 0.0 })
+        })
+    }
 }
 
 /// Adds `delta` (a signed integer) units of use to `key` at `now`: penalty or reward.
@@ -338,7 +312,8 @@ pub fn ratelimit_size(handle: u32) -> Result<u32> {
 fn write_out(values: &[f64]) -> Result<()> {
     OUT.with(|slot| match slot.borrow_mut().as_mut() {
         Some(out) => {
-            // SAFETY: as in `ratelimit_consume`.
+            // SAFETY: this runs synchronously on the JS thread, so no JS code can touch
+            // the array while the slice is borrowed; the reference keeps it alive.
             let out = unsafe { out.as_mut() };
             out[..values.len()].copy_from_slice(values);
             Ok(())
@@ -441,19 +416,44 @@ pub fn ratelimit_memory_decide_function(env: &Env) -> Result<Function<'_, (), f6
 /// `env` comes from the current callback.
 unsafe fn throw(env: sys::napi_env, message: &str) {
     let message = CString::new(message.replace('\0', " ")).unwrap_or_default();
-    // SAFETY: both strings are NUL-terminated and outlive the call.
+    // SAFETY: the message is NUL-terminated and outlives the call.
     unsafe { sys::napi_throw_error(env, ptr::null(), message.as_ptr()) };
 }
 
-unsafe extern "C" fn memory_decide(
+/// The body of a raw N-API function of `N` arguments returning a number: the arguments
+/// read with one plain N-API call, an error or a panic thrown as an `Error` (what
+/// `#[napi(catch_unwind)]` does, without napi-rs's per-call borrow scope).
+///
+/// # Safety
+/// `env` and `info` are the current callback's.
+unsafe fn raw_number<const N: usize>(
     env: sys::napi_env,
     info: sys::napi_callback_info,
+    call: impl FnOnce([sys::napi_value; N]) -> Result<f64>,
 ) -> sys::napi_value {
-    // SAFETY: `env` and `info` are this callback's.
-    let decided = catch_unwind(AssertUnwindSafe(|| unsafe {
-        memory_decide_call(env, info)
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let mut argc = N;
+        let mut argv = [ptr::null_mut(); N];
+        // SAFETY: `argv` holds `argc` values.
+        let status = unsafe {
+            sys::napi_get_cb_info(
+                env,
+                info,
+                &mut argc,
+                argv.as_mut_ptr(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        if status != sys::Status::napi_ok || argc < N {
+            return Err(Error::new(
+                Status::InvalidArg,
+                format!("expected {N} arguments"),
+            ));
+        }
+        call(argv)
     }));
-    let value = match decided {
+    let value = match outcome {
         Ok(Ok(value)) => value,
         Ok(Err(err)) => {
             // SAFETY: as above.
@@ -462,7 +462,7 @@ unsafe extern "C" fn memory_decide(
         }
         Err(_) => {
             // SAFETY: as above.
-            unsafe { throw(env, "rate limit memory decision panicked") };
+            unsafe { throw(env, "rate limit decision panicked") };
             return ptr::null_mut();
         }
     };
@@ -472,43 +472,62 @@ unsafe extern "C" fn memory_decide(
     out
 }
 
-/// Reads `(policy, slot, key, cost)` and decides.
+/// A `u32` argument.
 ///
 /// # Safety
-/// `env` and `info` are the current callback's.
-unsafe fn memory_decide_call(env: sys::napi_env, info: sys::napi_callback_info) -> Result<f64> {
-    let mut argc = 4usize;
-    let mut argv = [ptr::null_mut(); 4];
-    // SAFETY: `argv` holds `argc` values.
-    let status = unsafe {
-        sys::napi_get_cb_info(
-            env,
-            info,
-            &mut argc,
-            argv.as_mut_ptr(),
-            ptr::null_mut(),
-            ptr::null_mut(),
+/// `env` and `value` are the current callback's.
+unsafe fn arg_u32(env: sys::napi_env, value: sys::napi_value, name: &str) -> Result<u32> {
+    let mut out = 0u32;
+    // SAFETY: as above.
+    match unsafe { sys::napi_get_value_uint32(env, value, &mut out) } {
+        sys::Status::napi_ok => Ok(out),
+        _ => Err(Error::new(
+            Status::NumberExpected,
+            format!("{name} must be a number"),
+        )),
+    }
+}
+
+/// A number argument.
+///
+/// # Safety
+/// `env` and `value` are the current callback's.
+unsafe fn arg_f64(env: sys::napi_env, value: sys::napi_value, name: &str) -> Result<f64> {
+    let mut out = 0f64;
+    // SAFETY: as above.
+    match unsafe { sys::napi_get_value_double(env, value, &mut out) } {
+        sys::Status::napi_ok => Ok(out),
+        _ => Err(Error::new(
+            Status::NumberExpected,
+            format!("{name} must be a number"),
+        )),
+    }
+}
+
+unsafe extern "C" fn memory_decide(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: `env` and `info` are this callback's.
+    unsafe { raw_number(env, info, |argv| memory_decide_call(env, argv)) }
+}
+
+/// Decides `(policy, slot, key, cost)`.
+///
+/// # Safety
+/// `env` and the values are the current callback's.
+unsafe fn memory_decide_call(
+    env: sys::napi_env,
+    [policy, slot, key, cost]: [sys::napi_value; 4],
+) -> Result<f64> {
+    // SAFETY: as above.
+    let (handle, slot, cost) = unsafe {
+        (
+            arg_u32(env, policy, "policy")?,
+            arg_u32(env, slot, "slot")?,
+            arg_f64(env, cost, "cost")?,
         )
     };
-    if status != sys::Status::napi_ok || argc < 4 {
-        return Err(Error::new(
-            Status::InvalidArg,
-            "expected (policy, slot, key, cost)",
-        ));
-    }
-    let (mut handle, mut slot, mut cost) = (0u32, 0u32, 0f64);
-    // SAFETY: the values are this callback's arguments.
-    let numbers = unsafe {
-        sys::napi_get_value_uint32(env, argv[0], &mut handle) == sys::Status::napi_ok
-            && sys::napi_get_value_uint32(env, argv[1], &mut slot) == sys::Status::napi_ok
-            && sys::napi_get_value_double(env, argv[3], &mut cost) == sys::Status::napi_ok
-    };
-    if !numbers {
-        return Err(Error::new(
-            Status::NumberExpected,
-            "policy, slot and cost must be numbers",
-        ));
-    }
     MEMORY_POLICIES.with(|slab| {
         let slab = slab.borrow();
         let Some(policy) = slab.get(handle) else {
@@ -520,7 +539,7 @@ unsafe fn memory_decide_call(env: sys::napi_env, info: sys::napi_callback_info) 
         let mut buf = [0u8; KEY_INLINE];
         let mut heap = Vec::new();
         // SAFETY: as above.
-        let key = unsafe { read_key(env, argv[2], &policy.prefix, &mut buf, &mut heap) }?;
+        let key = unsafe { read_key(env, key, &policy.prefix, &mut buf, &mut heap) }?;
         let Some(router) = memory_router(slot) else {
             return Ok(-1.0);
         };

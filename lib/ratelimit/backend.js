@@ -44,6 +44,8 @@ function rangeChecked(fn) {
 }
 
 const registry = new FinalizationRegistry((handle) => native.ratelimitDrop(handle))
+// `(handle, key, now, cost) => 1 | 0`: a raw N-API function (see src/ratelimit.rs for why).
+const consume = native.ratelimitConsumeFunction()
 // Every limiter of this thread reads its numbers here right after a synchronous consume.
 const OUT = new Float64Array(3)
 native.ratelimitSetOutput(OUT)
@@ -59,7 +61,7 @@ class LocalLimiter {
   /** Whether a request of `cost` at `now` (ms; -1 = the system clock) is allowed;
    * remaining, resetMs and retryAfterMs are then in `out[0..3]`. */
   consume(key, now, cost) {
-    return native.ratelimitConsume(this.handle, key, now, cost)
+    return consume(this.handle, key, now, cost) === 1
   }
 
   adjust(key, now, delta) {
