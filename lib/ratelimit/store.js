@@ -49,7 +49,8 @@ class RedisStore {
     if (options.sendCommandCluster !== undefined) {
       if (typeof options.sendCommandCluster !== 'function') throw new TypeError('sendCommandCluster must be a function')
       const cluster = options.sendCommandCluster
-      // Every command here has its key at index 3 (EVALSHA/EVAL sha 1 key) or 1 (DEL, …).
+      // Every command here has its (first) key at index 3 (EVALSHA/EVAL sha n key…; a
+      // coalesced run's keys share one slot) or 1 (DEL, …).
       // Reads are marked as rate-limit-redis marks them (its get script), so a cluster
       // router may send them to a replica.
       sendCommand = function (...command) {
