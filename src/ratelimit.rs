@@ -15,8 +15,7 @@ use std::ptr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bulwark_core::ratelimit::{on_memory, store_scripts, Algorithm, Limiter, Policy, MAX_LIMIT};
-use napi::bindgen_prelude::Float64Array;
-use napi::bindgen_prelude::Function;
+use napi::bindgen_prelude::{Float64Array, Function};
 use napi::sys;
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
@@ -164,6 +163,7 @@ fn now_ms(now: f64) -> u64 {
     }
 }
 
+/// Bytes of a key (with its prefix) read without a heap allocation.
 const KEY_INLINE: usize = 256;
 
 /// `prefix` followed by the JS string `value`, read with one N-API call into `buf` when it
@@ -410,14 +410,15 @@ pub fn ratelimit_memory_decide_function(env: &Env) -> Result<Function<'_, (), f6
     env.create_function("ratelimitMemoryDecide", memory_decide)
 }
 
-/// Throws `message` as an `Error`.
+/// Throws `message` as an `Error` whose `code` is `status` (as napi-rs's errors have).
 ///
 /// # Safety
 /// `env` comes from the current callback.
-unsafe fn throw(env: sys::napi_env, message: &str) {
+unsafe fn throw(env: sys::napi_env, status: Status, message: &str) {
+    let code = CString::new(status.as_ref()).unwrap_or_default();
     let message = CString::new(message.replace('\0', " ")).unwrap_or_default();
-    // SAFETY: the message is NUL-terminated and outlives the call.
-    unsafe { sys::napi_throw_error(env, ptr::null(), message.as_ptr()) };
+    // SAFETY: both strings are NUL-terminated and outlive the call.
+    unsafe { sys::napi_throw_error(env, code.as_ptr(), message.as_ptr()) };
 }
 
 /// The body of a raw N-API function of `N` arguments returning a number: the arguments
@@ -457,12 +458,12 @@ unsafe fn raw_number<const N: usize>(
         Ok(Ok(value)) => value,
         Ok(Err(err)) => {
             // SAFETY: as above.
-            unsafe { throw(env, &err.reason) };
+            unsafe { throw(env, err.status, &err.reason) };
             return ptr::null_mut();
         }
         Err(_) => {
             // SAFETY: as above.
-            unsafe { throw(env, "rate limit decision panicked") };
+            unsafe { throw(env, Status::GenericFailure, "rate limit decision panicked") };
             return ptr::null_mut();
         }
     };
