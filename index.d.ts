@@ -386,11 +386,12 @@ export declare function ratelimitCheckPolicy(algorithm: string, limit: number, w
 export declare function ratelimitClear(handle: number): void
 
 /**
- * Decides a request of `cost` for `key` at `now` (ms; negative = the system clock);
- * returns whether it is allowed and writes remaining, reset_ms and retry_after_ms into
- * the registered output array.
+ * The function `(handle, key, now, cost) => 1 | 0` deciding a request of `cost` for `key`
+ * at `now` (ms; negative = the system clock) with the in-process limiter `handle`: 1 when
+ * allowed; remaining, reset_ms and retry_after_ms go into the registered output array. A
+ * raw N-API function, as `ratelimitMemoryDecideFunction` (see there for why).
  */
-export declare function ratelimitConsume(handle: number, key: string, now: number, cost: number): boolean
+export declare function ratelimitConsumeFunction(): (handle: number, key: string, now: number, cost: number) => number
 
 /** Creates an in-process limiter holding at most `max_keys` keys; returns its handle. */
 export declare function ratelimitCreate(algorithm: string, limit: number, windowMs: number, maxKeys: number): number
@@ -402,18 +403,30 @@ export declare function ratelimitDrop(handle: number): void
 export declare function ratelimitMaxLimit(): number
 
 /**
- * The limiter's consume on the memory engine of the client in `slot`: returns 1
- * (allowed) or 0 and writes remaining, reset_ms and retry_after_ms into the output
- * array; `-1` when the client is not on memory now.
+ * The function `(policy, slot, key, cost) => number` deciding on the memory engine of the
+ * client in `slot` (its direct slot) with a policy of `ratelimitMemoryPolicy`:
+ * - a store's increment returns totalHits and writes the reset time (unix ms: the time
+ *   of the decision plus the key's PTTL) into the output array;
+ * - a limiter's consume returns 1 (allowed) or 0 and writes remaining, reset_ms and
+ *   retry_after_ms into the output array;
+ * - either returns -1 when the client is not on memory now, and throws the script's
+ *   error (a foreign value under the key).
+ *
+ * A raw N-API function rather than a `#[napi]` one: napi-rs 3 opens a native-borrow scope
+ * for every call with arguments (an `Arc<Mutex<…>>` allocated and freed, thread-local
+ * stacks pushed and popped), measured at ~10 % of a whole memory decision.
  */
-export declare function ratelimitMemoryConsume(slot: number, algorithm: number, key: string, limit: number, windowMs: number, cost: number): number
+export declare function ratelimitMemoryDecideFunction(): (policy: number, slot: number, key: string, cost: number) => number
 
 /**
- * The store's increment on the memory engine of the client in `slot` (its direct slot):
- * returns totalHits and writes the key's PTTL into the output array; `-1` when the
- * client is not on memory now.
+ * Registers the policy of a store (`algorithm` -1: increments with a window of
+ * `window_ms`, `limit` unused) or a limiter (`algorithm` its index) for
+ * `ratelimitMemoryDecide`; returns its handle.
  */
-export declare function ratelimitMemoryIncrement(slot: number, key: string, windowMs: number): number
+export declare function ratelimitMemoryPolicy(algorithmIndex: number, limit: number, windowMs: number, prefix: string): number
+
+/** Frees a memory policy (its owner was garbage-collected). Unknown handles are ignored. */
+export declare function ratelimitMemoryPolicyDrop(handle: number): void
 
 /** Forgets `key`. */
 export declare function ratelimitRemove(handle: number, key: string): void
@@ -425,7 +438,7 @@ export declare function ratelimitRemove(handle: number, key: string): void
  */
 export declare function ratelimitScript(algorithmName: string): string
 
-/** Registers the array (at least 3 numbers) `ratelimit_consume` writes into on this thread. */
+/** Registers the array (at least 3 numbers) the decisions write into on this thread. */
 export declare function ratelimitSetOutput(out: Float64Array): void
 
 /** Number of keys held. */

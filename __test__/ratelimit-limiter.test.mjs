@@ -380,16 +380,20 @@ test('bad options and arguments are refused with errors naming them', async () =
 
 test('the native functions refuse bad handles and arguments with errors, never a crash', () => {
   const native = require('../lib/native.js')
-  assert.throws(() => native.ratelimitConsume(123456, 'k', 0, 1), /rate limiter handle 123456 is not live/)
+  const consume = native.ratelimitConsumeFunction()
+  assert.throws(() => consume(123456, 'k', 0, 1), /rate limiter handle 123456 is not live/)
   assert.throws(() => native.ratelimitCreate('nope', 1, 1, 10), /algorithm must be/)
   assert.throws(() => native.ratelimitCreate('fixed-window', 1.5, 1000, 10), /limit must be an integer/)
   assert.throws(() => native.ratelimitCheckPolicy('token-bucket', 5, NaN), /windowMs must be an integer/)
   assert.throws(() => native.ratelimitScript(''), /algorithm must be/)
   const h = native.ratelimitCreate('fixed-window', 5, 1000, 10)
-  assert.throws(() => native.ratelimitConsume(h, 'k', 0, -1), /cost must be an integer/)
+  assert.throws(() => consume(h, 'k', 0, -1), /cost must be an integer/)
+  assert.throws(() => consume(h, 'k', 0), /expected 4 arguments/)
+  assert.throws(() => consume(h, 'k', 'now', 1), /now must be a number/)
   assert.throws(() => native.ratelimitAdjust(h, 'k', 0, 2 ** 41), /cost must be an integer/)
   assert.throws(() => native.ratelimitSetOutput(new Float64Array(2)), /out must hold 3 numbers/)
-  assert.throws(() => native.ratelimitConsume(h, 42, 0, 1))
+  assert.throws(() => consume(h, 42, 0, 1), /key must be a string/)
+  assert.equal(consume(h, 'k', 0, 1), 1)
   native.ratelimitDrop(h)
   native.ratelimitDrop(h) // twice: ignored
   assert.throws(() => native.ratelimitSize(h), /not live/)

@@ -115,9 +115,33 @@ test('a client keyPrefix is still applied (the decision takes the client path)',
   assert.equal(await plain.exists('rl:a'), 0)
 })
 
-test('the native memory decisions answer -1 for a slot with no client, and refuse a bad algorithm', () => {
-  assert.equal(native.ratelimitMemoryIncrement(1_000_000, 'k', 1000), -1)
-  assert.equal(native.ratelimitMemoryConsume(1_000_000, 0, 'k', 1, 1000, 1), -1)
+test('the native memory decisions answer -1 for a slot with no client, and refuse bad policies and arguments', () => {
+  const decide = native.ratelimitMemoryDecideFunction()
+  const store = native.ratelimitMemoryPolicy(-1, 0, 1000, 'p:')
+  const limiter = native.ratelimitMemoryPolicy(0, 1, 1000, 'p:')
+  assert.equal(decide(store, 1_000_000, 'k', 1), -1)
+  assert.equal(decide(limiter, 1_000_000, 'k', 1), -1)
+  assert.throws(() => native.ratelimitMemoryPolicy(7, 1, 1000, 'p:'), /algorithm index/)
   const c = memoryClient('rl-direct-native')
-  assert.throws(() => native.ratelimitMemoryConsume(c._directSlot, 7, 'k', 1, 1000, 1), /algorithm index/)
+  assert.throws(() => decide(store, c._directSlot, 42, 1), { code: 'StringExpected', message: /key must be a string/ })
+  assert.throws(() => decide(store, c._directSlot, 'k'), /expected 4 arguments/)
+  assert.throws(() => decide('x', c._directSlot, 'k', 1), /policy must be a number/)
+  native.ratelimitMemoryPolicyDrop(limiter)
+  assert.throws(() => decide(limiter, c._directSlot, 'k', 1), /not live/)
+  native.ratelimitMemoryPolicyDrop(store)
+})
+
+test('a memory decision reads keys of any length after the prefix (inline and heap buffers)', async () => {
+  const c = memoryClient('rl-direct-long')
+  const store = new RateLimitStore({ client: c, prefix: 'pre:' })
+  store.init({ windowMs: 60_000, limit: 10 })
+  for (const key of ['', 'a', 'é'.repeat(124), 'x'.repeat(247), 'x'.repeat(248), '𝄞'.repeat(70), 'y'.repeat(5000)]) {
+    assert.equal((await store.increment(key)).totalHits, 1, `length ${key.length}`)
+    assert.equal((await store.increment(key)).totalHits, 2, `length ${key.length}`)
+    assert.equal(await c.get(`pre:${key}`), '2', `length ${key.length}`)
+  }
+  const limiter = new RateLimiter({ client: c, limit: 1, windowMs: 60_000, prefix: 'L'.repeat(300) })
+  assert.equal((await limiter.consume('k')).allowed, true)
+  assert.equal((await limiter.consume('k')).allowed, false)
+  assert.equal(await c.hget(`${'L'.repeat(300)}k`, 'c'), '1')
 })

@@ -9,12 +9,15 @@
 #![cfg_attr(test, allow(dead_code))]
 
 use std::cell::RefCell;
+use std::ffi::CString;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::ptr;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bulwark_core::ratelimit::{on_memory, store_scripts, Algorithm, Limiter, Policy, MAX_LIMIT};
-use napi::bindgen_prelude::{Float64Array, FromNapiValue};
+use napi::bindgen_prelude::{Float64Array, Function};
 use napi::sys;
-use napi::{Error, Result, Status};
+use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 
 use crate::redis::memory_router;
@@ -23,7 +26,7 @@ use crate::slab::Slab;
 thread_local! {
     /// Limiters of this thread; a freed handle is reused by the next `ratelimit_create`.
     static LIMITERS: RefCell<Slab<Limiter>> = RefCell::new(Slab::default());
-    /// Where `ratelimit_consume` writes its numbers: one array per thread, registered once
+    /// Where the decisions write their numbers: one array per thread, registered once
     /// by the facade, so a decision passes no typed array across the boundary.
     static OUT: RefCell<Option<Float64Array>> = const { RefCell::new(None) };
 }
@@ -138,7 +141,7 @@ pub fn ratelimit_drop(handle: u32) {
     LIMITERS.with(|slab| slab.borrow_mut().remove(handle));
 }
 
-/// Registers the array (at least 3 numbers) `ratelimit_consume` writes into on this thread.
+/// Registers the array (at least 3 numbers) the decisions write into on this thread.
 #[napi(catch_unwind)]
 pub fn ratelimit_set_output(out: Float64Array) -> Result<()> {
     if out.len() < 3 {
@@ -160,84 +163,112 @@ fn now_ms(now: f64) -> u64 {
     }
 }
 
-/// A string key read with one N-API call into an inline buffer when it is short (nearly
-/// always: IPs, user ids), instead of napi-rs's `String` (a length query, then a heap copy):
-/// measured ~0.65 -> ~0.55 µs per consume here.
-// The inline buffer lives on the stack for one call; boxing it would bring back the
-// allocation this type exists to avoid.
-#[allow(clippy::large_enum_variant)]
-pub enum Key {
-    Inline { len: usize, buf: [u8; KEY_INLINE] },
-    Heap(String),
-}
-
+/// Bytes of a key (with its prefix) read without a heap allocation.
 const KEY_INLINE: usize = 256;
 
-impl Key {
-    fn as_str(&self) -> &str {
-        match self {
-            // N-API writes valid UTF-8 and whole characters only.
-            Key::Inline { len, buf } => std::str::from_utf8(&buf[..*len]).unwrap_or_default(),
-            Key::Heap(s) => s,
-        }
-    }
-}
-
-impl FromNapiValue for Key {
-    unsafe fn from_napi_value(env: sys::napi_env, value: sys::napi_value) -> Result<Self> {
-        let mut buf = [0u8; KEY_INLINE];
+/// `prefix` followed by the JS string `value`, read with one N-API call into `buf` when it
+/// fits (nearly always: IPs, user ids), else into `heap` (napi-rs's `String` costs a length
+/// query and a heap copy on every call: measured ~0.65 -> ~0.55 µs per consume). A memory
+/// decision writes its key after the limiter's prefix, so JS never concatenates (and V8
+/// never flattens) `prefix + key`; the buffers are the caller's, so nothing is moved on
+/// return.
+///
+/// # Safety
+/// `env` and `value` come from the current callback.
+unsafe fn read_key<'b>(
+    env: sys::napi_env,
+    value: sys::napi_value,
+    prefix: &[u8],
+    buf: &'b mut [u8; KEY_INLINE],
+    heap: &'b mut Vec<u8>,
+) -> Result<&'b [u8]> {
+    let not_string = || Error::new(Status::StringExpected, "key must be a string");
+    if prefix.len() + 8 < KEY_INLINE {
+        buf[..prefix.len()].copy_from_slice(prefix);
+        let room = KEY_INLINE - prefix.len();
         let mut len = 0usize;
-        // SAFETY: `buf` is writable for its length; N-API writes at most length - 1 bytes
-        // plus a NUL.
+        // SAFETY: `buf[prefix.len()..]` is writable for `room` bytes; N-API writes at most
+        // room - 1 bytes plus a NUL.
         let status = unsafe {
             sys::napi_get_value_string_utf8(
                 env,
                 value,
-                buf.as_mut_ptr().cast(),
-                KEY_INLINE,
+                buf[prefix.len()..].as_mut_ptr().cast(),
+                room,
                 &mut len,
             )
         };
         if status != sys::Status::napi_ok {
-            return Err(Error::new(Status::StringExpected, "key must be a string"));
+            return Err(not_string());
         }
         // Only whole characters (up to 4 bytes) are written: with this much room left the
         // string ended; otherwise it may have been cut, so read it whole.
-        if len + 4 < KEY_INLINE - 1 {
-            Ok(Key::Inline { len, buf })
-        } else {
-            // SAFETY: same env and value, already known to be a string.
-            unsafe { String::from_napi_value(env, value) }.map(Key::Heap)
+        if len + 4 < room - 1 {
+            return Ok(&buf[..prefix.len() + len]);
         }
     }
+    let mut len = 0usize;
+    // SAFETY: a null buffer asks for the length only.
+    let status =
+        unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) };
+    if status != sys::Status::napi_ok {
+        return Err(not_string());
+    }
+    heap.clear();
+    heap.extend_from_slice(prefix);
+    heap.resize(prefix.len() + len + 1, 0);
+    let mut written = 0usize;
+    // SAFETY: `heap[prefix.len()..]` is writable for len + 1 bytes.
+    let status = unsafe {
+        sys::napi_get_value_string_utf8(
+            env,
+            value,
+            heap[prefix.len()..].as_mut_ptr().cast(),
+            len + 1,
+            &mut written,
+        )
+    };
+    if status != sys::Status::napi_ok {
+        return Err(not_string());
+    }
+    heap.truncate(prefix.len() + written);
+    Ok(heap)
 }
 
-/// Decides a request of `cost` for `key` at `now` (ms; negative = the system clock);
-/// returns whether it is allowed and writes remaining, reset_ms and retry_after_ms into
-/// the registered output array.
-#[napi(
-    catch_unwind,
-    ts_args_type = "handle: number, key: string, now: number, cost: number"
-)]
-pub fn ratelimit_consume(handle: u32, key: Key, now: f64, cost: f64) -> Result<bool> {
-    let cost = Policy::check_cost(integer(cost))
-        .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
-    let d = with(handle, |l| l.consume(key.as_str(), now_ms(now), cost))?;
-    OUT.with(|slot| match slot.borrow_mut().as_mut() {
-        Some(out) => {
-            // SAFETY: this runs synchronously on the JS thread, so no JS code can touch
-            // the array while the slice is borrowed; the reference keeps it alive.
-            let out = unsafe { out.as_mut() };
-            out[0] = d.remaining as f64;
-            out[1] = d.reset_ms as f64;
-            out[2] = d.retry_after_ms as f64;
-            Ok(d.allowed)
-        }
-        None => Err(Error::new(
-            Status::GenericFailure,
-            "ratelimitSetOutput was not called on this thread",
-        )),
-    })
+/// The function `(handle, key, now, cost) => 1 | 0` deciding a request of `cost` for `key`
+/// at `now` (ms; negative = the system clock) with the in-process limiter `handle`: 1 when
+/// allowed; remaining, reset_ms and retry_after_ms go into the registered output array. A
+/// raw N-API function, as `ratelimitMemoryDecideFunction` (see there for why).
+#[napi(ts_return_type = "(handle: number, key: string, now: number, cost: number) => number")]
+pub fn ratelimit_consume_function(env: &Env) -> Result<Function<'_, (), f64>> {
+    env.create_function("ratelimitConsume", local_consume)
+}
+
+unsafe extern "C" fn local_consume(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: `env` and `info` are this callback's.
+    unsafe {
+        raw_number(env, info, |[handle, key, now, cost]| {
+            let handle = arg_u32(env, handle, "handle")?;
+            let now = arg_f64(env, now, "now")?;
+            let cost = Policy::check_cost(integer(arg_f64(env, cost, "cost")?))
+                .map_err(|e| Error::new(Status::InvalidArg, e.to_string()))?;
+            let mut buf = [0u8; KEY_INLINE];
+            let mut heap = Vec::new();
+            let key = read_key(env, key, &[], &mut buf, &mut heap)?;
+            // N-API writes valid UTF-8 and whole characters only.
+            let key = std::str::from_utf8(key).unwrap_or_default();
+            let d = with(handle, |l| l.consume(key, now_ms(now), cost))?;
+            write_out(&[
+                d.remaining as f64,
+                d.reset_ms as f64,
+                d.retry_after_ms as f64,
+            ])?;
+            Ok(if d.allowed { 1.0 } else { 0.0 })
+        })
+    }
 }
 
 /// Adds `delta` (a signed integer) units of use to `key` at `now`: penalty or reward.
@@ -281,7 +312,8 @@ pub fn ratelimit_size(handle: u32) -> Result<u32> {
 fn write_out(values: &[f64]) -> Result<()> {
     OUT.with(|slot| match slot.borrow_mut().as_mut() {
         Some(out) => {
-            // SAFETY: as in `ratelimit_consume`.
+            // SAFETY: this runs synchronously on the JS thread, so no JS code can touch
+            // the array while the slice is borrowed; the reference keeps it alive.
             let out = unsafe { out.as_mut() };
             out[..values.len()].copy_from_slice(values);
             Ok(())
@@ -307,8 +339,8 @@ fn algorithm_at(index: u32) -> Result<Algorithm> {
     }
 }
 
-/// The numbers of a memory decision, `-1` when the client is not on memory now (the
-/// caller takes its ordinary path), or a thrown error (the script's error reply).
+/// The numbers of a memory decision, `None` when the client is not on memory now (the
+/// caller takes its ordinary path), or an error (the script's error reply).
 fn memory_reply<const N: usize>(outcome: on_memory::Outcome<N>) -> Result<Option<[i64; N]>> {
     match outcome {
         on_memory::Outcome::NotOnMemory => Ok(None),
@@ -317,61 +349,224 @@ fn memory_reply<const N: usize>(outcome: on_memory::Outcome<N>) -> Result<Option
     }
 }
 
-/// The store's increment on the memory engine of the client in `slot` (its direct slot):
-/// returns totalHits and writes the key's PTTL into the output array; `-1` when the
-/// client is not on memory now.
-#[napi(
-    catch_unwind,
-    ts_args_type = "slot: number, key: string, windowMs: number"
-)]
-pub fn ratelimit_memory_increment(slot: u32, key: Key, window_ms: f64) -> Result<f64> {
-    let Some(router) = memory_router(slot) else {
-        return Ok(-1.0);
+/// What every decision of one store or limiter on a client's memory engine shares, set
+/// once instead of passed (and converted) on every call.
+struct MemoryPolicy {
+    /// `None`: the store's increment; else the limiter's algorithm.
+    algorithm: Option<Algorithm>,
+    limit: u64,
+    window_ms: u64,
+    /// Written before each key.
+    prefix: Vec<u8>,
+}
+
+thread_local! {
+    static MEMORY_POLICIES: RefCell<Slab<MemoryPolicy>> = RefCell::new(Slab::default());
+}
+
+/// Registers the policy of a store (`algorithm` -1: increments with a window of
+/// `window_ms`, `limit` unused) or a limiter (`algorithm` its index) for
+/// `ratelimitMemoryDecide`; returns its handle.
+#[napi(catch_unwind)]
+pub fn ratelimit_memory_policy(
+    algorithm_index: i32,
+    limit: f64,
+    window_ms: f64,
+    prefix: String,
+) -> Result<u32> {
+    let algorithm = match u32::try_from(algorithm_index) {
+        Ok(index) => Some(algorithm_at(index)?),
+        Err(_) => None,
     };
-    match memory_reply(on_memory::store_increment(
-        &router,
-        key.as_str().as_bytes(),
-        integer(window_ms),
-    ))? {
-        Some([hits, pttl]) => {
-            write_out(&[pttl as f64])?;
-            Ok(hits as f64)
+    let policy = MemoryPolicy {
+        algorithm,
+        limit: integer(limit),
+        window_ms: integer(window_ms),
+        prefix: prefix.into_bytes(),
+    };
+    Ok(MEMORY_POLICIES.with(|slab| slab.borrow_mut().insert(policy)))
+}
+
+/// Frees a memory policy (its owner was garbage-collected). Unknown handles are ignored.
+#[napi(catch_unwind)]
+pub fn ratelimit_memory_policy_drop(handle: u32) {
+    MEMORY_POLICIES.with(|slab| slab.borrow_mut().remove(handle));
+}
+
+/// The function `(policy, slot, key, cost) => number` deciding on the memory engine of the
+/// client in `slot` (its direct slot) with a policy of `ratelimitMemoryPolicy`:
+/// - a store's increment returns totalHits and writes the reset time (unix ms: the time
+///   of the decision plus the key's PTTL) into the output array;
+/// - a limiter's consume returns 1 (allowed) or 0 and writes remaining, reset_ms and
+///   retry_after_ms into the output array;
+/// - either returns -1 when the client is not on memory now, and throws the script's
+///   error (a foreign value under the key).
+///
+/// A raw N-API function rather than a `#[napi]` one: napi-rs 3 opens a native-borrow scope
+/// for every call with arguments (an `Arc<Mutex<…>>` allocated and freed, thread-local
+/// stacks pushed and popped), measured at ~10 % of a whole memory decision.
+#[napi(ts_return_type = "(policy: number, slot: number, key: string, cost: number) => number")]
+pub fn ratelimit_memory_decide_function(env: &Env) -> Result<Function<'_, (), f64>> {
+    env.create_function("ratelimitMemoryDecide", memory_decide)
+}
+
+/// Throws `message` as an `Error` whose `code` is `status` (as napi-rs's errors have).
+///
+/// # Safety
+/// `env` comes from the current callback.
+unsafe fn throw(env: sys::napi_env, status: Status, message: &str) {
+    let code = CString::new(status.as_ref()).unwrap_or_default();
+    let message = CString::new(message.replace('\0', " ")).unwrap_or_default();
+    // SAFETY: both strings are NUL-terminated and outlive the call.
+    unsafe { sys::napi_throw_error(env, code.as_ptr(), message.as_ptr()) };
+}
+
+/// The body of a raw N-API function of `N` arguments returning a number: the arguments
+/// read with one plain N-API call, an error or a panic thrown as an `Error` (what
+/// `#[napi(catch_unwind)]` does, without napi-rs's per-call borrow scope).
+///
+/// # Safety
+/// `env` and `info` are the current callback's.
+unsafe fn raw_number<const N: usize>(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+    call: impl FnOnce([sys::napi_value; N]) -> Result<f64>,
+) -> sys::napi_value {
+    let outcome = catch_unwind(AssertUnwindSafe(|| {
+        let mut argc = N;
+        let mut argv = [ptr::null_mut(); N];
+        // SAFETY: `argv` holds `argc` values.
+        let status = unsafe {
+            sys::napi_get_cb_info(
+                env,
+                info,
+                &mut argc,
+                argv.as_mut_ptr(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+            )
+        };
+        if status != sys::Status::napi_ok || argc < N {
+            return Err(Error::new(
+                Status::InvalidArg,
+                format!("expected {N} arguments"),
+            ));
         }
-        None => Ok(-1.0),
+        call(argv)
+    }));
+    let value = match outcome {
+        Ok(Ok(value)) => value,
+        Ok(Err(err)) => {
+            // SAFETY: as above.
+            unsafe { throw(env, err.status, &err.reason) };
+            return ptr::null_mut();
+        }
+        Err(_) => {
+            // SAFETY: as above.
+            unsafe { throw(env, Status::GenericFailure, "rate limit decision panicked") };
+            return ptr::null_mut();
+        }
+    };
+    let mut out = ptr::null_mut();
+    // SAFETY: as above; `out` receives the new value.
+    unsafe { sys::napi_create_double(env, value, &mut out) };
+    out
+}
+
+/// A `u32` argument.
+///
+/// # Safety
+/// `env` and `value` are the current callback's.
+unsafe fn arg_u32(env: sys::napi_env, value: sys::napi_value, name: &str) -> Result<u32> {
+    let mut out = 0u32;
+    // SAFETY: as above.
+    match unsafe { sys::napi_get_value_uint32(env, value, &mut out) } {
+        sys::Status::napi_ok => Ok(out),
+        _ => Err(Error::new(
+            Status::NumberExpected,
+            format!("{name} must be a number"),
+        )),
     }
 }
 
-/// The limiter's consume on the memory engine of the client in `slot`: returns 1
-/// (allowed) or 0 and writes remaining, reset_ms and retry_after_ms into the output
-/// array; `-1` when the client is not on memory now.
-#[napi(
-    catch_unwind,
-    ts_args_type = "slot: number, algorithm: number, key: string, limit: number, windowMs: number, cost: number"
-)]
-pub fn ratelimit_memory_consume(
-    slot: u32,
-    algorithm_index: u32,
-    key: Key,
-    limit: f64,
-    window_ms: f64,
-    cost: f64,
-) -> Result<f64> {
-    let Some(router) = memory_router(slot) else {
-        return Ok(-1.0);
-    };
-    let outcome = on_memory::consume(
-        &router,
-        algorithm_at(algorithm_index)?,
-        key.as_str().as_bytes(),
-        integer(limit),
-        integer(window_ms),
-        integer(cost),
-    );
-    match memory_reply(outcome)? {
-        Some([allowed, remaining, reset, retry, _now]) => {
-            write_out(&[remaining as f64, reset as f64, retry as f64])?;
-            Ok(allowed as f64)
-        }
-        None => Ok(-1.0),
+/// A number argument.
+///
+/// # Safety
+/// `env` and `value` are the current callback's.
+unsafe fn arg_f64(env: sys::napi_env, value: sys::napi_value, name: &str) -> Result<f64> {
+    let mut out = 0f64;
+    // SAFETY: as above.
+    match unsafe { sys::napi_get_value_double(env, value, &mut out) } {
+        sys::Status::napi_ok => Ok(out),
+        _ => Err(Error::new(
+            Status::NumberExpected,
+            format!("{name} must be a number"),
+        )),
     }
+}
+
+unsafe extern "C" fn memory_decide(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    // SAFETY: `env` and `info` are this callback's.
+    unsafe { raw_number(env, info, |argv| memory_decide_call(env, argv)) }
+}
+
+/// Decides `(policy, slot, key, cost)`.
+///
+/// # Safety
+/// `env` and the values are the current callback's.
+unsafe fn memory_decide_call(
+    env: sys::napi_env,
+    [policy, slot, key, cost]: [sys::napi_value; 4],
+) -> Result<f64> {
+    // SAFETY: as above.
+    let (handle, slot, cost) = unsafe {
+        (
+            arg_u32(env, policy, "policy")?,
+            arg_u32(env, slot, "slot")?,
+            arg_f64(env, cost, "cost")?,
+        )
+    };
+    MEMORY_POLICIES.with(|slab| {
+        let slab = slab.borrow();
+        let Some(policy) = slab.get(handle) else {
+            return Err(Error::new(
+                Status::InvalidArg,
+                format!("rate limit memory policy handle {handle} is not live"),
+            ));
+        };
+        let mut buf = [0u8; KEY_INLINE];
+        let mut heap = Vec::new();
+        // SAFETY: as above.
+        let key = unsafe { read_key(env, key, &policy.prefix, &mut buf, &mut heap) }?;
+        let Some(router) = memory_router(slot) else {
+            return Ok(-1.0);
+        };
+        match policy.algorithm {
+            None => match memory_reply(on_memory::store_increment(&router, key, policy.window_ms))?
+            {
+                Some([hits, pttl, now]) => {
+                    write_out(&[(now + pttl) as f64])?;
+                    Ok(hits as f64)
+                }
+                None => Ok(-1.0),
+            },
+            Some(algorithm) => match memory_reply(on_memory::consume(
+                &router,
+                algorithm,
+                key,
+                policy.limit,
+                policy.window_ms,
+                integer(cost),
+            ))? {
+                Some([allowed, remaining, reset, retry, _now]) => {
+                    write_out(&[remaining as f64, reset as f64, retry as f64])?;
+                    Ok(allowed as f64)
+                }
+                None => Ok(-1.0),
+            },
+        }
+    })
 }

@@ -54,9 +54,9 @@ impl Algorithm {
 
     /// [`Algorithm::redis_script`] for each of `KEYS` in order, in one script run at one
     /// server time (the decisions coalesced in one event-loop turn). `ARGV` are limit,
-    /// window_ms, then one cost per key; it returns one `{allowed, remaining, reset_ms,
-    /// retry_after_ms, now_ms}` per key, or that key's error message (a foreign value
-    /// under it).
+    /// window_ms, then one cost per key; it returns one flat array of four values per key,
+    /// `allowed, remaining, reset_ms, retry_after_ms`, or that key's error message (a
+    /// foreign value under it) and three zeros.
     pub fn redis_batch_script(self) -> &'static str {
         match self {
             Algorithm::FixedWindow => concat!(

@@ -4,8 +4,10 @@
 const { createHash } = require('node:crypto')
 const native = require('../native')
 const { throttledLog } = require('../throttled-log')
+const { slotOf } = require('../cluster/slot')
 
 const WHEN_DOWN = ['local', 'allow', 'deny']
+const INTEGER = /^-?\d+$/
 const MAX_LIMIT = native.ratelimitMaxLimit()
 const logOutage = throttledLog('bulwark rate limit: Redis unavailable, applying the whenDown policy:')
 
@@ -43,6 +45,8 @@ function rangeChecked(fn) {
 }
 
 const registry = new FinalizationRegistry((handle) => native.ratelimitDrop(handle))
+// `(handle, key, now, cost) => 1 | 0`: a raw N-API function (see src/ratelimit.rs for why).
+const consume = native.ratelimitConsumeFunction()
 // Every limiter of this thread reads its numbers here right after a synchronous consume.
 const OUT = new Float64Array(3)
 native.ratelimitSetOutput(OUT)
@@ -58,7 +62,7 @@ class LocalLimiter {
   /** Whether a request of `cost` at `now` (ms; -1 = the system clock) is allowed;
    * remaining, resetMs and retryAfterMs are then in `out[0..3]`. */
   consume(key, now, cost) {
-    return native.ratelimitConsume(this.handle, key, now, cost)
+    return consume(this.handle, key, now, cost) === 1
   }
 
   adjust(key, now, delta) {
@@ -112,8 +116,8 @@ class RedisPath {
     this.timeoutMs = timeoutMs === undefined ? 1000 : checkInteger(timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1)
     this.retryMs = retryMs === undefined ? 1000 : checkInteger(retryMs, 'retryMs', 1, 2 ** 31 - 1)
     this.sendEvalsha ??= (args) => this.send(['EVALSHA', ...args])
-    // Decisions are coalesced unless every key must go to its own slot (a cluster).
-    this.coalesce = cluster !== true && !(this.client !== null && this.client.isCluster === true)
+    // On a cluster a script's keys must share one hash slot: decisions are coalesced per slot.
+    this.perSlot = cluster === true || (this.client !== null && this.client.isCluster === true)
     this.downUntil = 0
     this.pending = new Map()
     this.nextId = 0
@@ -215,15 +219,22 @@ class RedisPath {
  * that decides each key in order and returns each result; a lone decision runs the
  * single-key script (one round trip either way). `single(key, …fixed, arg)` and
  * `batch(keys, …fixed, …args)` are the two scripts, `fixed` their shared arguments;
- * `maxBatch` the most decisions in one run (see the callers for why theirs).
+ * `maxBatch` the most decisions in one run (see the callers for why theirs). The batch
+ * replies one flat array of `width` values per decision (no array per decision for Redis
+ * to build and the client to convert), a key's error message in its first place; each
+ * decision gets its values as the single script's reply would start. On a cluster
+ * (`path.perSlot`) a script's keys must share one hash slot: the turn's decisions make one
+ * run per slot, which the client sends to the node owning it.
  */
 class Coalescer {
-  constructor(path, single, batch, maxBatch) {
+  constructor(path, single, batch, maxBatch, width) {
     this.path = path
     this.single = single
     this.batch = batch
     this.maxBatch = maxBatch
-    this.queue = []
+    this.width = width
+    /** Decisions waiting, by hash slot on a cluster (else all under 0). */
+    this.queues = new Map()
     this.fixed = null
     this.scheduled = false
     this._flush = () => this.flush()
@@ -234,12 +245,19 @@ class Coalescer {
 
   /** A decision for `key` with the shared arguments `fixed` and the key's own `arg`. */
   decide(key, fixed, arg) {
-    // A cluster may hold each key on another node; the memory engine answers at once.
-    if (!this.path.coalesce || this.path.clientInMemory) return this._one(key, fixed, arg)
-    if (this.fixed !== null && (this.fixed !== fixed || this.queue.length === this.maxBatch)) this.flush()
+    // The memory engine answers at once: nothing to save.
+    if (this.path.clientInMemory) return this._one(key, fixed, arg)
+    if (this.fixed !== null && this.fixed !== fixed) this.flush()
     this.fixed = fixed
+    const slot = this.path.perSlot ? slotOf(key) : 0
+    let queue = this.queues.get(slot)
+    if (queue === undefined) this.queues.set(slot, (queue = []))
+    else if (queue.length === this.maxBatch) {
+      this._run(queue, fixed)
+      this.queues.set(slot, (queue = []))
+    }
     return new Promise((resolve, reject) => {
-      this.queue.push({ key, arg, resolve, reject })
+      queue.push({ key, arg, resolve, reject })
       if (!this.scheduled) {
         this.scheduled = true
         queueMicrotask(this._hop)
@@ -252,12 +270,16 @@ class Coalescer {
   }
 
   flush() {
-    const queue = this.queue
+    const queues = this.queues
     const fixed = this.fixed
-    this.queue = []
+    this.queues = new Map()
     this.fixed = null
     this.scheduled = false
-    if (queue.length === 0) return
+    for (const queue of queues.values()) this._run(queue, fixed)
+  }
+
+  /** One script run for `queue` (one decision: the single-key script). */
+  _run(queue, fixed) {
     if (queue.length === 1) {
       const { key, arg, resolve, reject } = queue[0]
       this._one(key, fixed, arg).then(resolve, reject)
@@ -265,13 +287,15 @@ class Coalescer {
     }
     const keys = queue.map((d) => d.key)
     const args = queue[0].arg === undefined ? fixed : [...fixed, ...queue.map((d) => d.arg)]
+    const width = this.width
     this.path.evalScript(this.batch, keys, args).then(
       (replies) => {
-        for (let i = 0; i < queue.length; i++) {
-          const reply = replies[i]
-          // A key's error (a foreign value under it) comes back as its message.
-          if (Array.isArray(reply)) queue[i].resolve(reply)
-          else queue[i].reject(new Error(String(reply)))
+        for (let i = 0, at = 0; i < queue.length; i++, at += width) {
+          const first = replies[at]
+          // A key's error (a foreign value under it) comes back as its message; numbers
+          // may come as strings (a client with `stringNumbers`).
+          if (typeof first !== 'string' || INTEGER.test(first)) queue[i].resolve(replies.slice(at, at + width))
+          else queue[i].reject(new Error(String(first)))
         }
       },
       (err) => {

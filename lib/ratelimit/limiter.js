@@ -6,7 +6,7 @@ const native = require('../native')
 const registry = require('../registry')
 const { countDecision } = require('../metrics')
 const { OUT, LocalLimiter, RedisPath, Coalescer, script, checkKey, checkInteger, checkWhenDown, rangeChecked, MAX_LIMIT } = require('./backend')
-const { memorySlot } = require('./memory')
+const { MemoryPolicy, memorySlot } = require('./memory')
 
 const ALGORITHMS = ['fixed-window', 'sliding-window', 'token-bucket']
 const SCRIPTS = Object.fromEntries(
@@ -56,8 +56,10 @@ class RateLimiter {
     this.clock = options.clock || null
     const remote = options.memory !== true && ((options.client !== undefined && options.client !== null) || options.sendCommand !== undefined)
     this.redis = remote ? new RedisPath(options, this) : null
-    this.decisions = remote ? new Coalescer(this.redis, SCRIPTS[algorithm].consume, SCRIPTS[algorithm].batch, MAX_BATCH) : null
+    // [allowed, remaining, reset_ms, retry_after_ms] per decision.
+    this.decisions = remote ? new Coalescer(this.redis, SCRIPTS[algorithm].consume, SCRIPTS[algorithm].batch, MAX_BATCH, 4) : null
     this.local = null
+    this.memory = null
     this._args = [String(this.limit), String(this.windowMs)]
     this._observed = registry.add('limiter', this, options.name ?? (this.prefix || 'limiter'))
   }
@@ -121,9 +123,10 @@ class RateLimiter {
   _inMemory(key, cost) {
     const slot = memorySlot(this.redis.client)
     if (slot === null) return undefined
+    if (this.memory === null) this.memory = new MemoryPolicy(this.algorithmIndex, this.limit, this.windowMs, this.prefix)
     let allowed
     try {
-      allowed = native.ratelimitMemoryConsume(slot, this.algorithmIndex, this.prefix + key, this.limit, this.windowMs, cost)
+      allowed = this.memory.decide(slot, key, cost)
     } catch (err) {
       this.redis.markDown(err)
       return this._whenDown(key, cost)

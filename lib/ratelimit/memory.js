@@ -1,9 +1,33 @@
 'use strict'
 // Decisions on a bulwark client's memory engine (`memory://`, or during an outage) go
-// straight to it in one native call (`native.ratelimitMemoryIncrement`/`…Consume`): the core
-// runs the same EVALSHA the client would send (the engine's native known script: same
-// keys, values, TTLs, and the same record of written keys for the replay to Redis),
-// without encoding a command in JS and without the client's promise per command.
+// straight to it in one native call (`decide`, src/ratelimit.rs): the core decides in
+// place on the keyspace, or runs the same EVALSHA the client would send (the engine's
+// native known script: same keys, values, TTLs, and the same record of written keys for
+// the replay to Redis), without encoding a command in JS and without the client's promise
+// per command.
+const native = require('../native')
+
+/** `decide(policy, slot, key, cost)`: a raw N-API function (see src/ratelimit.rs for why). */
+const decide = native.ratelimitMemoryDecideFunction()
+
+const policies = new FinalizationRegistry((handle) => native.ratelimitMemoryPolicyDrop(handle))
+
+/**
+ * What every memory decision of one store (`algorithmIndex` -1) or limiter shares, held by
+ * the core so a decision passes only its key and cost: the key prefix (the core writes it
+ * before the key, so no `prefix + key` string is built), limit and window.
+ */
+class MemoryPolicy {
+  constructor(algorithmIndex, limit, windowMs, prefix) {
+    this.handle = native.ratelimitMemoryPolicy(algorithmIndex, limit, windowMs, prefix)
+    policies.register(this, this.handle)
+  }
+
+  /** The decision for `key` on the memory engine of the client in `slot` (see `decide`). */
+  decide(slot, key, cost) {
+    return decide(this.handle, slot, key, cost)
+  }
+}
 
 /**
  * The client's memory-engine slot when a decision may go straight to it now, else null.
@@ -20,4 +44,4 @@ function memorySlot(client) {
   return slot
 }
 
-module.exports = { memorySlot }
+module.exports = { MemoryPolicy, memorySlot }

@@ -6,7 +6,7 @@ const registry = require('../registry')
 const { countHits } = require('../metrics')
 const native = require('../native')
 const { OUT, LocalLimiter, RedisPath, Coalescer, script, checkKey, checkInteger, checkWhenDown, MAX_LIMIT } = require('./backend')
-const { memorySlot } = require('./memory')
+const { MemoryPolicy, memorySlot } = require('./memory')
 
 // From the core (store_scripts.rs): increment and get are rate-limit-redis 6's byte for
 // byte, so both share one SHA1 in Redis's script cache and count on the same keys; the
@@ -49,7 +49,8 @@ class RedisStore {
     if (options.sendCommandCluster !== undefined) {
       if (typeof options.sendCommandCluster !== 'function') throw new TypeError('sendCommandCluster must be a function')
       const cluster = options.sendCommandCluster
-      // Every command here has its key at index 3 (EVALSHA/EVAL sha 1 key) or 1 (DEL, …).
+      // Every command here has its (first) key at index 3 (EVALSHA/EVAL sha n key…; a
+      // coalesced run's keys share one slot) or 1 (DEL, …).
       // Reads are marked as rate-limit-redis marks them (its get script), so a cluster
       // router may send them to a replica.
       sendCommand = function (...command) {
@@ -69,9 +70,11 @@ class RedisStore {
       { client: options.client, sendCommand, timeoutMs: options.timeoutMs, retryMs: options.retryMs, cluster: options.sendCommandCluster !== undefined },
       this,
     )
-    this.increments = new Coalescer(this.redis, INCREMENT, BATCH_INCREMENT, MAX_BATCH)
+    // [totalHits, timeToExpire] per increment.
+    this.increments = new Coalescer(this.redis, INCREMENT, BATCH_INCREMENT, MAX_BATCH, 2)
     this._windowArgs = [String(this.windowMs)]
     this.local = null
+    this.memory = null
     this._observed = registry.add('limiter', this, options.name ?? (this.prefix || 'limiter'))
   }
 
@@ -80,6 +83,7 @@ class RedisStore {
     if (options === null || typeof options !== 'object') throw new TypeError('options must be an object')
     this.windowMs = checkInteger(options.windowMs, 'windowMs', 1, MAX_WINDOW_MS)
     this._windowArgs = [String(this.windowMs)]
+    this.memory = null
     // With a function limit the store cannot know it; 'deny' then reports a huge count.
     this.limit = typeof options.limit === 'number' ? options.limit : typeof options.max === 'number' ? options.max : undefined
     this.local = null
@@ -127,30 +131,32 @@ class RedisStore {
 
   /** Counts a hit: `{ totalHits ≥ 1, resetTime }`. Never rejects because Redis is down. */
   increment(key) {
-    let full
-    try {
-      full = this.prefixKey(key)
-    } catch (err) {
-      return Promise.reject(err)
+    if (typeof key !== 'string') {
+      try {
+        checkKey(key)
+      } catch (err) {
+        return Promise.reject(err)
+      }
     }
     // On the client's memory engine: one native call, no command, no promise per command.
     if (this.whenDown === 'local' && this.redis.clientInMemory) {
       const slot = memorySlot(this.redis.client)
       if (slot !== null) {
+        if (this.memory === null) this.memory = new MemoryPolicy(-1, 0, this.windowMs, this.prefix)
         let totalHits
         try {
-          totalHits = native.ratelimitMemoryIncrement(slot, full, this.windowMs)
+          totalHits = this.memory.decide(slot, key, 1)
         } catch (err) {
           this.redis.markDown(err)
-          return Promise.resolve(this._downHits(full))
+          return Promise.resolve(this._downHits(this.prefix + key))
         }
         if (totalHits >= 0) {
           this._recovered()
-          return Promise.resolve(countHits(this._observed, this.limit, { totalHits, resetTime: new Date(Date.now() + OUT[0]) }, 'memory'))
+          return Promise.resolve(countHits(this._observed, this.limit, { totalHits, resetTime: new Date(OUT[0]) }, 'memory'))
         }
       }
     }
-    return this._increment(full)
+    return this._increment(this.prefix + key)
   }
 
   async _increment(full) {

@@ -11,11 +11,8 @@
 //! script not loaded, a session inside MULTI) answers `None` before anything is touched:
 //! the caller runs the EVALSHA then, exactly as before.
 
-use std::io::Write;
-
 use once_cell::sync::Lazy;
 
-use super::num::parse_i64;
 use super::store::{Hash, State, Value};
 use super::{sha1_hex, Engine, Session};
 use crate::ratelimit::{
@@ -34,17 +31,57 @@ static FIXED_WINDOW_SHA: Lazy<String> =
     Lazy::new(|| sha1_hex(Algorithm::FixedWindow.redis_script().as_bytes()));
 
 /// A stored value as the scripts' `tonumber` reads it when it is a plain integer within
-/// ±[`EXACT`]; `None` for anything else (the interpreter's case).
+/// ±[`EXACT`]; `None` for anything else (the interpreter's case). What
+/// `parse_i64(value).filter(|v| v.abs() <= EXACT)` answers, without its overflow checks on
+/// every digit (at most 16 digits here, which cannot overflow): a window's end has 13 digits
+/// and is read on every decision.
 fn plain(value: &[u8]) -> Option<i64> {
-    parse_i64(value).filter(|v| v.abs() <= EXACT)
+    let (negative, digits) = match value.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, value),
+    };
+    match digits {
+        [b'0'] if !negative => return Some(0),
+        [b'1'..=b'9', ..] if digits.len() <= 16 => {}
+        _ => return None,
+    }
+    let mut v: i64 = 0;
+    for &c in digits {
+        let digit = c.wrapping_sub(b'0');
+        if digit > 9 {
+            return None;
+        }
+        v = v * 10 + i64::from(digit);
+    }
+    (v <= EXACT).then_some(if negative { -v } else { v })
 }
 
 /// An integer as the scripts pass a Lua number to `redis.call` (`%.17g` of an exact
 /// integer is its decimal digits).
 fn digits(v: i64) -> Vec<u8> {
     let mut out = Vec::with_capacity(20);
-    let _ = write!(out, "{v}");
+    push_decimal(&mut out, v);
     out
+}
+
+/// Appends the decimal digits of `v` (what `write!` gives, without the formatting
+/// machinery on every decision).
+fn push_decimal(out: &mut Vec<u8>, v: i64) {
+    let mut buf = [0u8; 20];
+    let mut at = buf.len();
+    let mut n = v.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    if v < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&buf[at..]);
 }
 
 impl Engine {
@@ -55,17 +92,18 @@ impl Engine {
         !session.in_multi()
             && session.subscription_count() == 0
             && !st.config.interpret_known_scripts
-            && self.script_cached(sha)
+            && self.script_cached(st, sha)
     }
 
     /// rate-limit-redis 6's increment script on `key` with a window of `window_ms`:
-    /// `[totalHits, pttl]`, or `None` when the EVALSHA must run instead.
+    /// `[totalHits, pttl, now_ms]` (the script's reply and the engine's time of the
+    /// decision), or `None` when the EVALSHA must run instead.
     pub fn decide_store_increment(
         &self,
         session: &Session,
         key: &[u8],
         window_ms: u64,
-    ) -> Option<[i64; 2]> {
+    ) -> Option<[i64; 3]> {
         if !(1..=EXACT as u64).contains(&window_ms) {
             return None;
         }
@@ -102,15 +140,15 @@ impl Engine {
                 st.looked_up(db, i, 2);
                 if let Value::Str(value) = &mut st.dbs[db].keys.at_mut(i).value {
                     value.clear();
-                    let _ = write!(value, "{hits}");
+                    push_decimal(value, hits);
                 }
-                st.modified(db, key);
-                [hits, ttl]
+                st.modified_at(db, i, key);
+                [hits, ttl, now as i64]
             }
             _ => {
                 let value = Value::Str(b"1".to_vec());
                 st.set(db, key, value, Some(now + window_ms));
-                [1, window_ms as i64]
+                [1, window_ms as i64, now as i64]
             }
         };
         st.evict_if_needed();
@@ -144,9 +182,14 @@ impl Engine {
         let db = session.db();
         let slot = st.live_slot(db, key, now_ms);
         // HMGET key c e: a hash (or nothing) whose fields are plain integers (or absent).
+        let mut count_slot = None;
         let (mut count, mut expires) = match slot.map(|i| &st.dbs[db].keys.at(i).value) {
             None => (0, 0),
-            Some(Value::Hash(h)) => (field(h, b"c")?, field(h, b"e")?),
+            Some(Value::Hash(h)) => {
+                let [count, expires] = fields(h, [b"c", b"e"])?;
+                count_slot = count.slot;
+                (count.value, expires.value)
+            }
             Some(_) => return None,
         };
         // EVALSHA, TIME, HMGET.
@@ -183,16 +226,15 @@ impl Engine {
                 // HSET key c cost e expires, then PEXPIREAT key expires (expires > now).
                 hash.insert(b"c", digits(cost));
                 hash.insert(b"e", digits(expires));
-                st.modified(db, key);
+                st.modified_at(db, i, key);
                 st.counters.commands += 2;
                 st.looked_up(db, i, 1);
                 st.set_expiry(db, key, Some(expires as u64));
             } else {
                 // HINCRBY key c cost (the field holds the count read above).
-                hash.rewrite(b"c", |value| {
-                    let _ = write!(value, "{}", count + cost);
-                });
-                st.modified(db, key);
+                let slot = count_slot.expect("a count read from the hash's field");
+                hash.rewrite_at(slot, |value| push_decimal(value, count + cost));
+                st.modified_at(db, i, key);
                 st.counters.commands += 1;
             }
             count += cost;
@@ -214,13 +256,100 @@ impl Engine {
     }
 }
 
-/// A field of a small hash found by comparing its few names rather than hashing one
-/// (these hashes hold 2 to 4 fields); a plain integer, 0 when absent, `None` otherwise.
-fn field(hash: &Hash, name: &[u8]) -> Option<i64> {
-    let value = if hash.map.len() <= SMALL_HASH {
-        hash.map.iter().find(|(f, _)| ***f == *name).map(|(_, v)| v)
+/// A hash field read as a plain integer (0 when absent) and where it is (for a rewrite).
+#[derive(Clone, Copy, Default)]
+struct Field {
+    value: i64,
+    slot: Option<usize>,
+}
+
+/// Fields of a hash; `None` when one is not a plain integer. A small hash (these hold 2 to 4
+/// fields) is searched in one pass comparing names rather than by hashing each name.
+fn fields<const N: usize>(hash: &Hash, names: [&[u8]; N]) -> Option<[Field; N]> {
+    let mut slots: [Option<usize>; N] = [None; N];
+    if hash.map.len() <= SMALL_HASH {
+        for (i, (name, _)) in hash.map.iter().enumerate() {
+            if let Some(at) = names.iter().position(|n| same(n, name)) {
+                slots[at] = Some(i);
+            }
+        }
     } else {
-        hash.map.get(name)
-    };
-    value.map_or(Some(0), |v| plain(v))
+        for (slot, name) in slots.iter_mut().zip(names) {
+            *slot = hash.map.index_of(name);
+        }
+    }
+    let mut found = [Field::default(); N];
+    for (field, slot) in found.iter_mut().zip(slots) {
+        if let Some(i) = slot {
+            *field = Field {
+                value: plain(hash.map.at(i))?,
+                slot,
+            };
+        }
+    }
+    Some(found)
+}
+
+/// Byte equality for field names of a byte or two, without a `memcmp` call each.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::num::parse_i64;
+
+    #[test]
+    fn plain_reads_what_parse_i64_reads_within_exact() {
+        let mut cases: Vec<Vec<u8>> = [
+            "",
+            "-",
+            "0",
+            "-0",
+            "00",
+            "01",
+            "+1",
+            "1",
+            "-1",
+            "12a",
+            " 1",
+            "1 ",
+            "1.0",
+            "1e3",
+            "4503599627370496",
+            "4503599627370497",
+            "-4503599627370496",
+            "-4503599627370497",
+            "9999999999999999",
+            "10000000000000000",
+            "99999999999999999999",
+            "1765000000000",
+        ]
+        .iter()
+        .map(|s| s.as_bytes().to_vec())
+        .collect();
+        let mut seed = 7u64;
+        for _ in 0..20_000 {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let len = (seed >> 59) as usize;
+            let alphabet = b"0123456789-+ .a";
+            cases.push(
+                (0..len)
+                    .map(|i| alphabet[((seed >> (i * 3 % 56)) % alphabet.len() as u64) as usize])
+                    .collect(),
+            );
+        }
+        for case in cases {
+            let expected = parse_i64(&case).filter(|v| v.abs() <= EXACT);
+            assert_eq!(
+                plain(&case),
+                expected,
+                "{:?}",
+                String::from_utf8_lossy(&case)
+            );
+        }
+    }
 }

@@ -22,6 +22,7 @@ mod glob;
 mod num;
 mod pubsub;
 mod script;
+mod sha_hasher;
 mod store;
 
 use std::collections::HashSet;

@@ -113,17 +113,14 @@ impl Hash {
         self.map.insert_new(Arc::from(f), v);
         true
     }
-    /// Rewrites the value of the existing field `f` in its own buffer (no allocation when
-    /// it fits); false when there is no such field.
-    pub(crate) fn rewrite(&mut self, f: &[u8], write: impl FnOnce(&mut Vec<u8>)) -> bool {
-        let Some(value) = self.map.get_mut(f) else {
-            return false;
-        };
+    /// Rewrites the value of the field at slot `i` of `map` (found by the caller) in its own
+    /// buffer (no allocation when it fits).
+    pub(crate) fn rewrite_at(&mut self, i: usize, write: impl FnOnce(&mut Vec<u8>)) {
+        let value = self.map.at_mut(i);
         self.bytes -= value.len();
         value.clear();
         write(value);
         self.bytes += value.len();
-        true
     }
     pub(crate) fn remove(&mut self, f: &[u8]) -> bool {
         match self.map.remove(f) {
@@ -627,9 +624,14 @@ impl State {
     /// Must follow every in-place change of a key's value: deletes emptied
     /// collections, refreshes the byte count, invalidates WATCHes.
     pub(crate) fn modified(&mut self, db: usize, key: &[u8]) {
-        let Some(e) = self.dbs[db].keys.get_mut(key) else {
-            return;
-        };
+        if let Some(i) = self.dbs[db].keys.index_of(key) {
+            self.modified_at(db, i, key);
+        }
+    }
+
+    /// [`State::modified`] for `key`, found at slot `i` of `db` (no second probe).
+    pub(crate) fn modified_at(&mut self, db: usize, i: usize, key: &[u8]) {
+        let e = self.dbs[db].keys.at_mut(i);
         if e.value.is_empty_collection() {
             self.delete(db, key);
             return;

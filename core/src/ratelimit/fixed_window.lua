@@ -2,8 +2,9 @@
 -- The key: a hash {c = hits, e = the window's end in ms}, expiring at e (PXAT). The end is
 -- stored rather than read back from the TTL because a script's TIME and the server's
 -- expiry clock can differ by a millisecond.
--- decide(key, limit, window_ms, cost, now_ms) returns {allowed 0|1, remaining, reset_ms,
--- retry_after_ms, now_ms}; decide.lua or batch.lua follows with the calls.
+-- decide(key, limit, window_ms, cost, now_ms) returns allowed 0|1, remaining, reset_ms and
+-- retry_after_ms (values, not a table: a batch of decisions builds no table per key);
+-- decide.lua or batch.lua follows with the calls.
 local function decide(key, limit, window, cost, now)
   local stored = redis.call('HMGET', key, 'c', 'e')
   local count, expires = tonumber(stored[1] or nil) or 0, tonumber(stored[2] or nil) or 0
@@ -27,5 +28,5 @@ local function decide(key, limit, window, cost, now)
   if not allowed then
     if cost > limit then retry = window else retry = reset end
   end
-  return {allowed and 1 or 0, math.max(limit - count, 0), reset, retry, now}
+  return allowed and 1 or 0, math.max(limit - count, 0), reset, retry
 end

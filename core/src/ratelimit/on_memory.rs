@@ -8,6 +8,8 @@
 //! keys for the replay to Redis), built here from plain arguments, with the reply read as
 //! numbers.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use once_cell::sync::Lazy;
 
 use super::{store_scripts, Algorithm};
@@ -85,8 +87,9 @@ fn run<const N: usize>(router: &Router, script: &Script, key: &[u8], argv: &[&[u
     }
 }
 
-/// The store's increment (rate-limit-redis 6's script): `[totalHits, pttl]`.
-pub fn store_increment(router: &Router, key: &[u8], window_ms: u64) -> Outcome<2> {
+/// The store's increment (rate-limit-redis 6's script): `[totalHits, pttl, now_ms]`, the
+/// time of the decision so the caller needs no clock of its own for the reset time.
+pub fn store_increment(router: &Router, key: &[u8], window_ms: u64) -> Outcome<3> {
     match router
         .decide_now(|engine, session| engine.decide_store_increment(session, key, window_ms))
     {
@@ -94,7 +97,18 @@ pub fn store_increment(router: &Router, key: &[u8], window_ms: u64) -> Outcome<2
         Some(Some(reply)) => return Outcome::Reply(reply),
         Some(None) => {}
     }
-    run(router, &INCREMENT, key, &[window_ms.to_string().as_bytes()])
+    match run(router, &INCREMENT, key, &[window_ms.to_string().as_bytes()]) {
+        Outcome::Reply([hits, pttl]) => Outcome::Reply([hits, pttl, system_now_ms()]),
+        Outcome::NotOnMemory => Outcome::NotOnMemory,
+        Outcome::Failed(message) => Outcome::Failed(message),
+    }
+}
+
+/// The system clock in unix ms (the engine's clock when it is the default).
+fn system_now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// The limiter's consume (`Algorithm::redis_script`): `[allowed 0|1, remaining,
@@ -163,21 +177,22 @@ mod tests {
         let router = router("on-memory-test-mode");
         assert_eq!(store_increment(&router, b"k", 1000), Outcome::NotOnMemory);
         assert!(router.degrade(&mut router.lock()));
-        assert_eq!(
+        assert!(matches!(
             store_increment(&router, b"k", 1000),
-            Outcome::Reply([1, 1000])
-        );
+            Outcome::Reply([1, 1000, _])
+        ));
     }
 
     #[test]
     fn store_increment_counts_as_the_script_and_loads_it_once() {
         let router = router("on-memory-test-store");
         assert!(router.degrade(&mut router.lock()));
-        assert_eq!(
-            store_increment(&router, b"rl:a", 60_000),
-            Outcome::Reply([1, 60_000])
-        );
-        let Outcome::Reply([hits, pttl]) = store_increment(&router, b"rl:a", 60_000) else {
+        let before = system_now_ms();
+        let Outcome::Reply([1, 60_000, now]) = store_increment(&router, b"rl:a", 60_000) else {
+            panic!("not a first hit");
+        };
+        assert!(now >= before && now <= system_now_ms(), "{now}");
+        let Outcome::Reply([hits, pttl, _]) = store_increment(&router, b"rl:a", 60_000) else {
             panic!("no reply");
         };
         assert_eq!(hits, 2);

@@ -1,7 +1,7 @@
 -- bulwark sliding window: the mirror of ratelimit.rs `sliding_window` (after
--- sliding_window_state.lua). decide(key, limit, window_ms, cost, now_ms) returns
--- {allowed 0|1, remaining, reset_ms, retry_after_ms, now_ms}; decide.lua or batch.lua
--- follows with the calls.
+-- sliding_window_state.lua). decide(key, limit, window_ms, cost, now_ms) returns allowed
+-- 0|1, remaining, reset_ms and retry_after_ms (values, not a table); decide.lua or
+-- batch.lua follows with the calls.
 local function decide(key, limit, w, cost, now)
   local window, sw, current, previous, blocked = state(key, w, now)
   if blocked > now then
@@ -10,7 +10,7 @@ local function decide(key, limit, w, cost, now)
     local left = blocked - now
     local retry = left
     if cost > limit then retry = w end
-    return {0, 0, left, retry, now}
+    return 0, 0, left, retry
   end
   local elapsed = now - window * w
   -- Products stay below 2^53 (the policy bounds limit × window), so they are exact.
@@ -52,5 +52,5 @@ local function decide(key, limit, w, cost, now)
       redis.call('PEXPIREAT', key, (window + 2) * w)
     end
   end
-  return {allowed and 1 or 0, math.max(limit - used, 0), reset, retry, now}
+  return allowed and 1 or 0, math.max(limit - used, 0), reset, retry
 end

@@ -29,6 +29,6 @@ return 0";
 
 /// [`INCREMENT`] for each of `KEYS` in order, with one window (ARGV[1]): the coalesced
 /// decisions of one event-loop turn in one script run, writing exactly what [`INCREMENT`]
-/// writes. Returns one `{totalHits, timeToExpire}` per key, or that key's error message
-/// (a foreign value under the key) without stopping the others.
+/// writes. Returns one flat array of two values per key, `totalHits, timeToExpire`, or that
+/// key's error message (a foreign value under the key) and 0, without stopping the others.
 pub const BATCH_INCREMENT: &str = include_str!("store_batch_increment.lua");

@@ -1,7 +1,7 @@
 -- bulwark token bucket (GCRA): the mirror of ratelimit.rs `token_bucket`, on Redis's clock.
 -- The key: the theoretical arrival time in ms, expiring at that time (PXAT).
--- decide(key, limit, window_ms, cost, now_ms) returns {allowed 0|1, remaining, reset_ms,
--- retry_after_ms, now_ms}; decide.lua or batch.lua follows with the calls.
+-- decide(key, limit, window_ms, cost, now_ms) returns allowed 0|1, remaining, reset_ms and
+-- retry_after_ms (values, not a table); decide.lua or batch.lua follows with the calls.
 local function decide(key, limit, w, cost, now)
   local tat = math.max(tonumber(redis.call('GET', key) or nil) or now, now)
   local allowed, new_tat = false, tat
@@ -23,5 +23,5 @@ local function decide(key, limit, w, cost, now)
   end
   local used = tat - now
   -- A penalty can push the TAT beyond a whole window.
-  return {allowed and 1 or 0, math.floor(math.max(w - used, 0) * limit / w), used, retry, now}
+  return allowed and 1 or 0, math.floor(math.max(w - used, 0) * limit / w), used, retry
 end

@@ -9,12 +9,11 @@
 //! plain integer, Lua's loose `tonumber`, a read-only call of a writing script) is left to
 //! the interpreter: a native script returns `None` only before anything was written.
 
-use std::collections::HashMap;
-
 use once_cell::sync::Lazy;
 
 use super::{c_double_to_i64, Run};
 use crate::memory::num::{format_f64, parse_i64};
+use crate::memory::sha_hasher::ShaMap;
 use crate::ratelimit::{
     store_scripts, Algorithm, MAX_LIMIT, MAX_LIMIT_TIMES_WINDOW, MAX_WINDOW_MS,
 };
@@ -47,7 +46,7 @@ struct Entry {
     source: &'static str,
 }
 
-static KNOWN: Lazy<HashMap<String, Entry>> = Lazy::new(|| {
+static KNOWN: Lazy<ShaMap<Entry>> = Lazy::new(|| {
     [
         (Known::StoreIncrement, store_scripts::INCREMENT),
         (Known::StoreGet, store_scripts::GET),

@@ -18,7 +18,6 @@ mod known;
 mod structlib;
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -27,6 +26,7 @@ use mlua::{Function, HookTriggers, Lua, LuaOptions, MultiValue, StdLib, Table, V
 
 use super::commands::{lookup_command, Kind};
 use super::pubsub::Delivery;
+use super::sha_hasher::ShaMap;
 use super::store::{c_str, err, State};
 use super::{Engine, MemoryConfig, Session};
 use crate::Reply;
@@ -55,7 +55,7 @@ pub(crate) struct Scripts {
     run: Function,
     sandbox: Table,
     env: Table,
-    cache: HashMap<String, Function>,
+    cache: ShaMap<Function>,
     time_limit_ms: u64,
     memory_limit: usize,
     /// Microseconds after `epoch` when the running script must stop.
@@ -146,7 +146,7 @@ impl Scripts {
             run,
             sandbox,
             env,
-            cache: HashMap::new(),
+            cache: ShaMap::default(),
             time_limit_ms: config.script_time_limit_ms.unwrap_or(DEFAULT_TIME_LIMIT_MS),
             memory_limit,
             deadline_us,
@@ -530,11 +530,13 @@ fn ensure<'a>(
 
 impl Engine {
     /// Whether the script `sha` is in the cache (an EVALSHA of it would not answer
-    /// NOSCRIPT).
-    pub(super) fn script_cached(&self, sha: &str) -> bool {
-        self.shared
-            .scripts
-            .lock()
+    /// NOSCRIPT), for a caller holding the engine's state lock (`_held`): every access to
+    /// the scripts holds it, so this read takes no second lock (a rate-limit decision asks
+    /// on every call).
+    pub(super) fn script_cached(&self, _held: &State, sha: &str) -> bool {
+        // SAFETY: the scripts are only accessed with the state locked (`Shared::scripts`),
+        // which the caller holds: nobody can be changing them now.
+        unsafe { &*self.shared.scripts.data_ptr() }
             .as_ref()
             .is_some_and(|s| s.cache.contains_key(sha))
     }
