@@ -5,6 +5,7 @@ const { createHash } = require('node:crypto')
 const native = require('../native')
 const { throttledLog } = require('../throttled-log')
 const { slotOf } = require('../cluster/slot')
+const { IdTable } = require('../id-table')
 
 const WHEN_DOWN = ['local', 'allow', 'deny']
 const INTEGER = /^-?\d+$/
@@ -119,7 +120,7 @@ class RedisPath {
     // On a cluster a script's keys must share one hash slot: decisions are coalesced per slot.
     this.perSlot = cluster === true || (this.client !== null && this.client.isCluster === true)
     this.downUntil = 0
-    this.pending = new Map()
+    this.pending = new IdTable()
     this.nextId = 0
     this.timer = null
     this._sweep = () => this._expire()
@@ -149,8 +150,9 @@ class RedisPath {
 
   /**
    * One command with the deadline. Every call of this path has the same timeout, so the
-   * pending calls (a Map keeps insertion order) expire oldest first: one timer serves them
-   * all instead of a timer and a race per call, and a settled call is dropped at once.
+   * pending calls (ids only grow; the table lists them lowest first) expire oldest first:
+   * one timer serves them all instead of a timer and a race per call, and a settled call
+   * is dropped at once.
    */
   call(args) {
     return this._call(this.send, args)
