@@ -35,6 +35,10 @@ export declare class ClusterConnection {
   nodes(): Array<ClusterNodeInfo>
   /** The primary serving `slot`, `host:port` (`null` when not covered). */
   masterOf(slot: number): string | null
+  /** `slot`'s primary then its replicas, `host:port` (`null` when not covered). */
+  shardOf(slot: number): Array<string> | null
+  /** Send every command of the next `submitBatch` to `address` (a custom scaleReads). */
+  pinNextBatch(address: string): void
   /** Re-read the slot map now. */
   refreshSlots(): void
   /** The last node or slot-map error. */
@@ -197,7 +201,7 @@ export interface ClusterConnectionOptions {
   slotsRefreshTimeout: number
   /** `slotsRefreshInterval`, ms (absent: off). */
   slotsRefreshInterval?: number
-  /** `'master'`, `'slave'` or `'all'`. */
+  /** `'master'`, `'slave'`, `'all'` or `'custom'` (a JS function picks: `pinNextBatch`). */
   scaleReads: string
   /** How long a command waits for its slot across lost connections, ms. */
   failoverTimeout: number

@@ -250,8 +250,8 @@ test('kill -9 of a primary under 64 concurrent loops: zero failed calls, the pro
   await cluster.restart(killed)
 })
 
-test("scaleReads 'slave' reads from replicas", async () => {
-  const c = connect({ scaleReads: 'slave' })
+/** Reads of a key with a replica through `c`, until that replica answers 20 of them; its shard. */
+async function readsReachReplica(c) {
   const key = ['replica:{r}', 'replica:{s}', 'replica:{t}', 'replica:{u}'].find((k) => cluster.replicaOf(cluster.masterOfSlot(cluster.slotOf(k)).port))
   await c.set(key, 'v')
   const replica = cluster.replicaOf(cluster.masterOfSlot(cluster.slotOf(key)).port)
@@ -271,13 +271,38 @@ test("scaleReads 'slave' reads from replicas", async () => {
     for (let i = 0; i < 20; i++) assert.equal(await c.get(key), 'v')
     return (await calls()) >= before + 20
   }, 'reads answered by the replica')
+  return { replica, primary: cluster.masterOfSlot(cluster.slotOf(key)) }
+}
+
+test("scaleReads 'slave' reads from replicas", async () => {
+  await readsReachReplica(connect({ scaleReads: 'slave' }))
 })
 
-test('pub/sub: a message published through the cluster reaches a subscriber', async () => {
+test('scaleReads as a function picks the node of each read among its slot\'s primary and replicas', async () => {
+  const seen = []
+  const c = connect({
+    scaleReads(nodes, command) {
+      seen.push([command.name, nodes.map((n) => n.options.port)])
+      return nodes[nodes.length - 1]
+    },
+  })
+  const { replica, primary } = await readsReachReplica(c)
+  // Only reads were offered to the function (not the SET), primary first, replicas after.
+  assert.ok(seen.length >= 20)
+  assert.ok(seen.every(([name]) => name === 'get'))
+  const [, ports] = seen[seen.length - 1]
+  assert.equal(ports[ports.length - 1], replica.port)
+  assert.equal(ports[0], primary.port)
+})
+
+test('pub/sub: a message published through the cluster reaches a subscriber, which still takes commands', async () => {
   const sub = connect()
   const pub = connect()
   const got = new Promise((resolve) => sub.on('message', (channel, message) => resolve([channel, message])))
   await sub.subscribe('news')
+  // As ioredis's Cluster: the subscribed cluster still takes ordinary commands.
+  assert.equal(await sub.set('pubsub:key', 'v'), 'OK')
+  assert.equal(await sub.get('pubsub:key'), 'v')
   await until(async () => (await pub.publish('news', 'hello')) >= 1, 'the subscription to be visible')
   assert.deepEqual(await got, ['news', 'hello'])
 })

@@ -14,7 +14,11 @@ export interface ClusterOptions {
   clusterRetryStrategy?: ((this: Cluster, times: number, reason?: Error) => number | void | null) | null
   enableOfflineQueue?: boolean
   enableReadyCheck?: boolean
-  scaleReads?: 'master' | 'slave' | 'all'
+  /**
+   * Where keyed reads go; a function picks among the slot's nodes (primary first, then
+   * its replicas): a node, an array to sample from, or nothing for the primary.
+   */
+  scaleReads?: 'master' | 'slave' | 'all' | ((nodes: Redis[], command: { name: string; args: unknown[] }) => Redis | Redis[] | null | undefined)
   maxRedirections?: number
   retryDelayOnMoved?: number
   retryDelayOnFailover?: number

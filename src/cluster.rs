@@ -34,7 +34,7 @@ pub struct ClusterConnectionOptions {
     pub slots_refresh_timeout: u32,
     /// `slotsRefreshInterval`, ms (absent: off).
     pub slots_refresh_interval: Option<u32>,
-    /// `'master'`, `'slave'` or `'all'`.
+    /// `'master'`, `'slave'`, `'all'` or `'custom'` (a JS function picks: `pinNextBatch`).
     pub scale_reads: String,
     /// How long a command waits for its slot across lost connections, ms.
     pub failover_timeout: u32,
@@ -95,6 +95,7 @@ impl ClusterConnection {
             scale_reads: match options.scale_reads.as_str() {
                 "slave" => ScaleReads::Slave,
                 "all" => ScaleReads::All,
+                "custom" => ScaleReads::Custom,
                 _ => ScaleReads::Master,
             },
             failover_deadline: ms(options.failover_timeout),
@@ -178,6 +179,18 @@ impl ClusterConnection {
         u16::try_from(slot)
             .ok()
             .and_then(|s| self.link.master_of(s))
+    }
+
+    /// `slot`'s primary then its replicas, `host:port` (`null` when not covered).
+    #[napi(catch_unwind)]
+    pub fn shard_of(&self, slot: u32) -> Option<Vec<String>> {
+        u16::try_from(slot).ok().and_then(|s| self.link.shard_of(s))
+    }
+
+    /// Send every command of the next `submitBatch` to `address` (a custom scaleReads).
+    #[napi(catch_unwind)]
+    pub fn pin_next_batch(&self, address: String) {
+        self.link.pin_next_batch(address);
     }
 
     /// Re-read the slot map now.

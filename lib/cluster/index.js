@@ -52,8 +52,7 @@ function parseNode(node) {
 }
 
 function checkScaleReads(value) {
-  if (!['master', 'slave', 'all'].includes(value)) {
-    if (typeof value === 'function') throw new TypeError('scaleReads as a function is not supported by bulwark yet: use "all", "master" or "slave"')
+  if (!['master', 'slave', 'all'].includes(value) && typeof value !== 'function') {
     throw new Error(`Invalid option scaleReads "${value}". Expected "all", "master", "slave" or a custom function`)
   }
 }
@@ -99,6 +98,16 @@ class Cluster extends Redis {
       commandTimeout: redisOptions.commandTimeout ?? o.commandTimeout ?? 10_000,
     })
     this.isCluster = true
+    // As ioredis's Cluster, pub/sub runs on a connection of its own: the cluster keeps
+    // taking every command while subscribed (never 'subscriber' mode).
+    let mode = this.mode
+    Object.defineProperty(this, 'mode', {
+      get: () => mode,
+      set: (value) => {
+        mode = value === 'subscriber' ? 'normal' : value
+      },
+      configurable: true,
+    })
     this.startupNodes = nodes
     this._clusterOptions = o
     this._nat = natEntries(o.natMap)
@@ -172,7 +181,7 @@ class Cluster extends Redis {
         retryDelayOnTryAgain: ms(o.retryDelayOnTryAgain, 'retryDelayOnTryAgain'),
         slotsRefreshTimeout: ms(o.slotsRefreshTimeout, 'slotsRefreshTimeout'),
         slotsRefreshInterval: o.slotsRefreshInterval ? ms(o.slotsRefreshInterval, 'slotsRefreshInterval') : undefined,
-        scaleReads: o.scaleReads,
+        scaleReads: typeof o.scaleReads === 'function' ? 'custom' : o.scaleReads,
         failoverTimeout: ms(o.failoverTimeout, 'failoverTimeout'),
         nat: this._nat,
       },
@@ -180,10 +189,41 @@ class Cluster extends Redis {
     )
   }
 
+  /**
+   * A custom `scaleReads(nodes, command)` picks the node of each keyed read among its
+   * slot's primary and replicas (`Redis` clients, primary first), as in ioredis; an array
+   * returned is sampled, nothing returned means the primary. Other commands route as usual.
+   */
+  sendCommand(command) {
+    const choose = this._clusterOptions.scaleReads
+    if (typeof choose !== 'function' || this._link === null || this.status !== 'ready') return super.sendCommand(command)
+    const entry = commands.lookup(command.name, command.args)
+    const keys = entry && entry.flags.includes('readonly') ? commands.keyIndexes(command.name, command.args) : []
+    if (keys.length === 0) return super.sendCommand(command)
+    const prefix = this.options.keyPrefix
+    const key = command.args[keys[0]]
+    const shard = this._link.shardOf(slotOf(prefix ? Buffer.concat([Buffer.from(prefix), Buffer.from(key)]) : key))
+    if (!shard) return super.sendCommand(command)
+    const nodes = shard.map((address) => this._nodeClient(address))
+    let picked = choose(nodes, command)
+    if (Array.isArray(picked)) picked = picked[Math.floor(Math.random() * picked.length)]
+    const address = picked && picked.options ? `${picked.options.host}:${picked.options.port}` : shard[0]
+    // Alone in its batch, which goes to the chosen node.
+    this._flushBatch()
+    this._link.pinNextBatch(address)
+    const promise = super.sendCommand(command)
+    this._flushBatch()
+    return promise
+  }
+
   /** The nodes of the slot map as `Redis` clients: role 'all' (default), 'master' or 'slave'. */
   nodes(role = 'all') {
     if (role !== 'all' && role !== 'master' && role !== 'slave') throw new Error(`Invalid role "${role}". Expected "all", "master" or "slave"`)
-    const list = this._link && typeof this._link.nodes === 'function' ? this._link.nodes() : []
+    let list = this._link && typeof this._link.nodes === 'function' ? this._link.nodes() : []
+    // Before the first slot map, as ioredis: the startup nodes, as primaries.
+    if (list.length === 0 && (this.status === 'connecting' || this.status === 'connect')) {
+      list = this.startupNodes.map((n) => ({ address: `${n.host}:${n.port}`, role: 'master' }))
+    }
     return list.filter((n) => role === 'all' || n.role === role).map((n) => this._nodeClient(n.address))
   }
 

@@ -38,6 +38,9 @@ pub enum ScaleReads {
     Slave,
     /// A random node of the slot, primary included.
     All,
+    /// The caller picks the node of each read ([`ClusterLink::pin_next_batch`]); replicas
+    /// are put in READONLY mode as for `Slave`.
+    Custom,
 }
 
 /// Cluster settings (ioredis's `ClusterOptions`, already validated by the facade).
@@ -76,6 +79,8 @@ pub struct ClusterOptions {
 
 /// Ids the cluster sends on its own behalf (ASKING, READONLY); callers' ids are below.
 const INTERNAL: u32 = 0x8000_0000;
+/// How long `disconnect()` lets replies already owed arrive (ioredis half-closes).
+const DISCONNECT_GRACE: Duration = Duration::from_secs(1);
 
 /// A caller's command while it is routed (and possibly re-sent).
 struct Job {
@@ -88,6 +93,8 @@ struct Job {
     redirections: u32,
     /// Send `ASKING` first, to this node.
     ask: Option<String>,
+    /// The node the caller chose (a custom `scaleReads`), until a redirection.
+    pin: Option<String>,
     /// When the first lost connection was seen (bounds failover waits).
     lost_since: Option<Instant>,
     /// Part of MULTI…EXEC: a redirect or lost connection fails the transaction; one
@@ -126,6 +133,8 @@ struct Shared {
     closing: AtomicBool,
     /// An open MULTI across batches: jobs held until its slot is known, and its slot.
     transaction: Mutex<OpenTransaction>,
+    /// Where the next submitted batch goes (a custom `scaleReads` choice).
+    pin: Mutex<Option<String>>,
     /// The caller's QUIT id once `quit()` was called.
     quit_id: Mutex<Option<u32>>,
     internal_ids: AtomicU32,
@@ -138,6 +147,8 @@ struct Shared {
     unreachable: AtomicBool,
     /// `ready` was announced.
     ready: AtomicBool,
+    /// The last event was a start-up attempt's `close` (ending must not announce another).
+    closed: AtomicBool,
     /// The JS `clusterRetryStrategy` decision for the failed start-up attempt: `Some(delay)`
     /// to try again, `None` to give up. Set by [`ClusterLink::retry`].
     decision: Mutex<Option<Option<Duration>>>,
@@ -262,7 +273,7 @@ impl Shared {
 
     /// Where `job` goes now.
     fn target(&self, map: &mut Map, job: &Job) -> Option<Arc<Node>> {
-        if let Some(addr) = &job.ask {
+        if let Some(addr) = job.ask.as_ref().or(job.pin.as_ref()) {
             return self.node(map, addr);
         }
         let shard = job
@@ -338,7 +349,7 @@ impl Shared {
                     .or_insert_with(|| (node.clone(), Vec::new()));
                 if job.ask.is_some() {
                     let asking = INTERNAL | self.internal_ids.fetch_add(1, Ordering::Relaxed);
-                    encode_entry(&mut entry.1, asking, 0, &args::encode(&[b"ASKING"]));
+                    encode_entry(&mut entry.1, asking, 0, &args::encode(&[b"asking"]));
                 }
                 encode_entry(&mut entry.1, job.id, job.flags, &job.args);
                 inflight.insert(job.id, job);
@@ -425,6 +436,7 @@ impl Shared {
                 } else {
                     self.refresh_soon();
                     job.ask = None;
+                    job.pin = None;
                     let delay = match next {
                         Next::ClusterDown => self.options.retry_delay_on_cluster_down,
                         _ => self.options.retry_delay_on_failover,
@@ -448,6 +460,7 @@ impl Shared {
                 continue;
             }
             job.ask = None;
+            job.pin = None;
             match next {
                 Next::Moved(slot, addr) => {
                     let addr = self.nat(addr);
@@ -539,7 +552,7 @@ impl Shared {
                     if let Some(node) = self.map.lock().nodes.get(addr).cloned() {
                         let mut batch = Vec::new();
                         let id = INTERNAL | self.internal_ids.fetch_add(1, Ordering::Relaxed);
-                        encode_entry(&mut batch, id, 0, &args::encode(&[b"READONLY"]));
+                        encode_entry(&mut batch, id, 0, &args::encode(&[b"readonly"]));
                         node.link.submit_batch(&batch);
                     }
                 }
@@ -618,9 +631,11 @@ impl Shared {
                 outcome: Ok(Reply::Status("OK".into())),
             }]));
         }
-        self.sink.deliver(Delivery::Event(Event::Close {
-            retry_attempt: None,
-        }));
+        if !self.closed.load(Ordering::Acquire) {
+            self.sink.deliver(Delivery::Event(Event::Close {
+                retry_attempt: None,
+            }));
+        }
         self.sink.deliver(Delivery::Event(Event::End));
     }
 
@@ -774,6 +789,7 @@ impl ClusterLink {
             router,
             unreachable: AtomicBool::new(false),
             ready: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
             decision: Mutex::new(None),
             decided: Arc::new(Notify::new()),
             gave_up: AtomicBool::new(false),
@@ -786,6 +802,7 @@ impl ClusterLink {
             refreshing: AtomicBool::new(true),
             closing: AtomicBool::new(false),
             transaction: Mutex::new((Vec::new(), None)),
+            pin: Mutex::new(None),
             quit_id: Mutex::new(None),
             internal_ids: AtomicU32::new(0),
             random: AtomicU64::new(0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id())),
@@ -800,6 +817,7 @@ impl ClusterLink {
                 if shared.closing.load(Ordering::Relaxed) {
                     return;
                 }
+                shared.closed.store(false, Ordering::Release);
                 shared.sink.deliver(Delivery::Event(Event::Connecting));
                 if shared.refresh().await && shared.ready_check().await {
                     shared.refreshing.store(false, Ordering::Release);
@@ -826,6 +844,7 @@ impl ClusterLink {
                 }));
                 // The JS clusterRetryStrategy(times) decides (ClusterLink::retry).
                 *shared.decision.lock() = None;
+                shared.closed.store(true, Ordering::Release);
                 shared.sink.deliver(Delivery::Event(Event::Close {
                     retry_attempt: Some(u32::try_from(times).unwrap_or(u32::MAX)),
                 }));
@@ -872,6 +891,7 @@ impl ClusterLink {
         // A transaction may span batches (the facade flushes every few dozen commands):
         // an unrouted MULTI waits here for its first keyed command.
         let (mut jobs, mut transaction) = std::mem::take(&mut *self.shared.transaction.lock());
+        let pin = self.shared.pin.lock().take();
         let mut now = Vec::new();
         for entry in entries(encoded) {
             let (id, flags, body) = match entry {
@@ -924,6 +944,7 @@ impl ClusterLink {
                 readonly,
                 redirections: 0,
                 ask: None,
+                pin: pin.clone(),
                 lost_since: None,
                 in_tx,
             });
@@ -962,7 +983,22 @@ impl ClusterLink {
             self.shared.refresh_soon();
             return;
         }
-        self.close(|node| node.link.disconnect(false));
+        if self.shared.inflight.lock().is_empty() {
+            self.close(|node| node.link.disconnect(false));
+            return;
+        }
+        // As ioredis's disconnect (a half-close of every node): the replies already owed
+        // still arrive; a node that has not answered them within the grace is closed.
+        self.close(|node| drop(node.link.quit(INTERNAL, 0)));
+        let me = Arc::downgrade(&self.shared);
+        runtime().spawn(async move {
+            tokio::time::sleep(DISCONNECT_GRACE).await;
+            let Some(shared) = me.upgrade() else { return };
+            let nodes: Vec<Arc<Node>> = shared.map.lock().nodes.values().cloned().collect();
+            for node in nodes {
+                node.link.disconnect(false);
+            }
+        });
     }
 
     fn close(&self, how: impl Fn(&Node)) {
@@ -994,6 +1030,23 @@ impl ClusterLink {
             .cloned()
             .flatten()
             .map(|s| s.0.clone())
+    }
+
+    /// `slot`'s primary then its replicas (`host:port`), when the slot map covers it.
+    pub fn shard_of(&self, slot: u16) -> Option<Vec<String>> {
+        let map = self.shared.map.lock();
+        let shard = map.slots.get(usize::from(slot)).cloned().flatten()?;
+        Some(
+            std::iter::once(shard.0.clone())
+                .chain(shard.1.iter().cloned())
+                .collect(),
+        )
+    }
+
+    /// Sends every command of the next [`submit_batch`](Self::submit_batch) to `addr`
+    /// (redirections still followed): a custom `scaleReads`'s choice.
+    pub fn pin_next_batch(&self, addr: String) {
+        *self.shared.pin.lock() = Some(addr);
     }
 
     /// Re-reads the slot map now.
