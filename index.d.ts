@@ -39,6 +39,11 @@ export declare class ClusterConnection {
   shardOf(slot: number): Array<string> | null
   /** Send every command of the next `submitBatch` to `address` (a custom scaleReads). */
   pinNextBatch(address: string): void
+  /**
+   * The answer of the `natMap` / `dnsLookup` function to the core's question: a value
+   * (`host:port` for natMap, an IP for dnsLookup), nothing, or the function's error.
+   */
+  answer(kind: string, question: string, value?: string | undefined | null, error?: string | undefined | null): void
   /** Re-read the slot map now. */
   refreshSlots(): void
   /** The last node or slot-map error. */
@@ -207,6 +212,10 @@ export interface ClusterConnectionOptions {
   failoverTimeout: number
   /** `natMap` entries, `ip:port=host:port`. */
   nat: Array<string>
+  /** `natMap` is a function: the facade answers `natMap` events (`answer`). */
+  natFunction: boolean
+  /** A `dnsLookup` function: the facade answers `dnsLookup` events (`answer`). */
+  dnsLookup: boolean
 }
 
 /** One node of the slot map. */

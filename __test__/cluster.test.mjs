@@ -103,6 +103,48 @@ test('clusterRetryStrategy giving up with the memory fallback on: end, and memor
   c.disconnect()
 })
 
+test('natMap as a function: asked once per announced address, its answers are where the client connects', async () => {
+  const asked = []
+  const c = connect({
+    natMap(address) {
+      asked.push(address)
+      const [host, port] = address.split(':')
+      return host === '127.0.0.1' ? { host: 'localhost', port: Number(port) } : null
+    },
+  })
+  await c.set('nat:{a}', '1')
+  assert.equal(await c.get('nat:{a}'), '1')
+  assert.ok(c.nodes('master').length === 3 && c.nodes().every((node) => node.options.host === 'localhost'))
+  assert.deepEqual([...new Set(asked)].sort(), asked.slice().sort())
+  const before = asked.length
+  c.refreshSlotsCache()
+  await new Promise((resolve) => c.once('refresh', resolve))
+  assert.equal(asked.length, before)
+})
+
+test('dnsLookup resolves startup nodes given by name; its error is the clusterRetryStrategy reason', async () => {
+  const lookups = []
+  const reasons = []
+  const c = new Cluster([{ host: 'cluster.invalid', port: cluster.ports[0] }], {
+    dnsLookup(hostname, callback) {
+      lookups.push(hostname)
+      if (lookups.length === 1) callback(new Error('no such host'))
+      else callback(null, '127.0.0.1')
+    },
+    clusterRetryStrategy(times, reason) {
+      reasons.push(reason.message)
+      return 0
+    },
+  })
+  c.on('error', () => {})
+  clients.push(c)
+  await new Promise((resolve) => c.once('ready', resolve))
+  assert.deepEqual(reasons, ['no such host'])
+  assert.deepEqual(lookups, ['cluster.invalid', 'cluster.invalid'])
+  assert.equal(await c.set('dns:{a}', '1'), 'OK')
+  assert.throws(() => new Cluster([7000], { dnsLookup: 'x', lazyConnect: true }), { name: 'TypeError' })
+})
+
 test('enableReadyCheck: a cluster in cluster_state:fail is not ready (one shard paused, master and replica)', async () => {
   // Not the first startup node's shard: the pub/sub test's subscriber is on that node and
   // this shard's roles may swap when it resumes.

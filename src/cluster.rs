@@ -40,6 +40,10 @@ pub struct ClusterConnectionOptions {
     pub failover_timeout: u32,
     /// `natMap` entries, `ip:port=host:port`.
     pub nat: Vec<String>,
+    /// `natMap` is a function: the facade answers `natMap` events (`answer`).
+    pub nat_function: bool,
+    /// A `dnsLookup` function: the facade answers `dnsLookup` events (`answer`).
+    pub dns_lookup: bool,
 }
 
 /// One node of the slot map.
@@ -104,6 +108,8 @@ impl ClusterConnection {
                 .into_iter()
                 .filter_map(|e| e.split_once('=').map(|(a, b)| (a.to_owned(), b.to_owned())))
                 .collect(),
+            nat_function: options.nat_function,
+            dns_lookup: options.dns_lookup,
             offline_queue,
             fallback,
         };
@@ -191,6 +197,23 @@ impl ClusterConnection {
     #[napi(catch_unwind)]
     pub fn pin_next_batch(&self, address: String) {
         self.link.pin_next_batch(address);
+    }
+
+    /// The answer of the `natMap` / `dnsLookup` function to the core's question: a value
+    /// (`host:port` for natMap, an IP for dnsLookup), nothing, or the function's error.
+    #[napi(catch_unwind)]
+    pub fn answer(
+        &self,
+        kind: String,
+        question: String,
+        value: Option<String>,
+        error: Option<String>,
+    ) {
+        let answer = match error {
+            Some(e) => Err(e),
+            None => Ok(value),
+        };
+        self.link.answer(kind, question, answer);
     }
 
     /// Re-read the slot map now.

@@ -30,6 +30,7 @@ const DEFAULTS = {
   lazyConnect: false,
   redisOptions: {},
   natMap: undefined,
+  dnsLookup: undefined,
   keyPrefix: undefined,
   scripts: undefined,
 }
@@ -58,8 +59,8 @@ function checkScaleReads(value) {
 }
 
 function natEntries(natMap) {
-  if (natMap === undefined || natMap === null) return []
-  if (typeof natMap !== 'object' || Array.isArray(natMap)) throw new TypeError('Cluster option "natMap" must be an object { "ip:port": { host, port } } (the function form is not supported yet)')
+  if (natMap === undefined || natMap === null || typeof natMap === 'function') return []
+  if (typeof natMap !== 'object' || Array.isArray(natMap)) throw new TypeError('Cluster option "natMap" must be an object { "ip:port": { host, port } } or a function')
   return Object.entries(natMap).map(([from, to]) => `${from}=${to.host}:${to.port}`)
 }
 
@@ -114,7 +115,8 @@ class Cluster extends Redis {
     this._nodeClients = new Map()
     this._sharded = new ShardedSubscribers(this, (address) => this._newNodeClient(address))
     this.options.lazyConnect = o.lazyConnect
-    for (const key of ['scaleReads', 'maxRedirections', 'retryDelayOnMoved', 'retryDelayOnFailover', 'retryDelayOnClusterDown', 'retryDelayOnTryAgain', 'slotsRefreshTimeout', 'slotsRefreshInterval', 'clusterRetryStrategy', 'redisOptions', 'natMap', 'failoverTimeout']) {
+    if (o.dnsLookup !== undefined && typeof o.dnsLookup !== 'function') throw new TypeError('Cluster option "dnsLookup" must be a function (hostname, callback)')
+    for (const key of ['scaleReads', 'maxRedirections', 'retryDelayOnMoved', 'retryDelayOnFailover', 'retryDelayOnClusterDown', 'retryDelayOnTryAgain', 'slotsRefreshTimeout', 'slotsRefreshInterval', 'clusterRetryStrategy', 'redisOptions', 'natMap', 'dnsLookup', 'failoverTimeout']) {
       this.options[key] = o[key]
     }
     if (!o.lazyConnect) this.connect().catch(() => {})
@@ -128,8 +130,9 @@ class Cluster extends Redis {
     return strategy.call(this, attempt, last ? new Error(last) : undefined)
   }
 
-  /** Topology events from the core (`refresh`, `+node`, `-node`, `node error`). */
+  /** Topology events from the core (`refresh`, `+node`, `-node`, `node error`) and its questions. */
   _onEvent(name, code, detail) {
+    if (name === 'natMap' || name === 'dnsLookup') return this._answer(name, detail.slice(0, detail.indexOf(' ')))
     if (name !== 'refresh' && name !== '+node' && name !== '-node' && name !== 'node error') return super._onEvent(name, code, detail)
     const space = detail.indexOf(' ')
     const address = detail.slice(0, space)
@@ -149,6 +152,27 @@ class Cluster extends Redis {
       client.disconnect()
     }
     this.emit(name, client)
+  }
+
+  /**
+   * Answers the core's question to a user function: `natMap(address)` → `{ host, port }`,
+   * or `dnsLookup(hostname, callback)` → an IP (a startup node given by name).
+   */
+  _answer(kind, question) {
+    const link = this._link
+    const reply = (value, error) => {
+      if (link !== null && link === this._link) link.answer(kind, question, value ?? null, error ?? null)
+    }
+    try {
+      if (kind === 'natMap') {
+        const to = this._clusterOptions.natMap(question)
+        reply(to && to.host ? `${to.host}:${to.port}` : null)
+      } else {
+        this._clusterOptions.dnsLookup(question, (err, address) => (err ? reply(null, String(err.message ?? err)) : reply(String(address))))
+      }
+    } catch (err) {
+      reply(null, String(err?.message ?? err))
+    }
   }
 
   connect(callback) {
@@ -184,6 +208,8 @@ class Cluster extends Redis {
         scaleReads: typeof o.scaleReads === 'function' ? 'custom' : o.scaleReads,
         failoverTimeout: ms(o.failoverTimeout, 'failoverTimeout'),
         nat: this._nat,
+        natFunction: typeof o.natMap === 'function',
+        dnsLookup: typeof o.dnsLookup === 'function',
       },
       onDelivery,
     )

@@ -10,6 +10,7 @@
 //! docs/cluster.md).
 
 mod outage;
+mod questions;
 pub mod slot;
 pub mod topology;
 
@@ -27,6 +28,8 @@ use crate::client::{
     FailureKind, FallbackOptions, RedisLink, Router, Sink,
 };
 use crate::Reply;
+pub use questions::Answer;
+use questions::Questions;
 use topology::Range;
 
 /// Where `scaleReads` sends read-only commands.
@@ -71,6 +74,10 @@ pub struct ClusterOptions {
     pub failover_deadline: Duration,
     /// Announced address → reachable address (`natMap`), `host:port` both.
     pub nat: Vec<(String, String)>,
+    /// `natMap` is a JS function: each new announced address is asked (`natMap` event).
+    pub nat_function: bool,
+    /// A JS `dnsLookup` resolves startup hostnames (`dnsLookup` event).
+    pub dns_lookup: bool,
     /// Queue commands until the slot map is known (`enableOfflineQueue`).
     pub offline_queue: bool,
     /// Answer from the memory engine while no node of the cluster answers.
@@ -133,6 +140,10 @@ struct Shared {
     closing: AtomicBool,
     /// An open MULTI across batches: jobs held until its slot is known, and its slot.
     transaction: Mutex<OpenTransaction>,
+    /// Questions to the facade's user functions (natMap, dnsLookup).
+    questions: Questions,
+    /// What a `natMap` function answered, per announced address (itself when unmapped).
+    nat_learned: Mutex<HashMap<String, String>>,
     /// Where the next submitted batch goes (a custom `scaleReads` choice).
     pin: Mutex<Option<String>>,
     /// The caller's QUIT id once `quit()` was called.
@@ -232,11 +243,45 @@ impl Shared {
     }
 
     fn nat(&self, addr: String) -> String {
-        self.options
-            .nat
-            .iter()
-            .find(|(from, _)| *from == addr)
-            .map_or(addr, |(_, to)| to.clone())
+        if let Some((_, to)) = self.options.nat.iter().find(|(from, _)| *from == addr) {
+            return to.clone();
+        }
+        match self.nat_learned.lock().get(&addr) {
+            Some(to) => to.clone(),
+            None => addr,
+        }
+    }
+
+    /// Asks the `natMap` function about each address it has not mapped yet.
+    async fn learn_nat(&self, addresses: Vec<String>) {
+        for addr in addresses {
+            if self.nat_learned.lock().contains_key(&addr) {
+                continue;
+            }
+            let answer = self.questions.ask(&*self.sink, "natMap", &addr).await;
+            // No answer (or an error): the address is used as announced, as in ioredis.
+            let to = match answer {
+                Some(Ok(Some(to))) => to,
+                _ => addr.clone(),
+            };
+            self.nat_learned.lock().insert(addr, to);
+        }
+    }
+
+    /// `addr` with its host resolved by the `dnsLookup` function (startup nodes given by
+    /// name); `Err` carries the function's error.
+    async fn resolve(&self, addr: &str) -> Result<String, String> {
+        let Some((host, port)) = topology::split(addr) else {
+            return Ok(addr.to_owned());
+        };
+        if !self.options.dns_lookup || host.parse::<std::net::IpAddr>().is_ok() {
+            return Ok(addr.to_owned());
+        }
+        match self.questions.ask(&*self.sink, "dnsLookup", &host).await {
+            Some(Ok(Some(ip))) => Ok(format!("{ip}:{port}")),
+            Some(Err(e)) => Err(e),
+            _ => Err(format!("dnsLookup gave no address for {host}")),
+        }
     }
 
     /// The node at `addr`, connecting to it when new.
@@ -670,15 +715,39 @@ impl Shared {
                 candidates.push(addr.clone());
             }
         }
-        let nat = |a: String| self.nat(a);
+        // Announced addresses the natMap function has not mapped yet (kept as announced).
+        let unmapped = Mutex::new(Vec::new());
+        let nat = |a: String| {
+            if self.options.nat_function && !self.nat_learned.lock().contains_key(&a) {
+                unmapped.lock().push(a.clone());
+            }
+            self.nat(a)
+        };
         for addr in candidates {
+            let addr = match self.resolve(&addr).await {
+                Ok(addr) => addr,
+                Err(e) => {
+                    *self.last_error.lock() = Some(e);
+                    continue;
+                }
+            };
             let fetched = tokio::time::timeout(
                 self.options.slots_refresh_timeout,
                 topology::fetch(&self.options.node, &addr, &nat),
             )
             .await;
             match fetched {
-                Ok(Ok(ranges)) => {
+                Ok(Ok(mut ranges)) => {
+                    let unmapped = std::mem::take(&mut *unmapped.lock());
+                    if !unmapped.is_empty() {
+                        self.learn_nat(unmapped).await;
+                        for range in &mut ranges {
+                            range.master = self.nat(std::mem::take(&mut range.master));
+                            for replica in &mut range.replicas {
+                                *replica = self.nat(std::mem::take(replica));
+                            }
+                        }
+                    }
                     self.apply(ranges);
                     self.unreachable.store(false, Ordering::Release);
                     self.announce("refresh", String::new());
@@ -802,6 +871,8 @@ impl ClusterLink {
             refreshing: AtomicBool::new(true),
             closing: AtomicBool::new(false),
             transaction: Mutex::new((Vec::new(), None)),
+            questions: Questions::default(),
+            nat_learned: Mutex::new(HashMap::new()),
             pin: Mutex::new(None),
             quit_id: Mutex::new(None),
             internal_ids: AtomicU32::new(0),
@@ -1047,6 +1118,11 @@ impl ClusterLink {
     /// (redirections still followed): a custom `scaleReads`'s choice.
     pub fn pin_next_batch(&self, addr: String) {
         *self.shared.pin.lock() = Some(addr);
+    }
+
+    /// The facade's answer to a `natMap` / `dnsLookup` question (a cluster event).
+    pub fn answer(&self, kind: String, question: String, answer: Answer) {
+        self.shared.questions.answer(kind, question, answer);
     }
 
     /// Re-reads the slot map now.
