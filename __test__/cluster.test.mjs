@@ -234,8 +234,11 @@ test('scanStream sees every key of every primary', async () => {
   assert.deepEqual([...seen].sort(), keys.slice().sort())
 })
 
-test('MOVED after CLUSTER SETSLOT (a resharded slot) and ASK during its migration', async () => {
+test('MOVED after CLUSTER SETSLOT (a resharded slot) and ASK during its migration; a transaction follows MOVED whole', async () => {
   const c = connect()
+  // Knows the slot map from before the move, and sends no command until the transaction.
+  const stale = connect()
+  await stale.ping()
   const key = 'reshard:{k}'
   await c.set(key, 'before')
   const slot = cluster.slotOf(key)
@@ -254,6 +257,10 @@ test('MOVED after CLUSTER SETSLOT (a resharded slot) and ASK during its migratio
   assert.equal(await c.set(key, 'after'), 'OK')
   assert.equal(await rawCommand(target.port, `GET ${key}`), '$5\r\nafter')
   assert.equal(await rawCommand(target.port, 'GET reshard:{k}:new'), '$5\r\nasked')
+  // Queued on the old owner, each command answers MOVED and EXEC EXECABORT: as ioredis,
+  // the whole transaction is sent again to the new owner.
+  assert.deepEqual(await stale.multi().set(key, 'tx').get(key).exec(), [[null, 'OK'], [null, 'tx']])
+  assert.equal(await rawCommand(target.port, `GET ${key}`), '$2\r\ntx')
 })
 
 test('kill -9 of a primary under 64 concurrent loops: zero failed calls, the promoted replica serves', async () => {

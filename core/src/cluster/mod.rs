@@ -107,6 +107,10 @@ struct Job {
     /// Part of MULTI…EXEC: a redirect or lost connection fails the transaction; one
     /// command re-sent alone would run outside it.
     in_tx: bool,
+    /// The transaction (MULTI…EXEC) it belongs to: its replies are held until EXEC's.
+    tx: Option<u64>,
+    /// The EXEC or DISCARD closing `tx`.
+    closes_tx: bool,
 }
 
 struct Node {
@@ -117,8 +121,9 @@ struct Node {
 /// A slot's primary and replicas (`host:port`).
 type Shard = Arc<(String, Vec<String>)>;
 
-/// An open MULTI across batches: held jobs, and (MULTI's index, the transaction's slot).
-type OpenTransaction = (Vec<Job>, Option<(usize, Option<u16>)>);
+/// An open MULTI across batches: held jobs, and (MULTI's index, the transaction's slot,
+/// its id).
+type OpenTransaction = (Vec<Job>, Option<(usize, Option<u16>, u64)>);
 
 #[derive(Default)]
 struct Map {
@@ -140,6 +145,9 @@ struct Shared {
     closing: AtomicBool,
     /// An open MULTI across batches: jobs held until its slot is known, and its slot.
     transaction: Mutex<OpenTransaction>,
+    transaction_ids: AtomicU64,
+    /// Replies of transactions whose EXEC has not answered yet, in order.
+    transaction_replies: Mutex<HashMap<u64, Vec<(Job, Completion)>>>,
     /// Questions to the facade's user functions (natMap, dnsLookup).
     questions: Questions,
     /// What a `natMap` function answered, per announced address (itself when unmapped).
@@ -452,6 +460,10 @@ impl Shared {
             let Some(mut job) = self.inflight.lock().remove(&completion.id) else {
                 continue;
             };
+            if let (true, Some(tx)) = (job.in_tx, job.tx) {
+                self.transaction_reply(tx, job, completion, &mut done, &mut now);
+                continue;
+            }
             let next = classify(&completion.outcome);
             if matches!(next, Next::Done) || job.in_tx {
                 done.push(completion);
@@ -508,21 +520,7 @@ impl Shared {
             job.pin = None;
             match next {
                 Next::Moved(slot, addr) => {
-                    let addr = self.nat(addr);
-                    {
-                        let mut map = self.map.lock();
-                        let replicas = map
-                            .slots
-                            .get(usize::from(slot))
-                            .cloned()
-                            .flatten()
-                            .map(|s| s.1.clone())
-                            .unwrap_or_default();
-                        if let Some(entry) = map.slots.get_mut(usize::from(slot)) {
-                            *entry = Some(Arc::new((addr, replicas)));
-                        }
-                    }
-                    self.refresh_soon();
+                    self.moved(slot, addr);
                     if self.options.retry_delay_on_moved.is_zero() {
                         now.push(job);
                     } else {
@@ -541,6 +539,85 @@ impl Shared {
             self.sink.deliver(Delivery::Completions(done));
         }
         self.dispatch(now);
+    }
+
+    /// A MOVED: `slot` is served by `addr` now (until the refresh this starts says more).
+    fn moved(&self, slot: u16, addr: String) {
+        let addr = self.nat(addr);
+        {
+            let mut map = self.map.lock();
+            let replicas = map
+                .slots
+                .get(usize::from(slot))
+                .cloned()
+                .flatten()
+                .map(|s| s.1.clone())
+                .unwrap_or_default();
+            if let Some(entry) = map.slots.get_mut(usize::from(slot)) {
+                *entry = Some(Arc::new((addr, replicas)));
+            }
+        }
+        self.refresh_soon();
+    }
+
+    /// A reply of transaction `tx`, held until its EXEC's. When every error in it is the
+    /// same MOVED or ASK (EXEC then says EXECABORT), the whole transaction is sent again
+    /// where that names, as ioredis does; otherwise every reply goes to the caller.
+    fn transaction_reply(
+        &self,
+        tx: u64,
+        job: Job,
+        completion: Completion,
+        done: &mut Vec<Completion>,
+        now: &mut Vec<Job>,
+    ) {
+        let mut replies = self.transaction_replies.lock();
+        let closes = job.closes_tx;
+        replies.entry(tx).or_default().push((job, completion));
+        if !closes {
+            return;
+        }
+        let replies = replies.remove(&tx).unwrap_or_default();
+        let redirections = replies.last().map_or(0, |(job, _)| job.redirections) + 1;
+        let next = match Self::transaction_redirect(&replies) {
+            Some(next) if redirections <= self.options.max_redirections => next,
+            _ => {
+                done.extend(replies.into_iter().map(|(_, completion)| completion));
+                return;
+            }
+        };
+        let target = match next {
+            Next::Moved(slot, addr) => {
+                self.moved(slot, addr);
+                None
+            }
+            Next::Ask(addr) => Some(self.nat(addr)),
+            _ => unreachable!("transaction_redirect returns MOVED or ASK"),
+        };
+        for (i, (mut job, _)) in replies.into_iter().enumerate() {
+            job.redirections = redirections;
+            // ASK: ASKING before MULTI (as ioredis), every command to the node named.
+            job.ask = target.clone().filter(|_| i == 0);
+            job.pin = target.clone().filter(|_| i > 0);
+            now.push(job);
+        }
+    }
+
+    /// The MOVED or ASK every error of a transaction's replies is, if so.
+    fn transaction_redirect(replies: &[(Job, Completion)]) -> Option<Next> {
+        let mut error: Option<&str> = None;
+        for (job, completion) in replies {
+            match &completion.outcome {
+                Ok(Reply::Error(e)) if job.closes_tx && e.starts_with("EXECABORT") => {}
+                Ok(Reply::Error(e)) if error.is_none_or(|seen| seen == e) => error = Some(e),
+                Ok(Reply::Error(_)) | Err(_) => return None,
+                Ok(_) => {}
+            }
+        }
+        match classify(&Ok(Reply::Error(error?.to_owned()))) {
+            next @ (Next::Moved(..) | Next::Ask(_)) => Some(next),
+            _ => None,
+        }
     }
 
     fn on_node(&self, addr: &str, delivery: Delivery) {
@@ -668,6 +745,16 @@ impl Shared {
         left.extend(inflight);
         if !left.is_empty() {
             self.fail(left, FailureKind::Closed, "Connection is closed.");
+        }
+        // Transactions whose EXEC never came: their replies as they were.
+        let held: Vec<Completion> = self
+            .transaction_replies
+            .lock()
+            .drain()
+            .flat_map(|(_, replies)| replies.into_iter().map(|(_, completion)| completion))
+            .collect();
+        if !held.is_empty() {
+            self.sink.deliver(Delivery::Completions(held));
         }
         if let Some(id) = self.quit_id.lock().take() {
             self.sink.deliver(Delivery::Completions(vec![Completion {
@@ -871,6 +958,8 @@ impl ClusterLink {
             refreshing: AtomicBool::new(true),
             closing: AtomicBool::new(false),
             transaction: Mutex::new((Vec::new(), None)),
+            transaction_ids: AtomicU64::new(0),
+            transaction_replies: Mutex::new(HashMap::new()),
             questions: Questions::default(),
             nat_learned: Mutex::new(HashMap::new()),
             pin: Mutex::new(None),
@@ -979,10 +1068,15 @@ impl ClusterLink {
                     break;
                 }
             };
+            // Whether it only reads matters only where replicas may answer.
+            let replica_reads = matches!(
+                self.shared.options.scale_reads,
+                ScaleReads::Slave | ScaleReads::All
+            );
             let (mut slot, readonly, name) = match args::decode(body) {
                 Some(a) if !a.is_empty() => (
                     slot::first_key(&a).map(slot::slot_of),
-                    slot::is_readonly(a[0]),
+                    replica_reads && slot::is_readonly(a[0]),
                     a[0].to_ascii_uppercase(),
                 ),
                 _ => (None, false, Vec::new()),
@@ -991,15 +1085,24 @@ impl ClusterLink {
             // next keyed command of the batch, EXEC/DISCARD the slot of the last one.
             let in_tx =
                 transaction.is_some() || matches!(name.as_slice(), b"MULTI" | b"EXEC" | b"DISCARD");
+            let mut tx = transaction.map(|(.., id)| id);
+            let mut closes_tx = false;
             match name.as_slice() {
-                b"MULTI" => transaction = Some((jobs.len(), None)),
+                b"MULTI" => {
+                    let id = self.shared.transaction_ids.fetch_add(1, Ordering::Relaxed);
+                    transaction = Some((jobs.len(), None, id));
+                    tx = Some(id);
+                }
                 b"EXEC" | b"DISCARD" => {
-                    if let Some((_, tx_slot)) = transaction.take() {
+                    if let Some((_, tx_slot, _)) = transaction.take() {
                         slot = tx_slot;
+                        closes_tx = true;
                     }
                 }
                 _ => {
-                    if let (Some((multi, tx_slot @ None)), Some(s)) = (transaction.as_mut(), slot) {
+                    if let (Some((multi, tx_slot @ None, _)), Some(s)) =
+                        (transaction.as_mut(), slot)
+                    {
                         *tx_slot = Some(s);
                         if let Some(job) = jobs.get_mut(*multi) {
                             job.slot = Some(s);
@@ -1018,12 +1121,14 @@ impl ClusterLink {
                 pin: pin.clone(),
                 lost_since: None,
                 in_tx,
+                tx,
+                closes_tx,
             });
         }
         let mut kept = self.shared.transaction.lock();
         match transaction {
-            Some((multi, None)) => *kept = (jobs.split_off(multi), Some((0, None))),
-            open => kept.1 = open.map(|(_, slot)| (0, slot)),
+            Some((multi, None, id)) => *kept = (jobs.split_off(multi), Some((0, None, id))),
+            open => kept.1 = open.map(|(_, slot, id)| (0, slot, id)),
         }
         drop(kept);
         self.shared.dispatch(jobs);
