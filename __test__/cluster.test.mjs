@@ -115,11 +115,11 @@ test('natMap as a function: asked once per announced address, its answers are wh
   await c.set('nat:{a}', '1')
   assert.equal(await c.get('nat:{a}'), '1')
   assert.ok(c.nodes('master').length === 3 && c.nodes().every((node) => node.options.host === 'localhost'))
-  assert.deepEqual([...new Set(asked)].sort(), asked.slice().sort())
-  const before = asked.length
+  // A later refresh asks only about addresses not seen yet (a replica may appear).
   c.refreshSlotsCache()
   await new Promise((resolve) => c.once('refresh', resolve))
-  assert.equal(asked.length, before)
+  assert.ok(asked.length >= 3)
+  assert.deepEqual([...new Set(asked)].sort(), asked.slice().sort())
 })
 
 test('dnsLookup resolves startup nodes given by name; its error is the clusterRetryStrategy reason', async () => {
