@@ -15,7 +15,7 @@ export declare class ClusterConnection {
    * Starts reading the slot map at once. `onDelivery(batch)` receives every reply
    * batch and event.
    */
-  constructor(options: ClusterConnectionOptions, onDelivery: (batch: unknown[]) => void)
+  constructor(options: ClusterConnectionOptions, onDelivery: (batch: unknown[]) => void, metrics?: CommandMetrics | undefined | null)
   /** Always `null`: a cluster has no direct memory slot. */
   directSlot(): number | null
   /** Routes every command in `batch[..len]` (the `RedisConnection` encoding). */
@@ -31,6 +31,8 @@ export declare class ClusterConnection {
    * ms, or a negative number to give up. (Node reconnects are decided in the core.)
    */
   retry(delayMs: number): void
+  /** Commands routed and not answered yet (the `pending` metrics gauge). */
+  pending(): number
   /** The slot map's nodes. */
   nodes(): Array<ClusterNodeInfo>
   /** The primary serving `slot`, `host:port` (`null` when not covered). */

@@ -9,6 +9,7 @@ import { createRequire } from 'node:module'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startCluster, cli, until } from './helpers/redis-cluster.mjs'
 import { rawCommand, freePort } from './helpers/redis-server.mjs'
+import { parsePrometheusText, sampleValue } from './helpers/prometheus-text.mjs'
 
 const require = createRequire(import.meta.url)
 const Redis = require('../lib/ioredis.js')
@@ -143,6 +144,20 @@ test('dnsLookup resolves startup nodes given by name; its error is the clusterRe
   assert.deepEqual(lookups, ['cluster.invalid', 'cluster.invalid'])
   assert.equal(await c.set('dns:{a}', '1'), 'OK')
   assert.throws(() => new Cluster([7000], { dnsLookup: 'x', lazyConnect: true }), { name: 'TypeError' })
+})
+
+test("command metrics count the cluster client's commands by command and backend", async () => {
+  const bulwark = require('../lib/index.js')
+  const c = connect({ redisOptions: { connectionName: 'cluster-metrics' } })
+  for (let i = 0; i < 10; i++) await c.set(`metrics:${i}`, 'v')
+  for (let i = 0; i < 4; i++) await c.get(`metrics:${i}`)
+  await assert.rejects(c.incr('metrics:0'), /not an integer/)
+  const m = parsePrometheusText(bulwark.metrics.text())
+  const labels = (command) => ({ client: 'cluster-metrics', command, backend: 'redis' })
+  assert.equal(sampleValue(m, 'bulwark_redis_commands_total', labels('set')), 10)
+  assert.equal(sampleValue(m, 'bulwark_redis_commands_total', labels('get')), 4)
+  assert.equal(sampleValue(m, 'bulwark_redis_command_errors_total', labels('incr')), 1)
+  assert.equal(sampleValue(m, 'bulwark_redis_commands_pending', { client: 'cluster-metrics' }), 0)
 })
 
 test('enableReadyCheck: a cluster in cluster_state:fail is not ready (one shard paused, master and replica)', async () => {

@@ -9,6 +9,7 @@ use bulwark_core::cluster::{ClusterLink, ClusterOptions, ScaleReads};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use crate::metrics::CommandMetrics;
 use crate::redis::{
     delivery_sink, fallback_health, fallback_options, ConnectionOptions, FallbackHealth, Immediate,
 };
@@ -75,17 +76,23 @@ impl ClusterConnection {
     #[napi(
         constructor,
         catch_unwind,
-        ts_args_type = "options: ClusterConnectionOptions, onDelivery: (batch: unknown[]) => void"
+        ts_args_type = "options: ClusterConnectionOptions, onDelivery: (batch: unknown[]) => void, metrics?: CommandMetrics | undefined | null"
     )]
     pub fn new(
         options: ClusterConnectionOptions,
         on_delivery: Function<'_, (), ()>,
+        metrics: Option<&CommandMetrics>,
     ) -> Result<Self> {
         let string_numbers = options.node.string_numbers;
         let sink = delivery_sink(on_delivery, string_numbers)?;
         let offline_queue = options.node.offline_queue;
         let fallback = fallback_options(&options.node);
-        let node: ClientOptions = options.node.into();
+        // Every node link records the commands it sends (a redirected command once per
+        // node that answered it), the outage's memory engine those it answers.
+        let node = ClientOptions {
+            metrics: metrics.map(|m| m.inner.clone()),
+            ..options.node.into()
+        };
         let cluster = ClusterOptions {
             startup: options.startup,
             node,
@@ -163,6 +170,12 @@ impl ClusterConnection {
         let delay =
             (delay_ms >= 0.0).then(|| Duration::from_secs_f64(delay_ms.min(2.0e9) / 1000.0));
         self.link.retry(delay);
+    }
+
+    /// Commands routed and not answered yet (the `pending` metrics gauge).
+    #[napi(catch_unwind)]
+    pub fn pending(&self) -> u32 {
+        self.link.pending().min(u32::MAX as usize) as u32
     }
 
     /// The slot map's nodes.

@@ -212,6 +212,7 @@ class Cluster extends Redis {
         dnsLookup: typeof o.dnsLookup === 'function',
       },
       onDelivery,
+      this._observed.commands,
     )
   }
 

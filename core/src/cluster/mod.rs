@@ -941,6 +941,9 @@ impl ClusterLink {
             .fallback
             .as_ref()
             .map(|f| Router::new(f, Arc::new(AtomicU32::new(0)), false, sink.clone()));
+        if let (Some(router), Some(metrics)) = (&router, &options.node.metrics) {
+            router.set_metrics(metrics.clone());
+        }
         let shared = Arc::new_cyclic(|me| Shared {
             router,
             unreachable: AtomicBool::new(false),
@@ -1196,6 +1199,13 @@ impl ClusterLink {
     /// The slot map: `(address, role, slots served)` per node.
     pub fn nodes(&self) -> Vec<(String, &'static str, u32)> {
         self.shared.describe()
+    }
+
+    /// Commands routed and not answered yet (waiting for the slot map, in flight or
+    /// about to be re-sent).
+    pub fn pending(&self) -> usize {
+        let waiting = self.shared.waiting.lock().as_ref().map_or(0, Vec::len);
+        waiting + self.shared.inflight.lock().len()
     }
 
     /// The primary serving `slot` (`host:port`), when the slot map covers it.
