@@ -442,6 +442,52 @@ test('whole cluster killed: memory answers, then the outage writes are replayed 
   assert.equal(health.counters.recoveries, 1)
 })
 
+test('whole cluster lost once ready, fallback off: clusterRetryStrategy decides each attempt, then ready again', async () => {
+  const calls = []
+  const events = []
+  const c = connect({
+    fallback: false,
+    clusterRetryStrategy(times, reason) {
+      calls.push([times, this, reason])
+      return 100
+    },
+  })
+  await c.set('lost:{l}', 'before')
+  for (const name of ['close', 'reconnecting', 'ready', 'end']) c.on(name, () => events.push(name))
+  const servers = cluster.servers.slice()
+  await Promise.all(servers.map((s) => s.kill()))
+  // Noticed at the next command (its node's connection fails, the slot map cannot be read).
+  c.get('lost:{l}').catch(() => {})
+  await until(() => calls.length >= 2, 'the strategy to be asked at each failed attempt', 20_000)
+  assert.notEqual(c.status, 'ready')
+  for (const s of servers) await s.start()
+  await cluster.waitHealthy(30_000)
+  await until(() => c.status === 'ready', 'the cluster client to be ready again', 30_000)
+  assert.equal(await c.set('lost:{l}', 'after'), 'OK')
+  assert.equal(await c.get('lost:{l}'), 'after')
+  assert.deepEqual(calls.map(([times]) => times), calls.map((_, i) => i + 1))
+  assert.ok(calls.every(([, self, reason]) => self === c && reason instanceof Error))
+  assert.equal(events[0], 'close')
+  assert.ok(events.includes('reconnecting'))
+  assert.equal(events[events.length - 1], 'ready')
+  assert.ok(!events.includes('end'))
+})
+
+test('whole cluster lost once ready, fallback off: clusterRetryStrategy giving up ends the client', async () => {
+  const c = connect({ fallback: false, clusterRetryStrategy: (times) => (times < 2 ? 50 : null) })
+  await c.set('lost:{g}', '1')
+  const ended = new Promise((resolve) => c.once('end', resolve))
+  const servers = cluster.servers.slice()
+  await Promise.all(servers.map((s) => s.kill()))
+  // Failed when the strategy gives up (or, re-sent just after, as the ended client's).
+  await assert.rejects(c.get('lost:{g}'), /None of startup nodes is available|Connection is closed/)
+  await ended
+  assert.equal(c.status, 'end')
+  await assert.rejects(c.get('lost:{g}'), { message: 'Connection is closed.' })
+  for (const s of servers) await s.start()
+  await cluster.waitHealthy(30_000)
+})
+
 test('quit() ends the cluster client; later calls fail with Connection is closed.', async () => {
   const c = connect()
   await c.set('quit:1', 1)

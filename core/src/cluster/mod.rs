@@ -168,6 +168,8 @@ struct Shared {
     ready: AtomicBool,
     /// The last event was a start-up attempt's `close` (ending must not announce another).
     closed: AtomicBool,
+    /// Every node was lost once ready (no memory engine): clusterRetryStrategy decides.
+    lost: AtomicBool,
     /// The JS `clusterRetryStrategy` decision for the failed start-up attempt: `Some(delay)`
     /// to try again, `None` to give up. Set by [`ClusterLink::retry`].
     decision: Mutex<Option<Option<Duration>>>,
@@ -713,9 +715,92 @@ impl Shared {
         true
     }
 
-    /// The clusterRetryStrategy stopped the start-up attempts. With the memory engine on,
-    /// it keeps answering (no more probes until `connect()`); otherwise the queued commands
-    /// fail as in ioredis and the client ends.
+    /// A connect attempt found no node: `error`, then `close` asks the JS
+    /// `clusterRetryStrategy(times)` ([`ClusterLink::retry`]). True after its delay (try
+    /// again); false when it gave up ([`give_up`](Self::give_up) done) or the client went.
+    async fn attempt_failed(me: &Weak<Shared>, times: u64) -> bool {
+        let Some(shared) = me.upgrade() else {
+            return false;
+        };
+        let message = shared.last_error.lock().clone().unwrap_or_default();
+        shared.sink.deliver(Delivery::Event(Event::Error {
+            code: "ECLUSTERSLOTS".into(),
+            message: format!("Failed to refresh slots cache. Last error: {message}"),
+        }));
+        *shared.decision.lock() = None;
+        shared.closed.store(true, Ordering::Release);
+        shared.sink.deliver(Delivery::Event(Event::Close {
+            retry_attempt: Some(u32::try_from(times).unwrap_or(u32::MAX)),
+        }));
+        let decided = shared.decided.clone();
+        drop(shared);
+        let delay = loop {
+            // Bounded waits: a client dropped without deciding must not keep this task.
+            let _ = tokio::time::timeout(Duration::from_secs(1), decided.notified()).await;
+            let Some(shared) = me.upgrade() else {
+                return false;
+            };
+            if shared.closing.load(Ordering::Relaxed) {
+                return false;
+            }
+            let decision = shared.decision.lock().take();
+            if let Some(decision) = decision {
+                break decision;
+            }
+        };
+        match delay {
+            Some(delay) => {
+                tokio::time::sleep(delay).await;
+                true
+            }
+            None => {
+                if let Some(shared) = me.upgrade() {
+                    shared.give_up();
+                }
+                false
+            }
+        }
+    }
+
+    /// Every node unreachable once ready, without the memory engine: as in ioredis, the
+    /// cluster closes and `clusterRetryStrategy` decides each new attempt (`reconnecting`,
+    /// then `connect`/`ready` when a node gives the slot map again) or gives up.
+    fn lost_all(&self) {
+        if self.router.is_some()
+            || !self.ready.load(Ordering::Acquire)
+            || self.closing.load(Ordering::Relaxed)
+            || self.lost.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        let me = self.me.clone();
+        runtime().spawn(async move {
+            let mut times: u64 = 0;
+            loop {
+                times += 1;
+                if !Shared::attempt_failed(&me, times).await {
+                    return;
+                }
+                let Some(shared) = me.upgrade() else { return };
+                if shared.closing.load(Ordering::Relaxed) {
+                    return;
+                }
+                shared.closed.store(false, Ordering::Release);
+                shared.sink.deliver(Delivery::Event(Event::Connecting));
+                if shared.refresh().await && shared.ready_check().await {
+                    shared.lost.store(false, Ordering::Release);
+                    shared.sink.deliver(Delivery::Event(Event::Connect));
+                    shared.sink.deliver(Delivery::Event(Event::Ready));
+                    return;
+                }
+            }
+        });
+    }
+
+    /// The clusterRetryStrategy stopped the attempts. With the memory engine on, it keeps
+    /// answering (no more probes until `connect()`); otherwise the commands waiting fail
+    /// as in ioredis (`None of startup nodes is available`), the nodes close and the
+    /// client ends.
     fn give_up(&self) {
         if self.router.is_some() {
             self.gave_up.store(true, Ordering::Release);
@@ -725,12 +810,17 @@ impl Shared {
         if self.ended.swap(true, Ordering::AcqRel) {
             return;
         }
-        let waiting = self.waiting.lock().take().unwrap_or_default();
+        let mut left = self.waiting.lock().take().unwrap_or_default();
+        left.extend(self.inflight.lock().drain().map(|(_, job)| job));
         self.fail(
-            waiting,
+            left,
             FailureKind::Unavailable,
             "None of startup nodes is available",
         );
+        let nodes: Vec<Arc<Node>> = self.map.lock().nodes.values().cloned().collect();
+        for node in nodes {
+            node.link.disconnect(false);
+        }
         self.sink.deliver(Delivery::Event(Event::End));
     }
 
@@ -781,8 +871,11 @@ impl Shared {
             // Coalesce the burst of errors one topology change causes.
             tokio::time::sleep(Duration::from_millis(20)).await;
             if let Some(shared) = me.upgrade() {
-                shared.refresh().await;
+                let found = shared.refresh().await;
                 shared.refreshing.store(false, Ordering::Release);
+                if !found {
+                    shared.lost_all();
+                }
             }
         });
     }
@@ -949,6 +1042,7 @@ impl ClusterLink {
             unreachable: AtomicBool::new(false),
             ready: AtomicBool::new(false),
             closed: AtomicBool::new(false),
+            lost: AtomicBool::new(false),
             decision: Mutex::new(None),
             decided: Arc::new(Notify::new()),
             gave_up: AtomicBool::new(false),
@@ -1000,39 +1094,9 @@ impl ClusterLink {
                     shared.degrade();
                 }
                 times += 1;
-                let message = shared.last_error.lock().clone().unwrap_or_default();
-                shared.sink.deliver(Delivery::Event(Event::Error {
-                    code: "ECLUSTERSLOTS".into(),
-                    message: format!("Failed to refresh slots cache. Last error: {message}"),
-                }));
-                // The JS clusterRetryStrategy(times) decides (ClusterLink::retry).
-                *shared.decision.lock() = None;
-                shared.closed.store(true, Ordering::Release);
-                shared.sink.deliver(Delivery::Event(Event::Close {
-                    retry_attempt: Some(u32::try_from(times).unwrap_or(u32::MAX)),
-                }));
-                let decided = shared.decided.clone();
                 drop(shared);
-                let delay = loop {
-                    // Bounded waits: a client dropped without deciding must not keep this task.
-                    let _ = tokio::time::timeout(Duration::from_secs(1), decided.notified()).await;
-                    let Some(shared) = me.upgrade() else { return };
-                    if shared.closing.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    let decision = shared.decision.lock().take();
-                    if let Some(decision) = decision {
-                        break decision;
-                    }
-                };
-                match delay {
-                    Some(delay) => tokio::time::sleep(delay).await,
-                    None => {
-                        if let Some(shared) = me.upgrade() {
-                            shared.give_up();
-                        }
-                        return;
-                    }
+                if !Shared::attempt_failed(&me, times).await {
+                    return;
                 }
             }
             let Some(every) = interval else { return };
