@@ -15,7 +15,7 @@ export declare class ClusterConnection {
    * Starts reading the slot map at once. `onDelivery(batch)` receives every reply
    * batch and event.
    */
-  constructor(options: ClusterConnectionOptions, onDelivery: (batch: unknown[]) => void)
+  constructor(options: ClusterConnectionOptions, onDelivery: (batch: unknown[]) => void, metrics?: CommandMetrics | undefined | null)
   /** Always `null`: a cluster has no direct memory slot. */
   directSlot(): number | null
   /** Routes every command in `batch[..len]` (the `RedisConnection` encoding). */
@@ -31,10 +31,21 @@ export declare class ClusterConnection {
    * ms, or a negative number to give up. (Node reconnects are decided in the core.)
    */
   retry(delayMs: number): void
+  /** Commands routed and not answered yet (the `pending` metrics gauge). */
+  pending(): number
   /** The slot map's nodes. */
   nodes(): Array<ClusterNodeInfo>
   /** The primary serving `slot`, `host:port` (`null` when not covered). */
   masterOf(slot: number): string | null
+  /** `slot`'s primary then its replicas, `host:port` (`null` when not covered). */
+  shardOf(slot: number): Array<string> | null
+  /** Send every command of the next `submitBatch` to `address` (a custom scaleReads). */
+  pinNextBatch(address: string): void
+  /**
+   * The answer of the `natMap` / `dnsLookup` function to the core's question: a value
+   * (`host:port` for natMap, an IP for dnsLookup), nothing, or the function's error.
+   */
+  answer(kind: string, question: string, value?: string | undefined | null, error?: string | undefined | null): void
   /** Re-read the slot map now. */
   refreshSlots(): void
   /** The last node or slot-map error. */
@@ -197,12 +208,16 @@ export interface ClusterConnectionOptions {
   slotsRefreshTimeout: number
   /** `slotsRefreshInterval`, ms (absent: off). */
   slotsRefreshInterval?: number
-  /** `'master'`, `'slave'` or `'all'`. */
+  /** `'master'`, `'slave'`, `'all'` or `'custom'` (a JS function picks: `pinNextBatch`). */
   scaleReads: string
   /** How long a command waits for its slot across lost connections, ms. */
   failoverTimeout: number
   /** `natMap` entries, `ip:port=host:port`. */
   nat: Array<string>
+  /** `natMap` is a function: the facade answers `natMap` events (`answer`). */
+  natFunction: boolean
+  /** A `dnsLookup` function: the facade answers `dnsLookup` events (`answer`). */
+  dnsLookup: boolean
 }
 
 /** One node of the slot map. */

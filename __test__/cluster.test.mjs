@@ -9,6 +9,7 @@ import { createRequire } from 'node:module'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startCluster, cli, until } from './helpers/redis-cluster.mjs'
 import { rawCommand, freePort } from './helpers/redis-server.mjs'
+import { parsePrometheusText, sampleValue } from './helpers/prometheus-text.mjs'
 
 const require = createRequire(import.meta.url)
 const Redis = require('../lib/ioredis.js')
@@ -103,6 +104,62 @@ test('clusterRetryStrategy giving up with the memory fallback on: end, and memor
   c.disconnect()
 })
 
+test('natMap as a function: asked once per announced address, its answers are where the client connects', async () => {
+  const asked = []
+  const c = connect({
+    natMap(address) {
+      asked.push(address)
+      const [host, port] = address.split(':')
+      return host === '127.0.0.1' ? { host: 'localhost', port: Number(port) } : null
+    },
+  })
+  await c.set('nat:{a}', '1')
+  assert.equal(await c.get('nat:{a}'), '1')
+  assert.ok(c.nodes('master').length === 3 && c.nodes().every((node) => node.options.host === 'localhost'))
+  // A later refresh asks only about addresses not seen yet (a replica may appear).
+  c.refreshSlotsCache()
+  await new Promise((resolve) => c.once('refresh', resolve))
+  assert.ok(asked.length >= 3)
+  assert.deepEqual([...new Set(asked)].sort(), asked.slice().sort())
+})
+
+test('dnsLookup resolves startup nodes given by name; its error is the clusterRetryStrategy reason', async () => {
+  const lookups = []
+  const reasons = []
+  const c = new Cluster([{ host: 'cluster.invalid', port: cluster.ports[0] }], {
+    dnsLookup(hostname, callback) {
+      lookups.push(hostname)
+      if (lookups.length === 1) callback(new Error('no such host'))
+      else callback(null, '127.0.0.1')
+    },
+    clusterRetryStrategy(times, reason) {
+      reasons.push(reason.message)
+      return 0
+    },
+  })
+  c.on('error', () => {})
+  clients.push(c)
+  await new Promise((resolve) => c.once('ready', resolve))
+  assert.deepEqual(reasons, ['no such host'])
+  assert.deepEqual(lookups, ['cluster.invalid', 'cluster.invalid'])
+  assert.equal(await c.set('dns:{a}', '1'), 'OK')
+  assert.throws(() => new Cluster([7000], { dnsLookup: 'x', lazyConnect: true }), { name: 'TypeError' })
+})
+
+test("command metrics count the cluster client's commands by command and backend", async () => {
+  const bulwark = require('../lib/index.js')
+  const c = connect({ redisOptions: { connectionName: 'cluster-metrics' } })
+  for (let i = 0; i < 10; i++) await c.set(`metrics:${i}`, 'v')
+  for (let i = 0; i < 4; i++) await c.get(`metrics:${i}`)
+  await assert.rejects(c.incr('metrics:0'), /not an integer/)
+  const m = parsePrometheusText(bulwark.metrics.text())
+  const labels = (command) => ({ client: 'cluster-metrics', command, backend: 'redis' })
+  assert.equal(sampleValue(m, 'bulwark_redis_commands_total', labels('set')), 10)
+  assert.equal(sampleValue(m, 'bulwark_redis_commands_total', labels('get')), 4)
+  assert.equal(sampleValue(m, 'bulwark_redis_command_errors_total', labels('incr')), 1)
+  assert.equal(sampleValue(m, 'bulwark_redis_commands_pending', { client: 'cluster-metrics' }), 0)
+})
+
 test('enableReadyCheck: a cluster in cluster_state:fail is not ready (one shard paused, master and replica)', async () => {
   // Not the first startup node's shard: the pub/sub test's subscriber is on that node and
   // this shard's roles may swap when it resumes.
@@ -192,8 +249,11 @@ test('scanStream sees every key of every primary', async () => {
   assert.deepEqual([...seen].sort(), keys.slice().sort())
 })
 
-test('MOVED after CLUSTER SETSLOT (a resharded slot) and ASK during its migration', async () => {
+test('MOVED after CLUSTER SETSLOT (a resharded slot) and ASK during its migration; a transaction follows MOVED whole', async () => {
   const c = connect()
+  // Knows the slot map from before the move, and sends no command until the transaction.
+  const stale = connect()
+  await stale.ping()
   const key = 'reshard:{k}'
   await c.set(key, 'before')
   const slot = cluster.slotOf(key)
@@ -212,6 +272,10 @@ test('MOVED after CLUSTER SETSLOT (a resharded slot) and ASK during its migratio
   assert.equal(await c.set(key, 'after'), 'OK')
   assert.equal(await rawCommand(target.port, `GET ${key}`), '$5\r\nafter')
   assert.equal(await rawCommand(target.port, 'GET reshard:{k}:new'), '$5\r\nasked')
+  // Queued on the old owner, each command answers MOVED and EXEC EXECABORT: as ioredis,
+  // the whole transaction is sent again to the new owner.
+  assert.deepEqual(await stale.multi().set(key, 'tx').get(key).exec(), [[null, 'OK'], [null, 'tx']])
+  assert.equal(await rawCommand(target.port, `GET ${key}`), '$2\r\ntx')
 })
 
 test('kill -9 of a primary under 64 concurrent loops: zero failed calls, the promoted replica serves', async () => {
@@ -250,8 +314,8 @@ test('kill -9 of a primary under 64 concurrent loops: zero failed calls, the pro
   await cluster.restart(killed)
 })
 
-test("scaleReads 'slave' reads from replicas", async () => {
-  const c = connect({ scaleReads: 'slave' })
+/** Reads of a key with a replica through `c`, until that replica answers 20 of them; its shard. */
+async function readsReachReplica(c) {
   const key = ['replica:{r}', 'replica:{s}', 'replica:{t}', 'replica:{u}'].find((k) => cluster.replicaOf(cluster.masterOfSlot(cluster.slotOf(k)).port))
   await c.set(key, 'v')
   const replica = cluster.replicaOf(cluster.masterOfSlot(cluster.slotOf(key)).port)
@@ -271,13 +335,38 @@ test("scaleReads 'slave' reads from replicas", async () => {
     for (let i = 0; i < 20; i++) assert.equal(await c.get(key), 'v')
     return (await calls()) >= before + 20
   }, 'reads answered by the replica')
+  return { replica, primary: cluster.masterOfSlot(cluster.slotOf(key)) }
+}
+
+test("scaleReads 'slave' reads from replicas", async () => {
+  await readsReachReplica(connect({ scaleReads: 'slave' }))
 })
 
-test('pub/sub: a message published through the cluster reaches a subscriber', async () => {
+test('scaleReads as a function picks the node of each read among its slot\'s primary and replicas', async () => {
+  const seen = []
+  const c = connect({
+    scaleReads(nodes, command) {
+      seen.push([command.name, nodes.map((n) => n.options.port)])
+      return nodes[nodes.length - 1]
+    },
+  })
+  const { replica, primary } = await readsReachReplica(c)
+  // Only reads were offered to the function (not the SET), primary first, replicas after.
+  assert.ok(seen.length >= 20)
+  assert.ok(seen.every(([name]) => name === 'get'))
+  const [, ports] = seen[seen.length - 1]
+  assert.equal(ports[ports.length - 1], replica.port)
+  assert.equal(ports[0], primary.port)
+})
+
+test('pub/sub: a message published through the cluster reaches a subscriber, which still takes commands', async () => {
   const sub = connect()
   const pub = connect()
   const got = new Promise((resolve) => sub.on('message', (channel, message) => resolve([channel, message])))
   await sub.subscribe('news')
+  // As ioredis's Cluster: the subscribed cluster still takes ordinary commands.
+  assert.equal(await sub.set('pubsub:key', 'v'), 'OK')
+  assert.equal(await sub.get('pubsub:key'), 'v')
   await until(async () => (await pub.publish('news', 'hello')) >= 1, 'the subscription to be visible')
   assert.deepEqual(await got, ['news', 'hello'])
 })
@@ -351,6 +440,52 @@ test('whole cluster killed: memory answers, then the outage writes are replayed 
   const health = await c.health()
   assert.equal(health.counters.fallbacks, 1)
   assert.equal(health.counters.recoveries, 1)
+})
+
+test('whole cluster lost once ready, fallback off: clusterRetryStrategy decides each attempt, then ready again', async () => {
+  const calls = []
+  const events = []
+  const c = connect({
+    fallback: false,
+    clusterRetryStrategy(times, reason) {
+      calls.push([times, this, reason])
+      return 100
+    },
+  })
+  await c.set('lost:{l}', 'before')
+  for (const name of ['close', 'reconnecting', 'ready', 'end']) c.on(name, () => events.push(name))
+  const servers = cluster.servers.slice()
+  await Promise.all(servers.map((s) => s.kill()))
+  // Noticed at the next command (its node's connection fails, the slot map cannot be read).
+  c.get('lost:{l}').catch(() => {})
+  await until(() => calls.length >= 2, 'the strategy to be asked at each failed attempt', 20_000)
+  assert.notEqual(c.status, 'ready')
+  for (const s of servers) await s.start()
+  await cluster.waitHealthy(30_000)
+  await until(() => c.status === 'ready', 'the cluster client to be ready again', 30_000)
+  assert.equal(await c.set('lost:{l}', 'after'), 'OK')
+  assert.equal(await c.get('lost:{l}'), 'after')
+  assert.deepEqual(calls.map(([times]) => times), calls.map((_, i) => i + 1))
+  assert.ok(calls.every(([, self, reason]) => self === c && reason instanceof Error))
+  assert.equal(events[0], 'close')
+  assert.ok(events.includes('reconnecting'))
+  assert.equal(events[events.length - 1], 'ready')
+  assert.ok(!events.includes('end'))
+})
+
+test('whole cluster lost once ready, fallback off: clusterRetryStrategy giving up ends the client', async () => {
+  const c = connect({ fallback: false, clusterRetryStrategy: (times) => (times < 2 ? 50 : null) })
+  await c.set('lost:{g}', '1')
+  const ended = new Promise((resolve) => c.once('end', resolve))
+  const servers = cluster.servers.slice()
+  await Promise.all(servers.map((s) => s.kill()))
+  // Failed when the strategy gives up (or, re-sent just after, as the ended client's).
+  await assert.rejects(c.get('lost:{g}'), /None of startup nodes is available|Connection is closed/)
+  await ended
+  assert.equal(c.status, 'end')
+  await assert.rejects(c.get('lost:{g}'), { message: 'Connection is closed.' })
+  for (const s of servers) await s.start()
+  await cluster.waitHealthy(30_000)
 })
 
 test('quit() ends the cluster client; later calls fail with Connection is closed.', async () => {

@@ -14,7 +14,11 @@ export interface ClusterOptions {
   clusterRetryStrategy?: ((this: Cluster, times: number, reason?: Error) => number | void | null) | null
   enableOfflineQueue?: boolean
   enableReadyCheck?: boolean
-  scaleReads?: 'master' | 'slave' | 'all'
+  /**
+   * Where keyed reads go; a function picks among the slot's nodes (primary first, then
+   * its replicas): a node, an array to sample from, or nothing for the primary.
+   */
+  scaleReads?: 'master' | 'slave' | 'all' | ((nodes: Redis[], command: { name: string; args: unknown[] }) => Redis | Redis[] | null | undefined)
   maxRedirections?: number
   retryDelayOnMoved?: number
   retryDelayOnFailover?: number
@@ -27,7 +31,10 @@ export interface ClusterOptions {
   /** bulwark: per-command deadline when redisOptions.commandTimeout is unset, ms (default 10000). */
   commandTimeout?: number
   redisOptions?: RedisOptions
-  natMap?: Record<string, { host: string; port: number }>
+  /** Announced `ip:port` → reachable address: a table, or a function asked once per new address. */
+  natMap?: Record<string, { host: string; port: number }> | ((address: string) => { host: string; port: number } | null | undefined)
+  /** Resolves startup nodes given by hostname (default: the system resolver). */
+  dnsLookup?: (hostname: string, callback: (err: Error | null, address: string) => void) => void
   lazyConnect?: boolean
   keyPrefix?: string
   scripts?: Record<string, { lua: string; numberOfKeys?: number; readOnly?: boolean }>

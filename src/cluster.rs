@@ -9,6 +9,7 @@ use bulwark_core::cluster::{ClusterLink, ClusterOptions, ScaleReads};
 use napi::bindgen_prelude::*;
 use napi_derive::napi;
 
+use crate::metrics::CommandMetrics;
 use crate::redis::{
     delivery_sink, fallback_health, fallback_options, ConnectionOptions, FallbackHealth, Immediate,
 };
@@ -34,12 +35,16 @@ pub struct ClusterConnectionOptions {
     pub slots_refresh_timeout: u32,
     /// `slotsRefreshInterval`, ms (absent: off).
     pub slots_refresh_interval: Option<u32>,
-    /// `'master'`, `'slave'` or `'all'`.
+    /// `'master'`, `'slave'`, `'all'` or `'custom'` (a JS function picks: `pinNextBatch`).
     pub scale_reads: String,
     /// How long a command waits for its slot across lost connections, ms.
     pub failover_timeout: u32,
     /// `natMap` entries, `ip:port=host:port`.
     pub nat: Vec<String>,
+    /// `natMap` is a function: the facade answers `natMap` events (`answer`).
+    pub nat_function: bool,
+    /// A `dnsLookup` function: the facade answers `dnsLookup` events (`answer`).
+    pub dns_lookup: bool,
 }
 
 /// One node of the slot map.
@@ -71,17 +76,23 @@ impl ClusterConnection {
     #[napi(
         constructor,
         catch_unwind,
-        ts_args_type = "options: ClusterConnectionOptions, onDelivery: (batch: unknown[]) => void"
+        ts_args_type = "options: ClusterConnectionOptions, onDelivery: (batch: unknown[]) => void, metrics?: CommandMetrics | undefined | null"
     )]
     pub fn new(
         options: ClusterConnectionOptions,
         on_delivery: Function<'_, (), ()>,
+        metrics: Option<&CommandMetrics>,
     ) -> Result<Self> {
         let string_numbers = options.node.string_numbers;
         let sink = delivery_sink(on_delivery, string_numbers)?;
         let offline_queue = options.node.offline_queue;
         let fallback = fallback_options(&options.node);
-        let node: ClientOptions = options.node.into();
+        // Every node link records the commands it sends (a redirected command once per
+        // node that answered it), the outage's memory engine those it answers.
+        let node = ClientOptions {
+            metrics: metrics.map(|m| m.inner.clone()),
+            ..options.node.into()
+        };
         let cluster = ClusterOptions {
             startup: options.startup,
             node,
@@ -95,6 +106,7 @@ impl ClusterConnection {
             scale_reads: match options.scale_reads.as_str() {
                 "slave" => ScaleReads::Slave,
                 "all" => ScaleReads::All,
+                "custom" => ScaleReads::Custom,
                 _ => ScaleReads::Master,
             },
             failover_deadline: ms(options.failover_timeout),
@@ -103,6 +115,8 @@ impl ClusterConnection {
                 .into_iter()
                 .filter_map(|e| e.split_once('=').map(|(a, b)| (a.to_owned(), b.to_owned())))
                 .collect(),
+            nat_function: options.nat_function,
+            dns_lookup: options.dns_lookup,
             offline_queue,
             fallback,
         };
@@ -158,6 +172,12 @@ impl ClusterConnection {
         self.link.retry(delay);
     }
 
+    /// Commands routed and not answered yet (the `pending` metrics gauge).
+    #[napi(catch_unwind)]
+    pub fn pending(&self) -> u32 {
+        self.link.pending().min(u32::MAX as usize) as u32
+    }
+
     /// The slot map's nodes.
     #[napi(catch_unwind)]
     pub fn nodes(&self) -> Vec<ClusterNodeInfo> {
@@ -178,6 +198,35 @@ impl ClusterConnection {
         u16::try_from(slot)
             .ok()
             .and_then(|s| self.link.master_of(s))
+    }
+
+    /// `slot`'s primary then its replicas, `host:port` (`null` when not covered).
+    #[napi(catch_unwind)]
+    pub fn shard_of(&self, slot: u32) -> Option<Vec<String>> {
+        u16::try_from(slot).ok().and_then(|s| self.link.shard_of(s))
+    }
+
+    /// Send every command of the next `submitBatch` to `address` (a custom scaleReads).
+    #[napi(catch_unwind)]
+    pub fn pin_next_batch(&self, address: String) {
+        self.link.pin_next_batch(address);
+    }
+
+    /// The answer of the `natMap` / `dnsLookup` function to the core's question: a value
+    /// (`host:port` for natMap, an IP for dnsLookup), nothing, or the function's error.
+    #[napi(catch_unwind)]
+    pub fn answer(
+        &self,
+        kind: String,
+        question: String,
+        value: Option<String>,
+        error: Option<String>,
+    ) {
+        let answer = match error {
+            Some(e) => Err(e),
+            None => Ok(value),
+        };
+        self.link.answer(kind, question, answer);
     }
 
     /// Re-read the slot map now.

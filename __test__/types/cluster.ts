@@ -28,7 +28,12 @@ async function usage(): Promise<void> {
   cluster.refreshSlotsCache()
   cluster.scanStream({ match: 'user:*', count: 100 }).on('data', (keys: string[]) => keys.length)
   const copy: Cluster = cluster.duplicate()
-  // @ts-expect-error scaleReads takes 'master', 'slave' or 'all'
+  new Redis.Cluster(['redis.internal:7000'], {
+    natMap: (address) => (address.startsWith('10.') ? { host: '127.0.0.1', port: Number(address.split(':')[1]) } : null),
+    dnsLookup: (hostname, callback) => callback(null, hostname === 'redis.internal' ? '127.0.0.1' : hostname),
+  })
+  new Redis.Cluster([7000], { scaleReads: (nodes, command) => (command.name === 'get' ? nodes.slice(1) : nodes[0]) })
+  // @ts-expect-error scaleReads takes 'master', 'slave', 'all' or a function
   new Redis.Cluster([7000], { scaleReads: 'replica' })
   // @ts-expect-error nodes() takes 'all', 'master' or 'slave'
   cluster.nodes('primary')

@@ -30,6 +30,7 @@ const DEFAULTS = {
   lazyConnect: false,
   redisOptions: {},
   natMap: undefined,
+  dnsLookup: undefined,
   keyPrefix: undefined,
   scripts: undefined,
 }
@@ -52,15 +53,14 @@ function parseNode(node) {
 }
 
 function checkScaleReads(value) {
-  if (!['master', 'slave', 'all'].includes(value)) {
-    if (typeof value === 'function') throw new TypeError('scaleReads as a function is not supported by bulwark yet: use "all", "master" or "slave"')
+  if (!['master', 'slave', 'all'].includes(value) && typeof value !== 'function') {
     throw new Error(`Invalid option scaleReads "${value}". Expected "all", "master", "slave" or a custom function`)
   }
 }
 
 function natEntries(natMap) {
-  if (natMap === undefined || natMap === null) return []
-  if (typeof natMap !== 'object' || Array.isArray(natMap)) throw new TypeError('Cluster option "natMap" must be an object { "ip:port": { host, port } } (the function form is not supported yet)')
+  if (natMap === undefined || natMap === null || typeof natMap === 'function') return []
+  if (typeof natMap !== 'object' || Array.isArray(natMap)) throw new TypeError('Cluster option "natMap" must be an object { "ip:port": { host, port } } or a function')
   return Object.entries(natMap).map(([from, to]) => `${from}=${to.host}:${to.port}`)
 }
 
@@ -99,13 +99,24 @@ class Cluster extends Redis {
       commandTimeout: redisOptions.commandTimeout ?? o.commandTimeout ?? 10_000,
     })
     this.isCluster = true
+    // As ioredis's Cluster, pub/sub runs on a connection of its own: the cluster keeps
+    // taking every command while subscribed (never 'subscriber' mode).
+    let mode = this.mode
+    Object.defineProperty(this, 'mode', {
+      get: () => mode,
+      set: (value) => {
+        mode = value === 'subscriber' ? 'normal' : value
+      },
+      configurable: true,
+    })
     this.startupNodes = nodes
     this._clusterOptions = o
     this._nat = natEntries(o.natMap)
     this._nodeClients = new Map()
     this._sharded = new ShardedSubscribers(this, (address) => this._newNodeClient(address))
     this.options.lazyConnect = o.lazyConnect
-    for (const key of ['scaleReads', 'maxRedirections', 'retryDelayOnMoved', 'retryDelayOnFailover', 'retryDelayOnClusterDown', 'retryDelayOnTryAgain', 'slotsRefreshTimeout', 'slotsRefreshInterval', 'clusterRetryStrategy', 'redisOptions', 'natMap', 'failoverTimeout']) {
+    if (o.dnsLookup !== undefined && typeof o.dnsLookup !== 'function') throw new TypeError('Cluster option "dnsLookup" must be a function (hostname, callback)')
+    for (const key of ['scaleReads', 'maxRedirections', 'retryDelayOnMoved', 'retryDelayOnFailover', 'retryDelayOnClusterDown', 'retryDelayOnTryAgain', 'slotsRefreshTimeout', 'slotsRefreshInterval', 'clusterRetryStrategy', 'redisOptions', 'natMap', 'dnsLookup', 'failoverTimeout']) {
       this.options[key] = o[key]
     }
     if (!o.lazyConnect) this.connect().catch(() => {})
@@ -119,8 +130,9 @@ class Cluster extends Redis {
     return strategy.call(this, attempt, last ? new Error(last) : undefined)
   }
 
-  /** Topology events from the core (`refresh`, `+node`, `-node`, `node error`). */
+  /** Topology events from the core (`refresh`, `+node`, `-node`, `node error`) and its questions. */
   _onEvent(name, code, detail) {
+    if (name === 'natMap' || name === 'dnsLookup') return this._answer(name, detail.slice(0, detail.indexOf(' ')))
     if (name !== 'refresh' && name !== '+node' && name !== '-node' && name !== 'node error') return super._onEvent(name, code, detail)
     const space = detail.indexOf(' ')
     const address = detail.slice(0, space)
@@ -140,6 +152,27 @@ class Cluster extends Redis {
       client.disconnect()
     }
     this.emit(name, client)
+  }
+
+  /**
+   * Answers the core's question to a user function: `natMap(address)` → `{ host, port }`,
+   * or `dnsLookup(hostname, callback)` → an IP (a startup node given by name).
+   */
+  _answer(kind, question) {
+    const link = this._link
+    const reply = (value, error) => {
+      if (link !== null && link === this._link) link.answer(kind, question, value ?? null, error ?? null)
+    }
+    try {
+      if (kind === 'natMap') {
+        const to = this._clusterOptions.natMap(question)
+        reply(to && to.host ? `${to.host}:${to.port}` : null)
+      } else {
+        this._clusterOptions.dnsLookup(question, (err, address) => (err ? reply(null, String(err.message ?? err)) : reply(String(address))))
+      }
+    } catch (err) {
+      reply(null, String(err?.message ?? err))
+    }
   }
 
   connect(callback) {
@@ -172,18 +205,52 @@ class Cluster extends Redis {
         retryDelayOnTryAgain: ms(o.retryDelayOnTryAgain, 'retryDelayOnTryAgain'),
         slotsRefreshTimeout: ms(o.slotsRefreshTimeout, 'slotsRefreshTimeout'),
         slotsRefreshInterval: o.slotsRefreshInterval ? ms(o.slotsRefreshInterval, 'slotsRefreshInterval') : undefined,
-        scaleReads: o.scaleReads,
+        scaleReads: typeof o.scaleReads === 'function' ? 'custom' : o.scaleReads,
         failoverTimeout: ms(o.failoverTimeout, 'failoverTimeout'),
         nat: this._nat,
+        natFunction: typeof o.natMap === 'function',
+        dnsLookup: typeof o.dnsLookup === 'function',
       },
       onDelivery,
+      this._observed.commands,
     )
+  }
+
+  /**
+   * A custom `scaleReads(nodes, command)` picks the node of each keyed read among its
+   * slot's primary and replicas (`Redis` clients, primary first), as in ioredis; an array
+   * returned is sampled, nothing returned means the primary. Other commands route as usual.
+   */
+  sendCommand(command) {
+    const choose = this._clusterOptions.scaleReads
+    if (typeof choose !== 'function' || this._link === null || this.status !== 'ready') return super.sendCommand(command)
+    const entry = commands.lookup(command.name, command.args)
+    const keys = entry && entry.flags.includes('readonly') ? commands.keyIndexes(command.name, command.args) : []
+    if (keys.length === 0) return super.sendCommand(command)
+    const prefix = this.options.keyPrefix
+    const key = command.args[keys[0]]
+    const shard = this._link.shardOf(slotOf(prefix ? Buffer.concat([Buffer.from(prefix), Buffer.from(key)]) : key))
+    if (!shard) return super.sendCommand(command)
+    const nodes = shard.map((address) => this._nodeClient(address))
+    let picked = choose(nodes, command)
+    if (Array.isArray(picked)) picked = picked[Math.floor(Math.random() * picked.length)]
+    const address = picked && picked.options ? `${picked.options.host}:${picked.options.port}` : shard[0]
+    // Alone in its batch, which goes to the chosen node.
+    this._flushBatch()
+    this._link.pinNextBatch(address)
+    const promise = super.sendCommand(command)
+    this._flushBatch()
+    return promise
   }
 
   /** The nodes of the slot map as `Redis` clients: role 'all' (default), 'master' or 'slave'. */
   nodes(role = 'all') {
     if (role !== 'all' && role !== 'master' && role !== 'slave') throw new Error(`Invalid role "${role}". Expected "all", "master" or "slave"`)
-    const list = this._link && typeof this._link.nodes === 'function' ? this._link.nodes() : []
+    let list = this._link && typeof this._link.nodes === 'function' ? this._link.nodes() : []
+    // Before the first slot map, as ioredis: the startup nodes, as primaries.
+    if (list.length === 0 && (this.status === 'connecting' || this.status === 'connect')) {
+      list = this.startupNodes.map((n) => ({ address: `${n.host}:${n.port}`, role: 'master' }))
+    }
     return list.filter((n) => role === 'all' || n.role === role).map((n) => this._nodeClient(n.address))
   }
 

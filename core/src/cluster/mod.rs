@@ -10,6 +10,7 @@
 //! docs/cluster.md).
 
 mod outage;
+mod questions;
 pub mod slot;
 pub mod topology;
 
@@ -27,6 +28,8 @@ use crate::client::{
     FailureKind, FallbackOptions, RedisLink, Router, Sink,
 };
 use crate::Reply;
+pub use questions::Answer;
+use questions::Questions;
 use topology::Range;
 
 /// Where `scaleReads` sends read-only commands.
@@ -38,6 +41,9 @@ pub enum ScaleReads {
     Slave,
     /// A random node of the slot, primary included.
     All,
+    /// The caller picks the node of each read ([`ClusterLink::pin_next_batch`]); replicas
+    /// are put in READONLY mode as for `Slave`.
+    Custom,
 }
 
 /// Cluster settings (ioredis's `ClusterOptions`, already validated by the facade).
@@ -68,6 +74,10 @@ pub struct ClusterOptions {
     pub failover_deadline: Duration,
     /// Announced address → reachable address (`natMap`), `host:port` both.
     pub nat: Vec<(String, String)>,
+    /// `natMap` is a JS function: each new announced address is asked (`natMap` event).
+    pub nat_function: bool,
+    /// A JS `dnsLookup` resolves startup hostnames (`dnsLookup` event).
+    pub dns_lookup: bool,
     /// Queue commands until the slot map is known (`enableOfflineQueue`).
     pub offline_queue: bool,
     /// Answer from the memory engine while no node of the cluster answers.
@@ -76,6 +86,8 @@ pub struct ClusterOptions {
 
 /// Ids the cluster sends on its own behalf (ASKING, READONLY); callers' ids are below.
 const INTERNAL: u32 = 0x8000_0000;
+/// How long `disconnect()` lets replies already owed arrive (ioredis half-closes).
+const DISCONNECT_GRACE: Duration = Duration::from_secs(1);
 
 /// A caller's command while it is routed (and possibly re-sent).
 struct Job {
@@ -88,11 +100,17 @@ struct Job {
     redirections: u32,
     /// Send `ASKING` first, to this node.
     ask: Option<String>,
+    /// The node the caller chose (a custom `scaleReads`), until a redirection.
+    pin: Option<String>,
     /// When the first lost connection was seen (bounds failover waits).
     lost_since: Option<Instant>,
     /// Part of MULTI…EXEC: a redirect or lost connection fails the transaction; one
     /// command re-sent alone would run outside it.
     in_tx: bool,
+    /// The transaction (MULTI…EXEC) it belongs to: its replies are held until EXEC's.
+    tx: Option<u64>,
+    /// The EXEC or DISCARD closing `tx`.
+    closes_tx: bool,
 }
 
 struct Node {
@@ -103,8 +121,9 @@ struct Node {
 /// A slot's primary and replicas (`host:port`).
 type Shard = Arc<(String, Vec<String>)>;
 
-/// An open MULTI across batches: held jobs, and (MULTI's index, the transaction's slot).
-type OpenTransaction = (Vec<Job>, Option<(usize, Option<u16>)>);
+/// An open MULTI across batches: held jobs, and (MULTI's index, the transaction's slot,
+/// its id).
+type OpenTransaction = (Vec<Job>, Option<(usize, Option<u16>, u64)>);
 
 #[derive(Default)]
 struct Map {
@@ -126,6 +145,15 @@ struct Shared {
     closing: AtomicBool,
     /// An open MULTI across batches: jobs held until its slot is known, and its slot.
     transaction: Mutex<OpenTransaction>,
+    transaction_ids: AtomicU64,
+    /// Replies of transactions whose EXEC has not answered yet, in order.
+    transaction_replies: Mutex<HashMap<u64, Vec<(Job, Completion)>>>,
+    /// Questions to the facade's user functions (natMap, dnsLookup).
+    questions: Questions,
+    /// What a `natMap` function answered, per announced address (itself when unmapped).
+    nat_learned: Mutex<HashMap<String, String>>,
+    /// Where the next submitted batch goes (a custom `scaleReads` choice).
+    pin: Mutex<Option<String>>,
     /// The caller's QUIT id once `quit()` was called.
     quit_id: Mutex<Option<u32>>,
     internal_ids: AtomicU32,
@@ -138,6 +166,10 @@ struct Shared {
     unreachable: AtomicBool,
     /// `ready` was announced.
     ready: AtomicBool,
+    /// The last event was a start-up attempt's `close` (ending must not announce another).
+    closed: AtomicBool,
+    /// Every node was lost once ready (no memory engine): clusterRetryStrategy decides.
+    lost: AtomicBool,
     /// The JS `clusterRetryStrategy` decision for the failed start-up attempt: `Some(delay)`
     /// to try again, `None` to give up. Set by [`ClusterLink::retry`].
     decision: Mutex<Option<Option<Duration>>>,
@@ -221,11 +253,45 @@ impl Shared {
     }
 
     fn nat(&self, addr: String) -> String {
-        self.options
-            .nat
-            .iter()
-            .find(|(from, _)| *from == addr)
-            .map_or(addr, |(_, to)| to.clone())
+        if let Some((_, to)) = self.options.nat.iter().find(|(from, _)| *from == addr) {
+            return to.clone();
+        }
+        match self.nat_learned.lock().get(&addr) {
+            Some(to) => to.clone(),
+            None => addr,
+        }
+    }
+
+    /// Asks the `natMap` function about each address it has not mapped yet.
+    async fn learn_nat(&self, addresses: Vec<String>) {
+        for addr in addresses {
+            if self.nat_learned.lock().contains_key(&addr) {
+                continue;
+            }
+            let answer = self.questions.ask(&*self.sink, "natMap", &addr).await;
+            // No answer (or an error): the address is used as announced, as in ioredis.
+            let to = match answer {
+                Some(Ok(Some(to))) => to,
+                _ => addr.clone(),
+            };
+            self.nat_learned.lock().insert(addr, to);
+        }
+    }
+
+    /// `addr` with its host resolved by the `dnsLookup` function (startup nodes given by
+    /// name); `Err` carries the function's error.
+    async fn resolve(&self, addr: &str) -> Result<String, String> {
+        let Some((host, port)) = topology::split(addr) else {
+            return Ok(addr.to_owned());
+        };
+        if !self.options.dns_lookup || host.parse::<std::net::IpAddr>().is_ok() {
+            return Ok(addr.to_owned());
+        }
+        match self.questions.ask(&*self.sink, "dnsLookup", &host).await {
+            Some(Ok(Some(ip))) => Ok(format!("{ip}:{port}")),
+            Some(Err(e)) => Err(e),
+            _ => Err(format!("dnsLookup gave no address for {host}")),
+        }
     }
 
     /// The node at `addr`, connecting to it when new.
@@ -262,7 +328,7 @@ impl Shared {
 
     /// Where `job` goes now.
     fn target(&self, map: &mut Map, job: &Job) -> Option<Arc<Node>> {
-        if let Some(addr) = &job.ask {
+        if let Some(addr) = job.ask.as_ref().or(job.pin.as_ref()) {
             return self.node(map, addr);
         }
         let shard = job
@@ -338,7 +404,7 @@ impl Shared {
                     .or_insert_with(|| (node.clone(), Vec::new()));
                 if job.ask.is_some() {
                     let asking = INTERNAL | self.internal_ids.fetch_add(1, Ordering::Relaxed);
-                    encode_entry(&mut entry.1, asking, 0, &args::encode(&[b"ASKING"]));
+                    encode_entry(&mut entry.1, asking, 0, &args::encode(&[b"asking"]));
                 }
                 encode_entry(&mut entry.1, job.id, job.flags, &job.args);
                 inflight.insert(job.id, job);
@@ -396,6 +462,10 @@ impl Shared {
             let Some(mut job) = self.inflight.lock().remove(&completion.id) else {
                 continue;
             };
+            if let (true, Some(tx)) = (job.in_tx, job.tx) {
+                self.transaction_reply(tx, job, completion, &mut done, &mut now);
+                continue;
+            }
             let next = classify(&completion.outcome);
             if matches!(next, Next::Done) || job.in_tx {
                 done.push(completion);
@@ -425,6 +495,7 @@ impl Shared {
                 } else {
                     self.refresh_soon();
                     job.ask = None;
+                    job.pin = None;
                     let delay = match next {
                         Next::ClusterDown => self.options.retry_delay_on_cluster_down,
                         _ => self.options.retry_delay_on_failover,
@@ -448,23 +519,10 @@ impl Shared {
                 continue;
             }
             job.ask = None;
+            job.pin = None;
             match next {
                 Next::Moved(slot, addr) => {
-                    let addr = self.nat(addr);
-                    {
-                        let mut map = self.map.lock();
-                        let replicas = map
-                            .slots
-                            .get(usize::from(slot))
-                            .cloned()
-                            .flatten()
-                            .map(|s| s.1.clone())
-                            .unwrap_or_default();
-                        if let Some(entry) = map.slots.get_mut(usize::from(slot)) {
-                            *entry = Some(Arc::new((addr, replicas)));
-                        }
-                    }
-                    self.refresh_soon();
+                    self.moved(slot, addr);
                     if self.options.retry_delay_on_moved.is_zero() {
                         now.push(job);
                     } else {
@@ -483,6 +541,85 @@ impl Shared {
             self.sink.deliver(Delivery::Completions(done));
         }
         self.dispatch(now);
+    }
+
+    /// A MOVED: `slot` is served by `addr` now (until the refresh this starts says more).
+    fn moved(&self, slot: u16, addr: String) {
+        let addr = self.nat(addr);
+        {
+            let mut map = self.map.lock();
+            let replicas = map
+                .slots
+                .get(usize::from(slot))
+                .cloned()
+                .flatten()
+                .map(|s| s.1.clone())
+                .unwrap_or_default();
+            if let Some(entry) = map.slots.get_mut(usize::from(slot)) {
+                *entry = Some(Arc::new((addr, replicas)));
+            }
+        }
+        self.refresh_soon();
+    }
+
+    /// A reply of transaction `tx`, held until its EXEC's. When every error in it is the
+    /// same MOVED or ASK (EXEC then says EXECABORT), the whole transaction is sent again
+    /// where that names, as ioredis does; otherwise every reply goes to the caller.
+    fn transaction_reply(
+        &self,
+        tx: u64,
+        job: Job,
+        completion: Completion,
+        done: &mut Vec<Completion>,
+        now: &mut Vec<Job>,
+    ) {
+        let mut replies = self.transaction_replies.lock();
+        let closes = job.closes_tx;
+        replies.entry(tx).or_default().push((job, completion));
+        if !closes {
+            return;
+        }
+        let replies = replies.remove(&tx).unwrap_or_default();
+        let redirections = replies.last().map_or(0, |(job, _)| job.redirections) + 1;
+        let next = match Self::transaction_redirect(&replies) {
+            Some(next) if redirections <= self.options.max_redirections => next,
+            _ => {
+                done.extend(replies.into_iter().map(|(_, completion)| completion));
+                return;
+            }
+        };
+        let target = match next {
+            Next::Moved(slot, addr) => {
+                self.moved(slot, addr);
+                None
+            }
+            Next::Ask(addr) => Some(self.nat(addr)),
+            _ => unreachable!("transaction_redirect returns MOVED or ASK"),
+        };
+        for (i, (mut job, _)) in replies.into_iter().enumerate() {
+            job.redirections = redirections;
+            // ASK: ASKING before MULTI (as ioredis), every command to the node named.
+            job.ask = target.clone().filter(|_| i == 0);
+            job.pin = target.clone().filter(|_| i > 0);
+            now.push(job);
+        }
+    }
+
+    /// The MOVED or ASK every error of a transaction's replies is, if so.
+    fn transaction_redirect(replies: &[(Job, Completion)]) -> Option<Next> {
+        let mut error: Option<&str> = None;
+        for (job, completion) in replies {
+            match &completion.outcome {
+                Ok(Reply::Error(e)) if job.closes_tx && e.starts_with("EXECABORT") => {}
+                Ok(Reply::Error(e)) if error.is_none_or(|seen| seen == e) => error = Some(e),
+                Ok(Reply::Error(_)) | Err(_) => return None,
+                Ok(_) => {}
+            }
+        }
+        match classify(&Ok(Reply::Error(error?.to_owned()))) {
+            next @ (Next::Moved(..) | Next::Ask(_)) => Some(next),
+            _ => None,
+        }
     }
 
     fn on_node(&self, addr: &str, delivery: Delivery) {
@@ -539,7 +676,7 @@ impl Shared {
                     if let Some(node) = self.map.lock().nodes.get(addr).cloned() {
                         let mut batch = Vec::new();
                         let id = INTERNAL | self.internal_ids.fetch_add(1, Ordering::Relaxed);
-                        encode_entry(&mut batch, id, 0, &args::encode(&[b"READONLY"]));
+                        encode_entry(&mut batch, id, 0, &args::encode(&[b"readonly"]));
                         node.link.submit_batch(&batch);
                     }
                 }
@@ -578,9 +715,92 @@ impl Shared {
         true
     }
 
-    /// The clusterRetryStrategy stopped the start-up attempts. With the memory engine on,
-    /// it keeps answering (no more probes until `connect()`); otherwise the queued commands
-    /// fail as in ioredis and the client ends.
+    /// A connect attempt found no node: `error`, then `close` asks the JS
+    /// `clusterRetryStrategy(times)` ([`ClusterLink::retry`]). True after its delay (try
+    /// again); false when it gave up ([`give_up`](Self::give_up) done) or the client went.
+    async fn attempt_failed(me: &Weak<Shared>, times: u64) -> bool {
+        let Some(shared) = me.upgrade() else {
+            return false;
+        };
+        let message = shared.last_error.lock().clone().unwrap_or_default();
+        shared.sink.deliver(Delivery::Event(Event::Error {
+            code: "ECLUSTERSLOTS".into(),
+            message: format!("Failed to refresh slots cache. Last error: {message}"),
+        }));
+        *shared.decision.lock() = None;
+        shared.closed.store(true, Ordering::Release);
+        shared.sink.deliver(Delivery::Event(Event::Close {
+            retry_attempt: Some(u32::try_from(times).unwrap_or(u32::MAX)),
+        }));
+        let decided = shared.decided.clone();
+        drop(shared);
+        let delay = loop {
+            // Bounded waits: a client dropped without deciding must not keep this task.
+            let _ = tokio::time::timeout(Duration::from_secs(1), decided.notified()).await;
+            let Some(shared) = me.upgrade() else {
+                return false;
+            };
+            if shared.closing.load(Ordering::Relaxed) {
+                return false;
+            }
+            let decision = shared.decision.lock().take();
+            if let Some(decision) = decision {
+                break decision;
+            }
+        };
+        match delay {
+            Some(delay) => {
+                tokio::time::sleep(delay).await;
+                true
+            }
+            None => {
+                if let Some(shared) = me.upgrade() {
+                    shared.give_up();
+                }
+                false
+            }
+        }
+    }
+
+    /// Every node unreachable once ready, without the memory engine: as in ioredis, the
+    /// cluster closes and `clusterRetryStrategy` decides each new attempt (`reconnecting`,
+    /// then `connect`/`ready` when a node gives the slot map again) or gives up.
+    fn lost_all(&self) {
+        if self.router.is_some()
+            || !self.ready.load(Ordering::Acquire)
+            || self.closing.load(Ordering::Relaxed)
+            || self.lost.swap(true, Ordering::AcqRel)
+        {
+            return;
+        }
+        let me = self.me.clone();
+        runtime().spawn(async move {
+            let mut times: u64 = 0;
+            loop {
+                times += 1;
+                if !Shared::attempt_failed(&me, times).await {
+                    return;
+                }
+                let Some(shared) = me.upgrade() else { return };
+                if shared.closing.load(Ordering::Relaxed) {
+                    return;
+                }
+                shared.closed.store(false, Ordering::Release);
+                shared.sink.deliver(Delivery::Event(Event::Connecting));
+                if shared.refresh().await && shared.ready_check().await {
+                    shared.lost.store(false, Ordering::Release);
+                    shared.sink.deliver(Delivery::Event(Event::Connect));
+                    shared.sink.deliver(Delivery::Event(Event::Ready));
+                    return;
+                }
+            }
+        });
+    }
+
+    /// The clusterRetryStrategy stopped the attempts. With the memory engine on, it keeps
+    /// answering (no more probes until `connect()`); otherwise the commands waiting fail
+    /// as in ioredis (`None of startup nodes is available`), the nodes close and the
+    /// client ends.
     fn give_up(&self) {
         if self.router.is_some() {
             self.gave_up.store(true, Ordering::Release);
@@ -590,12 +810,17 @@ impl Shared {
         if self.ended.swap(true, Ordering::AcqRel) {
             return;
         }
-        let waiting = self.waiting.lock().take().unwrap_or_default();
+        let mut left = self.waiting.lock().take().unwrap_or_default();
+        left.extend(self.inflight.lock().drain().map(|(_, job)| job));
         self.fail(
-            waiting,
+            left,
             FailureKind::Unavailable,
             "None of startup nodes is available",
         );
+        let nodes: Vec<Arc<Node>> = self.map.lock().nodes.values().cloned().collect();
+        for node in nodes {
+            node.link.disconnect(false);
+        }
         self.sink.deliver(Delivery::Event(Event::End));
     }
 
@@ -611,6 +836,16 @@ impl Shared {
         if !left.is_empty() {
             self.fail(left, FailureKind::Closed, "Connection is closed.");
         }
+        // Transactions whose EXEC never came: their replies as they were.
+        let held: Vec<Completion> = self
+            .transaction_replies
+            .lock()
+            .drain()
+            .flat_map(|(_, replies)| replies.into_iter().map(|(_, completion)| completion))
+            .collect();
+        if !held.is_empty() {
+            self.sink.deliver(Delivery::Completions(held));
+        }
         if let Some(id) = self.quit_id.lock().take() {
             self.sink.deliver(Delivery::Completions(vec![Completion {
                 id,
@@ -618,9 +853,11 @@ impl Shared {
                 outcome: Ok(Reply::Status("OK".into())),
             }]));
         }
-        self.sink.deliver(Delivery::Event(Event::Close {
-            retry_attempt: None,
-        }));
+        if !self.closed.load(Ordering::Acquire) {
+            self.sink.deliver(Delivery::Event(Event::Close {
+                retry_attempt: None,
+            }));
+        }
         self.sink.deliver(Delivery::Event(Event::End));
     }
 
@@ -634,8 +871,11 @@ impl Shared {
             // Coalesce the burst of errors one topology change causes.
             tokio::time::sleep(Duration::from_millis(20)).await;
             if let Some(shared) = me.upgrade() {
-                shared.refresh().await;
+                let found = shared.refresh().await;
                 shared.refreshing.store(false, Ordering::Release);
+                if !found {
+                    shared.lost_all();
+                }
             }
         });
     }
@@ -655,15 +895,39 @@ impl Shared {
                 candidates.push(addr.clone());
             }
         }
-        let nat = |a: String| self.nat(a);
+        // Announced addresses the natMap function has not mapped yet (kept as announced).
+        let unmapped = Mutex::new(Vec::new());
+        let nat = |a: String| {
+            if self.options.nat_function && !self.nat_learned.lock().contains_key(&a) {
+                unmapped.lock().push(a.clone());
+            }
+            self.nat(a)
+        };
         for addr in candidates {
+            let addr = match self.resolve(&addr).await {
+                Ok(addr) => addr,
+                Err(e) => {
+                    *self.last_error.lock() = Some(e);
+                    continue;
+                }
+            };
             let fetched = tokio::time::timeout(
                 self.options.slots_refresh_timeout,
                 topology::fetch(&self.options.node, &addr, &nat),
             )
             .await;
             match fetched {
-                Ok(Ok(ranges)) => {
+                Ok(Ok(mut ranges)) => {
+                    let unmapped = std::mem::take(&mut *unmapped.lock());
+                    if !unmapped.is_empty() {
+                        self.learn_nat(unmapped).await;
+                        for range in &mut ranges {
+                            range.master = self.nat(std::mem::take(&mut range.master));
+                            for replica in &mut range.replicas {
+                                *replica = self.nat(std::mem::take(replica));
+                            }
+                        }
+                    }
                     self.apply(ranges);
                     self.unreachable.store(false, Ordering::Release);
                     self.announce("refresh", String::new());
@@ -770,10 +1034,15 @@ impl ClusterLink {
             .fallback
             .as_ref()
             .map(|f| Router::new(f, Arc::new(AtomicU32::new(0)), false, sink.clone()));
+        if let (Some(router), Some(metrics)) = (&router, &options.node.metrics) {
+            router.set_metrics(metrics.clone());
+        }
         let shared = Arc::new_cyclic(|me| Shared {
             router,
             unreachable: AtomicBool::new(false),
             ready: AtomicBool::new(false),
+            closed: AtomicBool::new(false),
+            lost: AtomicBool::new(false),
             decision: Mutex::new(None),
             decided: Arc::new(Notify::new()),
             gave_up: AtomicBool::new(false),
@@ -786,6 +1055,11 @@ impl ClusterLink {
             refreshing: AtomicBool::new(true),
             closing: AtomicBool::new(false),
             transaction: Mutex::new((Vec::new(), None)),
+            transaction_ids: AtomicU64::new(0),
+            transaction_replies: Mutex::new(HashMap::new()),
+            questions: Questions::default(),
+            nat_learned: Mutex::new(HashMap::new()),
+            pin: Mutex::new(None),
             quit_id: Mutex::new(None),
             internal_ids: AtomicU32::new(0),
             random: AtomicU64::new(0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id())),
@@ -800,6 +1074,7 @@ impl ClusterLink {
                 if shared.closing.load(Ordering::Relaxed) {
                     return;
                 }
+                shared.closed.store(false, Ordering::Release);
                 shared.sink.deliver(Delivery::Event(Event::Connecting));
                 if shared.refresh().await && shared.ready_check().await {
                     shared.refreshing.store(false, Ordering::Release);
@@ -819,38 +1094,9 @@ impl ClusterLink {
                     shared.degrade();
                 }
                 times += 1;
-                let message = shared.last_error.lock().clone().unwrap_or_default();
-                shared.sink.deliver(Delivery::Event(Event::Error {
-                    code: "ECLUSTERSLOTS".into(),
-                    message: format!("Failed to refresh slots cache. Last error: {message}"),
-                }));
-                // The JS clusterRetryStrategy(times) decides (ClusterLink::retry).
-                *shared.decision.lock() = None;
-                shared.sink.deliver(Delivery::Event(Event::Close {
-                    retry_attempt: Some(u32::try_from(times).unwrap_or(u32::MAX)),
-                }));
-                let decided = shared.decided.clone();
                 drop(shared);
-                let delay = loop {
-                    // Bounded waits: a client dropped without deciding must not keep this task.
-                    let _ = tokio::time::timeout(Duration::from_secs(1), decided.notified()).await;
-                    let Some(shared) = me.upgrade() else { return };
-                    if shared.closing.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    let decision = shared.decision.lock().take();
-                    if let Some(decision) = decision {
-                        break decision;
-                    }
-                };
-                match delay {
-                    Some(delay) => tokio::time::sleep(delay).await,
-                    None => {
-                        if let Some(shared) = me.upgrade() {
-                            shared.give_up();
-                        }
-                        return;
-                    }
+                if !Shared::attempt_failed(&me, times).await {
+                    return;
                 }
             }
             let Some(every) = interval else { return };
@@ -872,6 +1118,7 @@ impl ClusterLink {
         // A transaction may span batches (the facade flushes every few dozen commands):
         // an unrouted MULTI waits here for its first keyed command.
         let (mut jobs, mut transaction) = std::mem::take(&mut *self.shared.transaction.lock());
+        let pin = self.shared.pin.lock().take();
         let mut now = Vec::new();
         for entry in entries(encoded) {
             let (id, flags, body) = match entry {
@@ -888,10 +1135,15 @@ impl ClusterLink {
                     break;
                 }
             };
+            // Whether it only reads matters only where replicas may answer.
+            let replica_reads = matches!(
+                self.shared.options.scale_reads,
+                ScaleReads::Slave | ScaleReads::All
+            );
             let (mut slot, readonly, name) = match args::decode(body) {
                 Some(a) if !a.is_empty() => (
                     slot::first_key(&a).map(slot::slot_of),
-                    slot::is_readonly(a[0]),
+                    replica_reads && slot::is_readonly(a[0]),
                     a[0].to_ascii_uppercase(),
                 ),
                 _ => (None, false, Vec::new()),
@@ -900,15 +1152,24 @@ impl ClusterLink {
             // next keyed command of the batch, EXEC/DISCARD the slot of the last one.
             let in_tx =
                 transaction.is_some() || matches!(name.as_slice(), b"MULTI" | b"EXEC" | b"DISCARD");
+            let mut tx = transaction.map(|(.., id)| id);
+            let mut closes_tx = false;
             match name.as_slice() {
-                b"MULTI" => transaction = Some((jobs.len(), None)),
+                b"MULTI" => {
+                    let id = self.shared.transaction_ids.fetch_add(1, Ordering::Relaxed);
+                    transaction = Some((jobs.len(), None, id));
+                    tx = Some(id);
+                }
                 b"EXEC" | b"DISCARD" => {
-                    if let Some((_, tx_slot)) = transaction.take() {
+                    if let Some((_, tx_slot, _)) = transaction.take() {
                         slot = tx_slot;
+                        closes_tx = true;
                     }
                 }
                 _ => {
-                    if let (Some((multi, tx_slot @ None)), Some(s)) = (transaction.as_mut(), slot) {
+                    if let (Some((multi, tx_slot @ None, _)), Some(s)) =
+                        (transaction.as_mut(), slot)
+                    {
                         *tx_slot = Some(s);
                         if let Some(job) = jobs.get_mut(*multi) {
                             job.slot = Some(s);
@@ -924,14 +1185,17 @@ impl ClusterLink {
                 readonly,
                 redirections: 0,
                 ask: None,
+                pin: pin.clone(),
                 lost_since: None,
                 in_tx,
+                tx,
+                closes_tx,
             });
         }
         let mut kept = self.shared.transaction.lock();
         match transaction {
-            Some((multi, None)) => *kept = (jobs.split_off(multi), Some((0, None))),
-            open => kept.1 = open.map(|(_, slot)| (0, slot)),
+            Some((multi, None, id)) => *kept = (jobs.split_off(multi), Some((0, None, id))),
+            open => kept.1 = open.map(|(_, slot, id)| (0, slot, id)),
         }
         drop(kept);
         self.shared.dispatch(jobs);
@@ -962,7 +1226,22 @@ impl ClusterLink {
             self.shared.refresh_soon();
             return;
         }
-        self.close(|node| node.link.disconnect(false));
+        if self.shared.inflight.lock().is_empty() {
+            self.close(|node| node.link.disconnect(false));
+            return;
+        }
+        // As ioredis's disconnect (a half-close of every node): the replies already owed
+        // still arrive; a node that has not answered them within the grace is closed.
+        self.close(|node| drop(node.link.quit(INTERNAL, 0)));
+        let me = Arc::downgrade(&self.shared);
+        runtime().spawn(async move {
+            tokio::time::sleep(DISCONNECT_GRACE).await;
+            let Some(shared) = me.upgrade() else { return };
+            let nodes: Vec<Arc<Node>> = shared.map.lock().nodes.values().cloned().collect();
+            for node in nodes {
+                node.link.disconnect(false);
+            }
+        });
     }
 
     fn close(&self, how: impl Fn(&Node)) {
@@ -986,6 +1265,13 @@ impl ClusterLink {
         self.shared.describe()
     }
 
+    /// Commands routed and not answered yet (waiting for the slot map, in flight or
+    /// about to be re-sent).
+    pub fn pending(&self) -> usize {
+        let waiting = self.shared.waiting.lock().as_ref().map_or(0, Vec::len);
+        waiting + self.shared.inflight.lock().len()
+    }
+
     /// The primary serving `slot` (`host:port`), when the slot map covers it.
     pub fn master_of(&self, slot: u16) -> Option<String> {
         let map = self.shared.map.lock();
@@ -994,6 +1280,28 @@ impl ClusterLink {
             .cloned()
             .flatten()
             .map(|s| s.0.clone())
+    }
+
+    /// `slot`'s primary then its replicas (`host:port`), when the slot map covers it.
+    pub fn shard_of(&self, slot: u16) -> Option<Vec<String>> {
+        let map = self.shared.map.lock();
+        let shard = map.slots.get(usize::from(slot)).cloned().flatten()?;
+        Some(
+            std::iter::once(shard.0.clone())
+                .chain(shard.1.iter().cloned())
+                .collect(),
+        )
+    }
+
+    /// Sends every command of the next [`submit_batch`](Self::submit_batch) to `addr`
+    /// (redirections still followed): a custom `scaleReads`'s choice.
+    pub fn pin_next_batch(&self, addr: String) {
+        *self.shared.pin.lock() = Some(addr);
+    }
+
+    /// The facade's answer to a `natMap` / `dnsLookup` question (a cluster event).
+    pub fn answer(&self, kind: String, question: String, answer: Answer) {
+        self.shared.questions.answer(kind, question, answer);
     }
 
     /// Re-reads the slot map now.

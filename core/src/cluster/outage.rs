@@ -227,7 +227,7 @@ impl Shared {
     /// CLUSTER INFO of the node at `addr` (`None` when it does not answer).
     pub(super) async fn cluster_info(&self, addr: &str) -> Option<String> {
         let mut conn = self.connect(addr).await?;
-        redis::cmd("CLUSTER")
+        redis::cmd("cluster")
             .arg("INFO")
             .query_async(&mut conn)
             .await
