@@ -18,15 +18,6 @@ use tokio::sync::Notify;
 /// `BULWARK_SPIN_MICROS` environment variable says otherwise (0: never spin).
 const WINDOW: Duration = Duration::from_micros(200);
 
-/// A yield of the CPU that lasts longer than this means another thread was waiting for
-/// it (a busy host: compilers, other workers, the Redis server or Node's thread itself).
-const CONTENDED: Duration = Duration::from_micros(100);
-
-/// How long spinning stays off after a contended yield. On a saturated 2-core machine a
-/// spinning client thread only took the CPU the threads it waits for needed: a
-/// concurrency-1 loop fell from ~25k to ~10k GETs/s with spinning on.
-const BACKOFF: Duration = Duration::from_millis(20);
-
 /// [`WINDOW`], or `BULWARK_SPIN_MICROS`; zero with fewer than 2 CPUs (cgroup quotas
 /// included), where a spinning thread would only take the time the thread it waits for
 /// needs, and burn a container's quota.
@@ -47,8 +38,6 @@ pub(crate) struct Spin {
     epoch: Instant,
     /// Nanoseconds after `epoch` until which the thread keeps polling.
     until: AtomicU64,
-    /// Nanoseconds after `epoch` before which submissions do not start a window.
-    backoff_until: AtomicU64,
     /// The window in nanoseconds; 0 turns spinning off.
     window: u64,
     /// Wakes the spinner task when a submission ends an idle period.
@@ -61,7 +50,6 @@ impl Spin {
         SPIN.get_or_init(|| Spin {
             epoch: Instant::now(),
             until: AtomicU64::new(0),
-            backoff_until: AtomicU64::new(0),
             window: window().as_nanos() as u64,
             wake: Notify::new(),
         })
@@ -78,9 +66,6 @@ impl Spin {
             return;
         }
         let now = spin.now();
-        if now < spin.backoff_until.load(Ordering::Relaxed) {
-            return;
-        }
         let was = spin.until.swap(now + spin.window, Ordering::Relaxed);
         if was < now {
             // The spinner is (or is about to be) asleep: the dispatcher is being woken
@@ -96,20 +81,12 @@ impl Spin {
         if spin.window == 0 {
             return;
         }
-        let contended = CONTENDED.as_nanos() as u64;
         loop {
-            let now = spin.now();
-            if spin.until.load(Ordering::Relaxed) > now {
+            if spin.until.load(Ordering::Relaxed) > spin.now() {
                 // Give the CPU to any thread waiting for it (the Redis server, Node's
                 // thread): without this a spinner that shares their CPU delays them by
                 // up to a whole window, which showed as a 200 µs mode in latencies.
                 std::thread::yield_now();
-                let after = spin.now();
-                if after - now > contended {
-                    spin.until.store(0, Ordering::Relaxed);
-                    spin.backoff_until
-                        .store(after + BACKOFF.as_nanos() as u64, Ordering::Relaxed);
-                }
                 tokio::task::yield_now().await;
             } else {
                 spin.wake.notified().await;
