@@ -715,6 +715,20 @@ impl Shared {
         true
     }
 
+    /// One attempt to reach the cluster (start-up, or after every node was lost): `None`
+    /// when the client is gone or closing, else whether a node gave the slot map and the
+    /// ready check passed.
+    async fn attempt(me: &Weak<Shared>) -> Option<(Arc<Shared>, bool)> {
+        let shared = me.upgrade()?;
+        if shared.closing.load(Ordering::Relaxed) {
+            return None;
+        }
+        shared.closed.store(false, Ordering::Release);
+        shared.sink.deliver(Delivery::Event(Event::Connecting));
+        let up = shared.refresh().await && shared.ready_check().await;
+        Some((shared, up))
+    }
+
     /// A connect attempt found no node: `error`, then `close` asks the JS
     /// `clusterRetryStrategy(times)` ([`ClusterLink::retry`]). True after its delay (try
     /// again); false when it gave up ([`give_up`](Self::give_up) done) or the client went.
@@ -781,13 +795,10 @@ impl Shared {
                 if !Shared::attempt_failed(&me, times).await {
                     return;
                 }
-                let Some(shared) = me.upgrade() else { return };
-                if shared.closing.load(Ordering::Relaxed) {
+                let Some((shared, up)) = Shared::attempt(&me).await else {
                     return;
-                }
-                shared.closed.store(false, Ordering::Release);
-                shared.sink.deliver(Delivery::Event(Event::Connecting));
-                if shared.refresh().await && shared.ready_check().await {
+                };
+                if up {
                     shared.lost.store(false, Ordering::Release);
                     shared.sink.deliver(Delivery::Event(Event::Connect));
                     shared.sink.deliver(Delivery::Event(Event::Ready));
@@ -1070,13 +1081,10 @@ impl ClusterLink {
         runtime().spawn(async move {
             let mut times: u64 = 0;
             loop {
-                let Some(shared) = me.upgrade() else { return };
-                if shared.closing.load(Ordering::Relaxed) {
+                let Some((shared, up)) = Shared::attempt(&me).await else {
                     return;
-                }
-                shared.closed.store(false, Ordering::Release);
-                shared.sink.deliver(Delivery::Event(Event::Connecting));
-                if shared.refresh().await && shared.ready_check().await {
+                };
+                if up {
                     shared.refreshing.store(false, Ordering::Release);
                     if shared.on_memory() {
                         // Came back after starting on memory: the outage probe recovers.
