@@ -117,6 +117,9 @@ class RedisPath {
     this.timeoutMs = timeoutMs === undefined ? 1000 : checkInteger(timeoutMs, 'timeoutMs', 1, 2 ** 31 - 1)
     this.retryMs = retryMs === undefined ? 1000 : checkInteger(retryMs, 'retryMs', 1, 2 ** 31 - 1)
     this.sendEvalsha ??= (args) => this.send(['EVALSHA', ...args])
+    // A bulwark client hands its commands over at the end of the tick; a full run is
+    // worth sending at once, so Redis works on it while JS gathers the next one.
+    this.sendNow = this.client !== null && typeof this.client._flushBatch === 'function' ? () => this.client._flushBatch() : () => {}
     // On a cluster a script's keys must share one hash slot: decisions are coalesced per slot.
     this.perSlot = cluster === true || (this.client !== null && this.client.isCluster === true)
     this.downUntil = 0
@@ -256,6 +259,7 @@ class Coalescer {
     if (queue === undefined) this.queues.set(slot, (queue = []))
     else if (queue.length === this.maxBatch) {
       this._run(queue, fixed)
+      this.path.sendNow()
       this.queues.set(slot, (queue = []))
     }
     return new Promise((resolve, reject) => {
