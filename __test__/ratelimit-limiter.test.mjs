@@ -446,3 +446,33 @@ test('consumes of one turn on Redis go as one script run and decide each key in 
     assert.equal(await io.type(`batch:${algorithm}:foreign`), 'list')
   }
 })
+
+test('a turn of consumes with one cost sends that cost once and decides as one by one', async () => {
+  for (const algorithm of ['fixed-window', 'sliding-window', 'token-bucket']) {
+    const argCounts = []
+    const sendCommand = (command, ...args) => {
+      // EVALSHA sha numkeys key… arg…: the arguments after the keys.
+      if (command === 'EVALSHA') argCounts.push(args.length - 2 - Number(args[1]))
+      return io.call(command, ...args)
+    }
+    const batched = new RateLimiter({ sendCommand, algorithm, limit: 3, windowMs: 60_000, prefix: `shared:${algorithm}:` })
+    const single = new RateLimiter({ client, algorithm, limit: 3, windowMs: 60_000, prefix: `shared-one:${algorithm}:` })
+    const keys = ['a', 'b', 'a', 'a', 'a', 'b', 'c']
+    const oneByOne = []
+    for (const k of keys) oneByOne.push(await single.consume(k, 1))
+    // A foreign value under one key fails only that decision (to the outage policy).
+    await io.lpush(`shared:${algorithm}:foreign`, 'y')
+    const together = await Promise.all([...keys, 'foreign'].map((k) => batched.consume(k)))
+    // limit, window_ms and the one cost.
+    assert.deepEqual(argCounts, [3], `${algorithm}: one run, one cost`)
+    const shape = (r) => [r.allowed, r.remaining]
+    assert.deepEqual(together.slice(0, -1).map(shape), oneByOne.map(shape), algorithm)
+    assert.deepEqual(
+      oneByOne.map((r) => r.allowed),
+      [true, true, true, true, false, true, true],
+      algorithm,
+    )
+    assert.equal(together.at(-1).allowed, true, 'the local policy decided the foreign key')
+    assert.equal(await io.type(`shared:${algorithm}:foreign`), 'list')
+  }
+})

@@ -292,7 +292,7 @@ class Coalescer {
       return
     }
     const keys = queue.map((d) => d.key)
-    const args = queue[0].arg === undefined ? fixed : [...fixed, ...queue.map((d) => d.arg)]
+    const args = queue[0].arg === undefined ? fixed : [...fixed, ...batchArgs(queue)]
     const width = this.width
     this.path.evalScript(this.batch, keys, args).then(
       (replies) => {
@@ -309,6 +309,16 @@ class Coalescer {
       },
     )
   }
+}
+
+/** The decisions' own arguments for a batch run: one for all when they are the same (the
+ * usual cost of 1; the script then converts it once, not once per key), else one each. */
+function batchArgs(queue) {
+  const first = queue[0].arg
+  for (let i = 1; i < queue.length; i++) {
+    if (queue[i].arg !== first) return queue.map((d) => d.arg)
+  }
+  return [first]
 }
 
 function isNoScript(err) {

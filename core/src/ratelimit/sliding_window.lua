@@ -1,8 +1,14 @@
 -- bulwark sliding window: the mirror of ratelimit.rs `sliding_window` (after
--- sliding_window_state.lua). decide(key, limit, window_ms, cost, now_ms) returns allowed
--- 0|1, remaining, reset_ms and retry_after_ms (values, not a table); decide.lua or
--- batch.lua follows with the calls.
-local function decide(key, limit, w, cost, now)
+-- sliding_window_state.lua). decide(key, limit, window_ms, cost, cost_arg, now_ms) returns
+-- allowed 0|1, remaining, reset_ms and retry_after_ms (values, not a table); cost_arg is the
+-- cost as redis.call is to send it (see fixed_window.lua). decide.lua or batch.lua follows
+-- with the calls.
+-- Whether `cost` fits at `at` ms into the current window (not a closure per decision).
+-- Products stay below 2^53 (the policy bounds limit × window), so they are exact.
+local function fits(prev, cur, at, w, cost, limit)
+  return cur + floor(prev * (w - at) / w) + cost <= limit
+end
+local function decide(key, limit, w, cost, cost_arg, now)
   local window, sw, current, previous, blocked = state(key, w, now)
   if blocked > now then
     -- Blocked: nothing fits, not even a peek, until the block ends (then the counts start
@@ -13,13 +19,9 @@ local function decide(key, limit, w, cost, now)
     return 0, 0, left, retry
   end
   local elapsed = now - window * w
-  -- Products stay below 2^53 (the policy bounds limit × window), so they are exact.
-  local function fits(prev, cur, at)
-    return cur + math.floor(prev * (w - at) / w) + cost <= limit
-  end
-  local allowed = fits(previous, current, elapsed)
+  local allowed = fits(previous, current, elapsed, w, cost, limit)
   if allowed then current = current + cost end
-  local used = current + math.floor(previous * (w - elapsed) / w)
+  local used = current + floor(previous * (w - elapsed) / w)
   local reset = 0
   if current > 0 then reset = 2 * w - elapsed elseif previous > 0 then reset = w - elapsed end
   local retry = 0
@@ -35,8 +37,8 @@ local function decide(key, limit, w, cost, now)
       end
       local hi = w
       while hi - lo > 1 do
-        local mid = lo + math.floor((hi - lo) / 2)
-        if fits(prev, cur, mid) then hi = mid else lo = mid end
+        local mid = lo + floor((hi - lo) / 2)
+        if fits(prev, cur, mid, w, cost, limit) then hi = mid else lo = mid end
       end
       if base == 0 then retry = hi - elapsed else retry = base + hi end
     end
@@ -44,13 +46,15 @@ local function decide(key, limit, w, cost, now)
   if allowed and cost > 0 then
     if sw == window then
       -- Same window: only its count changes; the expiry is already set.
-      redis.call('HINCRBY', key, 'c', cost)
+      call('HINCRBY', key, 'c', cost_arg)
     else
       -- A block end left in `b` is past (else this request was denied): it changes nothing,
       -- and the expiry of the counts is later.
-      redis.call('HSET', key, 'w', window, 'c', current, 'p', previous)
-      redis.call('PEXPIREAT', key, (window + 2) * w)
+      call('HSET', key, 'w', window, 'c', current, 'p', previous)
+      call('PEXPIREAT', key, (window + 2) * w)
     end
   end
-  return allowed and 1 or 0, math.max(limit - used, 0), reset, retry
+  local remaining = limit - used
+  if remaining < 0 then remaining = 0 end
+  return allowed and 1 or 0, remaining, reset, retry
 end
