@@ -20,8 +20,13 @@ class Entry {
     this.kind = kind
     this.name = name
     this._ref = new WeakRef(component)
-    /** Counts by first label value, then second ('' for kinds with one label). */
-    this.counts = new Map()
+    /** Count cells `{ n }` by first label value, then second ('' for kinds with one label). */
+    this._cells = new Map()
+    // The cell counted last: a limiter counts the same labels decision after decision,
+    // and two comparisons cost less than the two map lookups and the write.
+    this._lastFirst = null
+    this._lastSecond = null
+    this._lastCell = null
     this.removed = false
   }
 
@@ -35,14 +40,34 @@ class Entry {
    * `entry.count('hit', 'l1')` for a cache. Pass fixed values only (never keys or IPs).
    */
   count(first, second = '') {
-    let inner = this.counts.get(first)
-    if (inner === undefined) this.counts.set(first, (inner = new Map()))
-    inner.set(second, (inner.get(second) ?? 0) + 1)
+    if (first === this._lastFirst && second === this._lastSecond) {
+      this._lastCell.n++
+      return
+    }
+    let inner = this._cells.get(first)
+    if (inner === undefined) this._cells.set(first, (inner = new Map()))
+    let cell = inner.get(second)
+    if (cell === undefined) inner.set(second, (cell = { n: 0 }))
+    cell.n++
+    this._lastFirst = first
+    this._lastSecond = second
+    this._lastCell = cell
   }
 
   /** The count of these label values (0 when never counted). */
   value(first, second = '') {
-    return this.counts.get(first)?.get(second) ?? 0
+    return this._cells.get(first)?.get(second)?.n ?? 0
+  }
+
+  /** Counts by first label value, then second: `Map(first → Map(second → n))`. */
+  get counts() {
+    const out = new Map()
+    for (const [first, inner] of this._cells) {
+      const counts = new Map()
+      for (const [second, cell] of inner) counts.set(second, cell.n)
+      out.set(first, counts)
+    }
+    return out
   }
 }
 

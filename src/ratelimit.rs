@@ -20,7 +20,7 @@ use napi::sys;
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 
-use crate::redis::memory_router;
+use crate::redis::with_memory_router;
 use crate::slab::Slab;
 
 thread_local! {
@@ -541,20 +541,18 @@ unsafe fn memory_decide_call(
         let mut heap = Vec::new();
         // SAFETY: as above.
         let key = unsafe { read_key(env, key, &policy.prefix, &mut buf, &mut heap) }?;
-        let Some(router) = memory_router(slot) else {
-            return Ok(-1.0);
-        };
-        match policy.algorithm {
-            None => match memory_reply(on_memory::store_increment(&router, key, policy.window_ms))?
-            {
-                Some([hits, pttl, now]) => {
-                    write_out(&[(now + pttl) as f64])?;
-                    Ok(hits as f64)
+        let decided = with_memory_router(slot, |router| match policy.algorithm {
+            None => {
+                match memory_reply(on_memory::store_increment(router, key, policy.window_ms))? {
+                    Some([hits, pttl, now]) => {
+                        write_out(&[(now + pttl) as f64])?;
+                        Ok(hits as f64)
+                    }
+                    None => Ok(-1.0),
                 }
-                None => Ok(-1.0),
-            },
+            }
             Some(algorithm) => match memory_reply(on_memory::consume(
-                &router,
+                router,
                 algorithm,
                 key,
                 policy.limit,
@@ -567,6 +565,7 @@ unsafe fn memory_decide_call(
                 }
                 None => Ok(-1.0),
             },
-        }
+        });
+        decided.unwrap_or(Ok(-1.0))
     })
 }

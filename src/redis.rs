@@ -331,10 +331,13 @@ thread_local! {
     static ROUTERS: RefCell<Slab<(Arc<Router>, bool)>> = RefCell::new(Slab::default());
 }
 
-/// The router of the client in `slot` (its memory engine), for native callers on this
-/// thread such as the rate limiters' memory decisions.
-pub(crate) fn memory_router(slot: u32) -> Option<Arc<Router>> {
-    ROUTERS.with(|r| r.borrow().get(slot).map(|(router, _)| router.clone()))
+/// Runs `f` on the router of the client in `slot` (its memory engine), for native callers
+/// on this thread such as the rate limiters' memory decisions; `None` when no client
+/// holds `slot`.
+pub(crate) fn with_memory_router<R>(slot: u32, f: impl FnOnce(&Router) -> R) -> Option<R> {
+    // Borrowed, not cloned: a decision per call should not pay the Arc's two atomics.
+    // `f` runs no JS, so nothing can drop a connection (and take the table) meanwhile.
+    ROUTERS.with(|r| r.borrow().get(slot).map(|(router, _)| f(router)))
 }
 
 impl Drop for RedisConnection {
