@@ -320,7 +320,9 @@ impl RedisLink {
             .ok_or_else(|| Failure::new(FailureKind::BadArguments, "malformed argument buffer"))?;
         let select = args::selected_db(&args);
         let started = self.metrics.as_ref().map(|m| m.start(args[0]));
-        let mut cmd = redis::Cmd::new();
+        // Sized up front: growing it argument by argument reallocated a session's SET
+        // several times, on the JS thread.
+        let mut cmd = redis::Cmd::with_capacity(args.len(), args.iter().map(|a| a.len()).sum());
         for arg in args {
             cmd.arg(arg);
         }
