@@ -250,10 +250,16 @@ pub fn command_index(name: &[u8]) -> usize {
 impl CommandMetrics {
     /// Notes that a command named `name` starts now (timed if it is its turn).
     pub fn start(&self, name: &[u8]) -> Started {
+        self.start_at(name, Instant::now())
+    }
+
+    /// [`start`](Self::start) for a command issued at `at` (a batch's submission time,
+    /// when the command is prepared later on another thread).
+    pub fn start_at(&self, name: &[u8], at: Instant) -> Started {
         let n = self.started.load(Ordering::Relaxed);
         self.started.store(n.wrapping_add(1), Ordering::Relaxed);
         Started {
-            at: n.is_multiple_of(SAMPLE_EVERY).then(Instant::now),
+            at: n.is_multiple_of(SAMPLE_EVERY).then_some(at),
             command: command_index(name) as u8,
         }
     }

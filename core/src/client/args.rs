@@ -16,6 +16,24 @@ pub fn decode(mut buf: &[u8]) -> Option<Vec<&[u8]>> {
     Some(args)
 }
 
+/// Whether `buf` decodes ([`decode`]) to at least one argument, without building the list.
+pub fn well_formed(mut buf: &[u8]) -> bool {
+    if buf.is_empty() {
+        return false;
+    }
+    while !buf.is_empty() {
+        let Some(len_bytes) = buf.get(..4) else {
+            return false;
+        };
+        let len = u32::from_le_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]);
+        let Some(rest) = buf.get(4 + len as usize..) else {
+            return false;
+        };
+        buf = rest;
+    }
+    true
+}
+
 /// The database a `SELECT <index>` command switches to; `None` for any other command.
 /// A client remembers it once the server says OK, to select it again on reconnect (as
 /// ioredis does) and to open its memory-engine session on it during an outage.
@@ -48,6 +66,19 @@ mod tests {
         let args: Vec<&[u8]> = vec![b"SET", b"", b"\x00\xff\r\n"];
         assert_eq!(decode(&encode(&args)).unwrap(), args);
         assert_eq!(decode(&[]).unwrap(), Vec::<&[u8]>::new());
+    }
+
+    #[test]
+    fn well_formed_agrees_with_decode() {
+        let good = encode(&[b"GET".as_slice(), b"key"]);
+        assert!(well_formed(&good));
+        assert!(!well_formed(&[]), "no argument at all");
+        assert!(
+            !well_formed(&good[..good.len() - 1]),
+            "last argument cut short"
+        );
+        assert!(!well_formed(&good[..2]), "length cut short");
+        assert!(decode(&good[..good.len() - 1]).is_none());
     }
 
     #[test]

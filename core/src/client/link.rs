@@ -284,7 +284,10 @@ impl Dispatcher {
                     self.degrade();
                 }
                 msg = self.rx.recv() => match msg {
-                    Some(Msg::Commands(batch)) => self.hold(batch),
+                    Some(Msg::Commands(batch)) => {
+                        let batch = batch.into_pendings(self.options.metrics.as_deref());
+                        self.hold(batch)
+                    }
                     Some(Msg::Retry(_)) if !want_retry => {}
                     Some(control) => return Waited::Control(control),
                     None => return Waited::Control(Msg::Disconnect { reconnect: false }),
@@ -427,6 +430,7 @@ impl Dispatcher {
         self.rx.close();
         while let Ok(msg) = self.rx.try_recv() {
             if let Msg::Commands(batch) = msg {
+                let batch = batch.into_pendings(self.options.metrics.as_deref());
                 self.offline.extend(batch);
             }
         }
@@ -559,6 +563,7 @@ impl Dispatcher {
         let mut hang = pin!(tokio::time::sleep(hang_after.unwrap_or_default()));
         let mut active_since_tick = false;
         let mut batch = Vec::new();
+        let metrics = self.options.metrics.clone();
         let stop = loop {
             let was_idle = inflight.is_empty();
             tokio::select! {
@@ -584,7 +589,10 @@ impl Dispatcher {
                     let mut control = None;
                     while let Some(msg) = next.take() {
                         match msg {
-                            Msg::Commands(batch) => enqueue(&mut inflight, &mut blocking, batch),
+                            Msg::Commands(batch) => {
+                                let batch = batch.into_pendings(metrics.as_deref());
+                                enqueue(&mut inflight, &mut blocking, batch)
+                            }
                             Msg::Quit { id, flags } => {
                                 *quit = Some((id, flags));
                                 control = Some(Stop::End);

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use futures_util::FutureExt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
 
@@ -172,7 +172,7 @@ pub trait Sink: Send + Sync + 'static {
 /// Control messages from the owner to the dispatcher task.
 enum Msg {
     /// Commands submitted together (one wake-up of the dispatcher for the lot).
-    Commands(Vec<Pending>),
+    Commands(Encoded),
     Quit {
         id: u32,
         flags: u8,
@@ -181,6 +181,55 @@ enum Msg {
         reconnect: bool,
     },
     Retry(Option<Duration>),
+}
+
+/// The commands of one submission, checked and budgeted on the JS thread but still in
+/// the facade's encoding ([`entries`]): the client thread builds the redis-rs commands,
+/// so the JS thread's share of a command is a copy, and each command's buffers are
+/// allocated on the thread that frees them (built on the JS thread, a session SET's
+/// buffers cost the JS thread allocator time and, freed on the client thread, contended
+/// for its malloc arena).
+struct Encoded {
+    bytes: Vec<u8>,
+    /// When the batch was submitted, for the command metrics' latency.
+    submitted: Option<Instant>,
+}
+
+impl Encoded {
+    /// The commands, in order (the entries were checked when they were submitted).
+    fn into_pendings(self, metrics: Option<&crate::metrics::CommandMetrics>) -> Vec<Pending> {
+        entries(&self.bytes)
+            .filter_map(Result::ok)
+            .filter_map(|(id, flags, encoded)| {
+                let args = args::decode(encoded)?;
+                let started = match (metrics, self.submitted) {
+                    (Some(m), Some(at)) => Some(m.start_at(args[0], at)),
+                    _ => None,
+                };
+                let mut cmd =
+                    redis::Cmd::with_capacity(args.len(), args.iter().map(|a| a.len()).sum());
+                for arg in &args {
+                    cmd.arg(*arg);
+                }
+                Some(Pending {
+                    id,
+                    flags,
+                    bytes: encoded.len(),
+                    cmd,
+                    select: args::selected_db(&args),
+                    started,
+                    drops: 0,
+                })
+            })
+            .collect()
+    }
+
+    /// `(id, flags, bytes)` of each command, for failing the lot unsent.
+    fn commands(&self) -> impl Iterator<Item = (u32, u8, usize)> + '_ {
+        entries(&self.bytes)
+            .filter_map(Result::ok)
+            .map(|(id, flags, encoded)| (id, flags, encoded.len()))
+    }
 }
 
 /// A command on its way to the server.
@@ -313,30 +362,15 @@ impl RedisLink {
         }
     }
 
-    /// Decodes, checks and budgets one command.
-    fn prepare(&self, id: u32, flags: u8, encoded: &[u8]) -> Result<Pending, Failure> {
-        let args = args::decode(encoded)
-            .filter(|a| !a.is_empty())
-            .ok_or_else(|| Failure::new(FailureKind::BadArguments, "malformed argument buffer"))?;
-        let select = args::selected_db(&args);
-        let started = self.metrics.as_ref().map(|m| m.start(args[0]));
-        // Sized up front: growing it argument by argument reallocated a session's SET
-        // several times, on the JS thread.
-        let mut cmd = redis::Cmd::with_capacity(args.len(), args.iter().map(|a| a.len()).sum());
-        for arg in args {
-            cmd.arg(arg);
+    /// Checks and budgets one command (the client thread decodes it).
+    fn admit(&self, encoded: &[u8]) -> Result<(), Failure> {
+        if !args::well_formed(encoded) {
+            return Err(Failure::new(
+                FailureKind::BadArguments,
+                "malformed argument buffer",
+            ));
         }
-        let bytes = encoded.len();
-        self.budget.reserve(bytes)?;
-        Ok(Pending {
-            id,
-            flags,
-            bytes,
-            cmd,
-            select,
-            started,
-            drops: 0,
-        })
+        self.budget.reserve(encoded.len())
     }
 
     fn send(&self, msg: Msg) -> Result<(), Failure> {
@@ -344,15 +378,16 @@ impl RedisLink {
     }
 
     /// Hands a batch to the dispatcher; when it has ended, the batch fails at once.
-    fn send_commands(&self, batch: Vec<Pending>) -> Vec<Completion> {
+    fn send_commands(&self, bytes: Vec<u8>) -> Vec<Completion> {
         spin::Spin::touch();
-        match self.tx.send(Msg::Commands(batch)) {
+        let submitted = self.metrics.as_ref().map(|_| Instant::now());
+        match self.tx.send(Msg::Commands(Encoded { bytes, submitted })) {
             Ok(()) => Vec::new(),
             Err(mpsc::error::SendError(Msg::Commands(batch))) => batch
-                .into_iter()
-                .map(|p| {
-                    self.budget.release(p.bytes);
-                    failed(p.id, p.flags, closed())
+                .commands()
+                .map(|(id, flags, bytes)| {
+                    self.budget.release(bytes);
+                    failed(id, flags, closed())
                 })
                 .collect(),
             Err(_) => unreachable!("the channel hands back the message it was given"),
@@ -449,7 +484,7 @@ impl Backend {
         let router = self.router();
         let mut route = router.map(|r| r.lock());
         let mode = route.as_ref().map_or(fallback::Mode::Redis, |r| r.mode);
-        let mut batch = Vec::new();
+        let mut batch: Vec<u8> = Vec::new();
         for entry in entries(encoded) {
             let (id, flags, args) = match entry {
                 Ok(entry) => entry,
@@ -471,8 +506,16 @@ impl Backend {
                     if let Some(router) = router {
                         router.note_encoded_script(args);
                     }
-                    match link.prepare(id, flags, args) {
-                        Ok(pending) => batch.push(pending),
+                    match link.admit(args) {
+                        Ok(()) => {
+                            if batch.is_empty() {
+                                batch.reserve(encoded.len());
+                            }
+                            batch.extend_from_slice(&id.to_le_bytes());
+                            batch.extend_from_slice(&u32::from(flags).to_le_bytes());
+                            batch.extend_from_slice(&(args.len() as u32).to_le_bytes());
+                            batch.extend_from_slice(args);
+                        }
                         Err(failure) => now.push(failed(id, flags, failure)),
                     }
                 }
