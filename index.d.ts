@@ -333,6 +333,8 @@ export interface ConnectionOptions {
   preferredSlaves?: Array<string>
   /** Reconnect on `+switch-master` (default true). */
   followSwitchMaster?: boolean
+  /** Deadline of each request to a sentinel in ms (`sentinelCommandTimeout`). */
+  sentinelCommandTimeout?: number
 }
 
 /** Failover counters and state, for `health()`. */

@@ -44,6 +44,7 @@ async function usage(): Promise<void> {
     sentinelPassword: 'x',
     preferredSlaves: [{ ip: '127.0.0.1', port: 6380, prio: 1 }],
     failoverDetector: true,
+    sentinelCommandTimeout: 500,
     lazyConnect: true,
   })
   void [v, n, res, tx, masters, copy, sentinel]
