@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startCluster, cli, until } from './helpers/redis-cluster.mjs'
-import { rawCommand, freePort } from './helpers/redis-server.mjs'
+import { RedisServer, rawCommand, freePort } from './helpers/redis-server.mjs'
 import { parsePrometheusText, sampleValue } from './helpers/prometheus-text.mjs'
 
 const require = createRequire(import.meta.url)
@@ -80,7 +80,10 @@ test('clusterRetryStrategy: called with (times, reason) on the cluster; giving u
     },
   })
   const reconnecting = []
-  c.on('error', () => {})
+  const errors = []
+  const nodeErrors = []
+  c.on('error', (err) => errors.push(err))
+  c.on('node error', (err, address) => nodeErrors.push([address, err.message]))
   c.on('reconnecting', () => reconnecting.push(c.status))
   const ended = new Promise((resolve) => c.once('end', resolve))
   await assert.rejects(c.get('k'), { message: 'None of startup nodes is available' })
@@ -88,8 +91,37 @@ test('clusterRetryStrategy: called with (times, reason) on the cluster; giving u
   assert.deepEqual(calls.map(([times]) => times), [1, 2, 3])
   assert.ok(calls.every(([, self, reason]) => self === c && reason instanceof Error))
   assert.equal(reconnecting.length, 2)
+  // ioredis's ClusterAllFailedError per failed cycle, the node's own error attached; each
+  // node that failed to give the slot map is a `node error`.
+  assert.equal(errors.length, 3)
+  for (const err of errors) {
+    assert.equal(err.name, 'ClusterAllFailedError')
+    assert.equal(err.message, 'Failed to refresh slots cache.')
+    assert.equal(err.lastNodeError.message, `connect ECONNREFUSED 127.0.0.1:${dead}`)
+    assert.equal(err.lastNodeError.code, 'ECONNREFUSED')
+  }
+  assert.deepEqual(nodeErrors[0], [`127.0.0.1:${dead}`, `connect ECONNREFUSED 127.0.0.1:${dead}`])
   assert.equal(c.status, 'end')
   await assert.rejects(c.get('k'), { message: 'Connection is closed.' })
+})
+
+test("a startup node that is no cluster: connect() rejects with ioredis's ClusterAllFailedError, the server's reply as lastNodeError", async () => {
+  const plain = await new RedisServer().start()
+  try {
+    const c = new Cluster([plain.port], { fallback: false, lazyConnect: true, clusterRetryStrategy: () => null })
+    const nodeErrors = []
+    c.on('error', () => {})
+    c.on('node error', (err, address) => nodeErrors.push([address, err]))
+    const err = await c.connect().then(() => assert.fail('connect() resolved'), (e) => e)
+    assert.equal(err.message, 'Failed to refresh slots cache.')
+    assert.ok(err.lastNodeError instanceof Redis.ReplyError)
+    assert.equal(err.lastNodeError.message, 'ERR This instance has cluster support disabled')
+    assert.equal(nodeErrors[0][0], `127.0.0.1:${plain.port}`)
+    assert.equal(nodeErrors[0][1].message, 'ERR This instance has cluster support disabled')
+    c.disconnect()
+  } finally {
+    await plain.stop()
+  }
 })
 
 test('clusterRetryStrategy giving up with the memory fallback on: end, and memory keeps answering', async () => {

@@ -11,6 +11,7 @@ const { nativeOptions } = require('../redis/native-options')
 const commands = require('../redis-commands')
 const { slotOf } = require('./slot')
 const { ShardedSubscribers } = require('./sharded-subscribers')
+const { ClusterAllFailedError, nodeError } = require('./errors')
 
 const DEFAULTS = {
   clusterRetryStrategy: (times) => Math.min(100 + times * 2, 2000),
@@ -130,10 +131,13 @@ class Cluster extends Redis {
     return strategy.call(this, attempt, last ? new Error(last) : undefined)
   }
 
-  /** Topology events from the core (`refresh`, `+node`, `-node`, `node error`) and its questions. */
+  /**
+   * Topology events from the core (`refresh`, `+node`, `-node`, `node error`, `all failed`:
+   * no node gave the slot map) and its questions.
+   */
   _onEvent(name, code, detail) {
     if (name === 'natMap' || name === 'dnsLookup') return this._answer(name, detail.slice(0, detail.indexOf(' ')))
-    if (name !== 'refresh' && name !== '+node' && name !== '-node' && name !== 'node error') return super._onEvent(name, code, detail)
+    if (!['refresh', '+node', '-node', 'node error', 'all failed'].includes(name)) return super._onEvent(name, code, detail)
     const space = detail.indexOf(' ')
     const address = detail.slice(0, space)
     const message = detail.slice(space + 1)
@@ -141,10 +145,12 @@ class Cluster extends Redis {
       this._sharded.follow()
       return this.emit('refresh')
     }
-    if (name === 'node error') {
-      const err = new Error(message)
-      if (code) err.code = code
-      return this.emit('node error', err, address)
+    if (name === 'node error') return this.emit('node error', nodeError(code, message), address)
+    if (name === 'all failed') {
+      const err = new ClusterAllFailedError(ClusterAllFailedError.defaultMessage, message ? nodeError(code, message) : null)
+      // What Redis's `error` event does: reject a pending connect(), then emit.
+      this.emit('_connectError', err)
+      return this.silentEmit('error', err)
     }
     const client = this._nodeClient(address)
     if (name === '-node') {

@@ -125,6 +125,35 @@ type Shard = Arc<(String, Vec<String>)>;
 /// its id).
 type OpenTransaction = (Vec<Job>, Option<(usize, Option<u16>, u64)>);
 
+/// The last error on the way to the cluster, as ioredis's `lastNodeError`.
+#[derive(Debug, Clone)]
+struct LastError {
+    /// The node that gave it, `host:port` (empty when none did, e.g. a `dnsLookup`).
+    node: String,
+    /// Node-style code (`ECONNREFUSED`, or a reply's first word such as `ERR`), or empty.
+    code: String,
+    message: String,
+}
+
+impl LastError {
+    fn new(node: &str, (code, message): (String, String)) -> Self {
+        Self {
+            node: node.to_owned(),
+            code,
+            message,
+        }
+    }
+
+    /// `host:port: message`: the `clusterRetryStrategy` reason, the outage's message.
+    fn reason(&self) -> String {
+        if self.node.is_empty() {
+            self.message.clone()
+        } else {
+            format!("{}: {}", self.node, self.message)
+        }
+    }
+}
+
 #[derive(Default)]
 struct Map {
     /// Slot → (primary, replicas).
@@ -159,7 +188,7 @@ struct Shared {
     internal_ids: AtomicU32,
     random: AtomicU64,
     ended: AtomicBool,
-    last_error: Mutex<Option<String>>,
+    last_error: Mutex<Option<LastError>>,
     /// The memory-engine switch (`fallback`).
     router: Option<Arc<Router>>,
     /// The last slot-map read failed on every node.
@@ -651,7 +680,8 @@ impl Shared {
                 self.refresh_soon();
             }
             Delivery::Event(Event::Error { code, message }) => {
-                *self.last_error.lock() = Some(format!("{addr}: {message}"));
+                *self.last_error.lock() =
+                    Some(LastError::new(addr, (code.clone(), message.clone())));
                 // As ioredis: a node's error is `node error`; `error` is for the cluster.
                 if !self.closing.load(Ordering::Relaxed) {
                     self.sink.deliver(Delivery::Event(Event::Cluster {
@@ -705,8 +735,10 @@ impl Shared {
                     .await;
             if let Ok(Some(info)) = info {
                 if info.contains("cluster_state:fail") {
-                    *self.last_error.lock() =
-                        Some(format!("CLUSTER INFO on {addr}: cluster_state:fail"));
+                    *self.last_error.lock() = Some(LastError::new(
+                        &addr,
+                        (String::new(), "CLUSTER INFO: cluster_state:fail".into()),
+                    ));
                     return false;
                 }
                 return true;
@@ -736,10 +768,15 @@ impl Shared {
         let Some(shared) = me.upgrade() else {
             return false;
         };
-        let message = shared.last_error.lock().clone().unwrap_or_default();
-        shared.sink.deliver(Delivery::Event(Event::Error {
-            code: "ECLUSTERSLOTS".into(),
-            message: format!("Failed to refresh slots cache. Last error: {message}"),
+        // ioredis's ClusterAllFailedError: `Failed to refresh slots cache.` (the facade's
+        // text) with the last node's error as `lastNodeError`.
+        let last = shared.last_error.lock().clone();
+        let last = last.unwrap_or_else(|| LastError::new("", (String::new(), String::new())));
+        shared.sink.deliver(Delivery::Event(Event::Cluster {
+            name: "all failed",
+            node: last.node,
+            code: last.code,
+            message: last.message,
         }));
         *shared.decision.lock() = None;
         shared.closed.store(true, Ordering::Release);
@@ -918,7 +955,7 @@ impl Shared {
             let addr = match self.resolve(&addr).await {
                 Ok(addr) => addr,
                 Err(e) => {
-                    *self.last_error.lock() = Some(e);
+                    *self.last_error.lock() = Some(LastError::new("", (String::new(), e)));
                     continue;
                 }
             };
@@ -944,14 +981,29 @@ impl Shared {
                     self.announce("refresh", String::new());
                     return true;
                 }
-                Ok(Err(e)) => *self.last_error.lock() = Some(e),
-                Err(_) => {
-                    *self.last_error.lock() = Some(format!("CLUSTER SLOTS on {addr} timed out"))
-                }
+                Ok(Err(e)) => self.slots_failed(LastError::new(&addr, e)),
+                Err(_) => self.slots_failed(LastError::new(
+                    &addr,
+                    ("ETIMEDOUT".into(), "CLUSTER SLOTS timed out".into()),
+                )),
             }
         }
         self.unreachable.store(true, Ordering::Release);
         false
+    }
+
+    /// A node could not give the slot map: `node error`, as ioredis emits for each node
+    /// its refresh tries, and the last error so far.
+    fn slots_failed(&self, error: LastError) {
+        if !self.closing.load(Ordering::Relaxed) {
+            self.sink.deliver(Delivery::Event(Event::Cluster {
+                name: "node error",
+                node: error.node.clone(),
+                code: error.code.clone(),
+                message: error.message.clone(),
+            }));
+        }
+        *self.last_error.lock() = Some(error);
     }
 
     fn announce(&self, name: &'static str, node: String) {
@@ -1324,7 +1376,11 @@ impl ClusterLink {
 
     /// The last node or slot-map error, for `health()`.
     pub fn last_error(&self) -> Option<String> {
-        self.shared.last_error.lock().clone()
+        self.shared
+            .last_error
+            .lock()
+            .as_ref()
+            .map(LastError::reason)
     }
 }
 
