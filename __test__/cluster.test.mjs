@@ -38,7 +38,14 @@ function nodeId(port) {
 
 test('exports and constructor forms follow ioredis', async () => {
   assert.equal(Redis.Cluster, Cluster)
-  await assert.rejects(new Cluster([], { lazyConnect: true }).connect(), { message: '`startupNodes` should contain at least one node.' })
+  // No startup node: connect() rejects, and clusterRetryStrategy decides with that reason (as ioredis).
+  const reasons = []
+  const empty = new Cluster([], { lazyConnect: true, clusterRetryStrategy: (times, reason) => (reasons.push([times, reason.message]), times < 2 ? 0 : null) })
+  const emptyEnded = new Promise((resolve) => empty.once('end', resolve))
+  await assert.rejects(empty.connect(), { message: '`startupNodes` should contain at least one node.' })
+  await emptyEnded
+  assert.deepEqual(reasons, [1, 2].map((times) => [times, '`startupNodes` should contain at least one node.']))
+  empty.disconnect()
   assert.throws(() => new Cluster([7000], { scaleReads: 'x', lazyConnect: true }), {
     message: 'Invalid option scaleReads "x". Expected "all", "master", "slave" or a custom function',
   })

@@ -114,6 +114,8 @@ class Cluster extends Redis {
     this._clusterOptions = o
     this._nat = natEntries(o.natMap)
     this._nodeClients = new Map()
+    /** The timer of the next connect when there was no startup node. */
+    this._noNodesRetry = null
     this._sharded = new ShardedSubscribers(this, (address) => this._newNodeClient(address))
     this.options.lazyConnect = o.lazyConnect
     if (o.dnsLookup !== undefined && typeof o.dnsLookup !== 'function') throw new TypeError('Cluster option "dnsLookup" must be a function (hostname, callback)')
@@ -183,11 +185,37 @@ class Cluster extends Redis {
 
   connect(callback) {
     if (this.startupNodes.length === 0) {
-      const promise = Promise.reject(new Error('`startupNodes` should contain at least one node.'))
+      const err = new Error('`startupNodes` should contain at least one node.')
+      if (this.status === 'wait' || this.status === 'end') this._noStartupNodes(err)
+      const promise = Promise.reject(err)
       if (typeof callback === 'function') promise.then(callback, callback)
       return promise
     }
     return super.connect(callback)
+  }
+
+  /**
+   * A connect without startup nodes closes at once and, as in ioredis,
+   * `clusterRetryStrategy(times, reason)` decides: a number tries again after that delay
+   * (the strategy may have set `this.startupNodes`), anything else ends.
+   */
+  _noStartupNodes(reason) {
+    this._manuallyClosing = false
+    this._setStatus('close')
+    let delay
+    try {
+      delay = this._clusterOptions.clusterRetryStrategy?.call(this, ++this.retryAttempts, reason)
+    } catch (err) {
+      this.silentEmit('error', err)
+    }
+    if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0) return this._setStatus('end')
+    this._setStatus('reconnecting', delay)
+    // Unref'd: nothing is connected, so nothing to keep the process alive for.
+    this._noNodesRetry = setTimeout(() => {
+      this._noNodesRetry = null
+      this.status = 'wait'
+      this.connect().catch(() => {})
+    }, delay).unref()
   }
 
   _createLink(onDelivery) {
@@ -313,6 +341,11 @@ class Cluster extends Redis {
   quit(callback) {
     this._closeNodeClients()
     this._sharded.close()
+    if (this._noNodesRetry) {
+      clearTimeout(this._noNodesRetry)
+      this._noNodesRetry = null
+      this.status = 'wait'
+    }
     if (this.status !== 'wait') return super.quit(callback)
     // Never connected (lazyConnect): as ioredis, OK at once, then 'close' and 'end'.
     this._manuallyClosing = true
@@ -326,6 +359,12 @@ class Cluster extends Redis {
     if (!reconnect) {
       this._closeNodeClients()
       this._sharded.close()
+    }
+    if (this._noNodesRetry && !reconnect) {
+      clearTimeout(this._noNodesRetry)
+      this._noNodesRetry = null
+      this._manuallyClosing = true
+      return this._setStatus('end')
     }
     if (this.status !== 'wait' || reconnect) return super.disconnect(reconnect)
     this._manuallyClosing = true
