@@ -46,6 +46,8 @@ export declare class ClusterConnection {
    * (`host:port` for natMap, an IP for dnsLookup), nothing, or the function's error.
    */
   answer(kind: string, question: string, value?: string | undefined | null, error?: string | undefined | null): void
+  /** Replaces the startup nodes (`host:port`) the next connect cycle starts from. */
+  setStartupNodes(nodes: Array<string>): void
   /** Re-read the slot map now. */
   refreshSlots(): void
   /** The last node or slot-map error. */

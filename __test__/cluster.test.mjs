@@ -112,6 +112,29 @@ test('clusterRetryStrategy: called with (times, reason) on the cluster; giving u
   await assert.rejects(c.get('k'), { message: 'Connection is closed.' })
 })
 
+test('startupNodes assigned by clusterRetryStrategy are where the next attempt starts', { timeout: 20_000 }, async () => {
+  const dead = await freePort()
+  const times = []
+  const c = new Cluster([dead], {
+    fallback: false,
+    lazyConnect: true,
+    clusterRetryStrategy(n) {
+      times.push(n)
+      this.startupNodes = [{ port: cluster.ports[0] }]
+      return 10
+    },
+  })
+  c.on('error', () => {})
+  clients.push(c)
+  const ready = new Promise((resolve) => c.once('ready', resolve))
+  // As ioredis's, connect() rejects with the first cycle's error; the retries go on.
+  await assert.rejects(c.connect(), { message: 'Failed to refresh slots cache.' })
+  await ready
+  assert.deepEqual(times, [1])
+  assert.deepEqual(c.startupNodes, [{ host: '127.0.0.1', port: cluster.ports[0] }])
+  assert.equal(await c.set('startup:k', 'v'), 'OK')
+})
+
 test("a startup node that is no cluster: connect() rejects with ioredis's ClusterAllFailedError, the server's reply as lastNodeError", async () => {
   const plain = await new RedisServer().start()
   try {

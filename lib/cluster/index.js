@@ -125,12 +125,27 @@ class Cluster extends Redis {
     if (!o.lazyConnect) this.connect().catch(() => {})
   }
 
-  /** ioredis calls `clusterRetryStrategy(times, reason)` with the cluster as `this`. */
+  /**
+   * ioredis calls `clusterRetryStrategy(times, reason)` with the cluster as `this`; the
+   * startup nodes it assigns to `this.startupNodes` are where the next attempt starts.
+   */
   _reconnectDelay(attempt) {
     const strategy = this._clusterOptions.clusterRetryStrategy
     if (typeof strategy !== 'function') return undefined
     const last = this._link && typeof this._link.lastError === 'function' ? this._link.lastError() : null
-    return strategy.call(this, attempt, last ? new Error(last) : undefined)
+    const before = this.startupNodes
+    const delay = strategy.call(this, attempt, last ? new Error(last) : undefined)
+    if (this.startupNodes !== before && this._link) {
+      const nodes = this._parseStartupNodes()
+      if (nodes.length > 0) this._link.setStartupNodes(nodes.map((n) => `${n.host}:${n.port}`))
+    }
+    return delay
+  }
+
+  /** `this.startupNodes` as `{ host, port }` (a clusterRetryStrategy may assign any ioredis form). */
+  _parseStartupNodes() {
+    this.startupNodes = [].concat(this.startupNodes ?? []).map(parseNode)
+    return this.startupNodes
   }
 
   /**
@@ -213,6 +228,7 @@ class Cluster extends Redis {
     // Unref'd: nothing is connected, so nothing to keep the process alive for.
     this._noNodesRetry = setTimeout(() => {
       this._noNodesRetry = null
+      this._parseStartupNodes()
       this.status = 'wait'
       this.connect().catch(() => {})
     }, delay).unref()

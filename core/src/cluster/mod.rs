@@ -189,6 +189,8 @@ struct Shared {
     random: AtomicU64,
     ended: AtomicBool,
     last_error: Mutex<Option<LastError>>,
+    /// Startup nodes, `host:port` (a `clusterRetryStrategy` may replace them).
+    startup: Mutex<Vec<String>>,
     /// The memory-engine switch (`fallback`).
     router: Option<Arc<Router>>,
     /// The last slot-map read failed on every node.
@@ -757,7 +759,7 @@ impl Shared {
         }
         shared.closed.store(false, Ordering::Release);
         shared.sink.deliver(Delivery::Event(Event::Connecting));
-        let up = shared.refresh().await && shared.ready_check().await;
+        let up = shared.refresh_from(true).await && shared.ready_check().await;
         Some((shared, up))
     }
 
@@ -909,6 +911,10 @@ impl Shared {
         self.sink.deliver(Delivery::Event(Event::End));
     }
 
+    async fn refresh(&self) -> bool {
+        self.refresh_from(false).await
+    }
+
     /// Starts one slot-map refresh unless one is running.
     fn refresh_soon(&self) {
         if self.closing.load(Ordering::Relaxed) || self.refreshing.swap(true, Ordering::AcqRel) {
@@ -928,19 +934,27 @@ impl Shared {
         });
     }
 
-    /// Reads the slot map from the first node that answers (known primaries first, then
-    /// the startup nodes); true when it did.
-    async fn refresh(&self) -> bool {
-        let mut candidates: Vec<String> = self.map.lock().masters.clone();
-        let spin = if candidates.is_empty() {
+    /// Reads the slot map from the first node that answers, known primaries (from a
+    /// random one) then the startup nodes; a connect cycle (`from_startup`) starts from the
+    /// startup nodes, as ioredis's does. True when a node gave the map.
+    async fn refresh_from(&self, from_startup: bool) -> bool {
+        let mut masters: Vec<String> = self.map.lock().masters.clone();
+        let spin = if masters.is_empty() {
             0
         } else {
-            self.next_random() as usize % candidates.len()
+            self.next_random() as usize % masters.len()
         };
-        candidates.rotate_left(spin);
-        for addr in &self.options.startup {
-            if !candidates.contains(addr) {
-                candidates.push(addr.clone());
+        masters.rotate_left(spin);
+        let startup = self.startup.lock().clone();
+        let (first, then) = if from_startup {
+            (startup, masters)
+        } else {
+            (masters, startup)
+        };
+        let mut candidates = first;
+        for addr in then {
+            if !candidates.contains(&addr) {
+                candidates.push(addr);
             }
         }
         // Announced addresses the natMap function has not mapped yet (kept as announced).
@@ -1100,6 +1114,7 @@ impl ClusterLink {
         if let (Some(router), Some(metrics)) = (&router, &options.node.metrics) {
             router.set_metrics(metrics.clone());
         }
+        let startup = Mutex::new(options.startup.clone());
         let shared = Arc::new_cyclic(|me| Shared {
             router,
             unreachable: AtomicBool::new(false),
@@ -1128,6 +1143,7 @@ impl ClusterLink {
             random: AtomicU64::new(0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id())),
             ended: AtomicBool::new(false),
             last_error: Mutex::new(None),
+            startup,
         });
         let me = Arc::downgrade(&shared);
         runtime().spawn(async move {
@@ -1362,6 +1378,12 @@ impl ClusterLink {
     /// The facade's answer to a `natMap` / `dnsLookup` question (a cluster event).
     pub fn answer(&self, kind: String, question: String, answer: Answer) {
         self.shared.questions.answer(kind, question, answer);
+    }
+
+    /// Replaces the startup nodes (`host:port`) the next connect cycle starts from
+    /// (ioredis's `clusterRetryStrategy` may assign `this.startupNodes`).
+    pub fn set_startup(&self, nodes: Vec<String>) {
+        *self.shared.startup.lock() = nodes;
     }
 
     /// Re-reads the slot map now.
