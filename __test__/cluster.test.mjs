@@ -238,10 +238,13 @@ test('enableReadyCheck: a cluster in cluster_state:fail is not ready (one shard 
       slotsRefreshTimeout: 300,
       clusterRetryStrategy: (times, reason) => (reasons.push(reason.message), null),
     })
-    c.on('error', () => {})
+    const errors = []
+    c.on('error', (err) => errors.push(err))
     await assert.rejects(c.get('k'), { message: 'None of startup nodes is available' })
     assert.equal(reasons.length, 1)
     assert.match(reasons[0], /cluster_state:fail/)
+    // The slot map was read: not ioredis's "Failed to refresh slots cache.".
+    assert.match(errors[0].message, /^Cluster is not ready: .*cluster_state:fail/)
   } finally {
     master.resume()
     replica.resume()

@@ -770,16 +770,25 @@ impl Shared {
         let Some(shared) = me.upgrade() else {
             return false;
         };
-        // ioredis's ClusterAllFailedError: `Failed to refresh slots cache.` (the facade's
-        // text) with the last node's error as `lastNodeError`.
         let last = shared.last_error.lock().clone();
         let last = last.unwrap_or_else(|| LastError::new("", (String::new(), String::new())));
-        shared.sink.deliver(Delivery::Event(Event::Cluster {
-            name: "all failed",
-            node: last.node,
-            code: last.code,
-            message: last.message,
-        }));
+        let event = if shared.unreachable.load(Ordering::Acquire) {
+            // ioredis's ClusterAllFailedError: `Failed to refresh slots cache.` (the
+            // facade's text) with the last node's error as `lastNodeError`.
+            Event::Cluster {
+                name: "all failed",
+                node: last.node,
+                code: last.code,
+                message: last.message,
+            }
+        } else {
+            // The slot map was read; the ready check failed (`cluster_state:fail`).
+            Event::Error {
+                code: "ECLUSTERDOWN".into(),
+                message: format!("Cluster is not ready: {}", last.reason()),
+            }
+        };
+        shared.sink.deliver(Delivery::Event(event));
         *shared.decision.lock() = None;
         shared.closed.store(true, Ordering::Release);
         shared.sink.deliver(Delivery::Event(Event::Close {
