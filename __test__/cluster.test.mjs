@@ -142,7 +142,9 @@ test("a startup node that is no cluster: connect() rejects with ioredis's Cluste
     const nodeErrors = []
     c.on('error', () => {})
     c.on('node error', (err, address) => nodeErrors.push([address, err]))
+    const ended = new Promise((resolve) => c.once('end', resolve))
     const err = await c.connect().then(() => assert.fail('connect() resolved'), (e) => e)
+    await ended
     assert.equal(err.message, 'Failed to refresh slots cache.')
     assert.ok(err.lastNodeError instanceof Redis.ReplyError)
     assert.equal(err.lastNodeError.message, 'ERR This instance has cluster support disabled')
