@@ -46,6 +46,8 @@ export declare class ClusterConnection {
    * (`host:port` for natMap, an IP for dnsLookup), nothing, or the function's error.
    */
   answer(kind: string, question: string, value?: string | undefined | null, error?: string | undefined | null): void
+  /** Replaces the startup nodes (`host:port`) the next connect cycle starts from. */
+  setStartupNodes(nodes: Array<string>): void
   /** Re-read the slot map now. */
   refreshSlots(): void
   /** The last node or slot-map error. */
@@ -333,6 +335,8 @@ export interface ConnectionOptions {
   preferredSlaves?: Array<string>
   /** Reconnect on `+switch-master` (default true). */
   followSwitchMaster?: boolean
+  /** Deadline of each request to a sentinel in ms (`sentinelCommandTimeout`). */
+  sentinelCommandTimeout?: number
 }
 
 /** Failover counters and state, for `health()`. */

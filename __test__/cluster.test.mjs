@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { createRequire } from 'node:module'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { startCluster, cli, until } from './helpers/redis-cluster.mjs'
-import { rawCommand, freePort } from './helpers/redis-server.mjs'
+import { RedisServer, rawCommand, freePort } from './helpers/redis-server.mjs'
 import { parsePrometheusText, sampleValue } from './helpers/prometheus-text.mjs'
 
 const require = createRequire(import.meta.url)
@@ -38,7 +38,14 @@ function nodeId(port) {
 
 test('exports and constructor forms follow ioredis', async () => {
   assert.equal(Redis.Cluster, Cluster)
-  await assert.rejects(new Cluster([], { lazyConnect: true }).connect(), { message: '`startupNodes` should contain at least one node.' })
+  // No startup node: connect() rejects, and clusterRetryStrategy decides with that reason (as ioredis).
+  const reasons = []
+  const empty = new Cluster([], { lazyConnect: true, clusterRetryStrategy: (times, reason) => (reasons.push([times, reason.message]), times < 2 ? 0 : null) })
+  const emptyEnded = new Promise((resolve) => empty.once('end', resolve))
+  await assert.rejects(empty.connect(), { message: '`startupNodes` should contain at least one node.' })
+  await emptyEnded
+  assert.deepEqual(reasons, [1, 2].map((times) => [times, '`startupNodes` should contain at least one node.']))
+  empty.disconnect()
   assert.throws(() => new Cluster([7000], { scaleReads: 'x', lazyConnect: true }), {
     message: 'Invalid option scaleReads "x". Expected "all", "master", "slave" or a custom function',
   })
@@ -80,7 +87,10 @@ test('clusterRetryStrategy: called with (times, reason) on the cluster; giving u
     },
   })
   const reconnecting = []
-  c.on('error', () => {})
+  const errors = []
+  const nodeErrors = []
+  c.on('error', (err) => errors.push(err))
+  c.on('node error', (err, address) => nodeErrors.push([address, err.message]))
   c.on('reconnecting', () => reconnecting.push(c.status))
   const ended = new Promise((resolve) => c.once('end', resolve))
   await assert.rejects(c.get('k'), { message: 'None of startup nodes is available' })
@@ -88,8 +98,62 @@ test('clusterRetryStrategy: called with (times, reason) on the cluster; giving u
   assert.deepEqual(calls.map(([times]) => times), [1, 2, 3])
   assert.ok(calls.every(([, self, reason]) => self === c && reason instanceof Error))
   assert.equal(reconnecting.length, 2)
+  // ioredis's ClusterAllFailedError per failed cycle, the node's own error attached; each
+  // node that failed to give the slot map is a `node error`.
+  assert.equal(errors.length, 3)
+  for (const err of errors) {
+    assert.equal(err.name, 'ClusterAllFailedError')
+    assert.equal(err.message, 'Failed to refresh slots cache.')
+    assert.equal(err.lastNodeError.message, `connect ECONNREFUSED 127.0.0.1:${dead}`)
+    assert.equal(err.lastNodeError.code, 'ECONNREFUSED')
+  }
+  assert.deepEqual(nodeErrors[0], [`127.0.0.1:${dead}`, `connect ECONNREFUSED 127.0.0.1:${dead}`])
   assert.equal(c.status, 'end')
   await assert.rejects(c.get('k'), { message: 'Connection is closed.' })
+})
+
+test('startupNodes assigned by clusterRetryStrategy are where the next attempt starts', { timeout: 20_000 }, async () => {
+  const dead = await freePort()
+  const times = []
+  const c = new Cluster([dead], {
+    fallback: false,
+    lazyConnect: true,
+    clusterRetryStrategy(n) {
+      times.push(n)
+      this.startupNodes = [{ port: cluster.ports[0] }]
+      return 10
+    },
+  })
+  c.on('error', () => {})
+  clients.push(c)
+  const ready = new Promise((resolve) => c.once('ready', resolve))
+  // As ioredis's, connect() rejects with the first cycle's error; the retries go on.
+  await assert.rejects(c.connect(), { message: 'Failed to refresh slots cache.' })
+  await ready
+  assert.deepEqual(times, [1])
+  assert.deepEqual(c.startupNodes, [{ host: '127.0.0.1', port: cluster.ports[0] }])
+  assert.equal(await c.set('startup:k', 'v'), 'OK')
+})
+
+test("a startup node that is no cluster: connect() rejects with ioredis's ClusterAllFailedError, the server's reply as lastNodeError", async () => {
+  const plain = await new RedisServer().start()
+  try {
+    const c = new Cluster([plain.port], { fallback: false, lazyConnect: true, clusterRetryStrategy: () => null })
+    const nodeErrors = []
+    c.on('error', () => {})
+    c.on('node error', (err, address) => nodeErrors.push([address, err]))
+    const ended = new Promise((resolve) => c.once('end', resolve))
+    const err = await c.connect().then(() => assert.fail('connect() resolved'), (e) => e)
+    await ended
+    assert.equal(err.message, 'Failed to refresh slots cache.')
+    assert.ok(err.lastNodeError instanceof Redis.ReplyError)
+    assert.equal(err.lastNodeError.message, 'ERR This instance has cluster support disabled')
+    assert.equal(nodeErrors[0][0], `127.0.0.1:${plain.port}`)
+    assert.equal(nodeErrors[0][1].message, 'ERR This instance has cluster support disabled')
+    c.disconnect()
+  } finally {
+    await plain.stop()
+  }
 })
 
 test('clusterRetryStrategy giving up with the memory fallback on: end, and memory keeps answering', async () => {
@@ -176,10 +240,13 @@ test('enableReadyCheck: a cluster in cluster_state:fail is not ready (one shard 
       slotsRefreshTimeout: 300,
       clusterRetryStrategy: (times, reason) => (reasons.push(reason.message), null),
     })
-    c.on('error', () => {})
+    const errors = []
+    c.on('error', (err) => errors.push(err))
     await assert.rejects(c.get('k'), { message: 'None of startup nodes is available' })
     assert.equal(reasons.length, 1)
     assert.match(reasons[0], /cluster_state:fail/)
+    // The slot map was read: not ioredis's "Failed to refresh slots cache.".
+    assert.match(errors[0].message, /^Cluster is not ready: .*cluster_state:fail/)
   } finally {
     master.resume()
     replica.resume()

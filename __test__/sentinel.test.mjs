@@ -144,3 +144,34 @@ test('the sentinel list grows from SENTINEL sentinels: with its only configured 
   assert.equal(c.status, 'ready')
   assert.equal(await rawCommand(deployment.masterPort(), 'GET learned:k'), '$1\r\n2')
 })
+
+test('sentinelCommandTimeout bounds each request to a sentinel: a paused one is passed over for the next', { timeout: 20_000 }, async () => {
+  assert.throws(() => new Redis({ sentinels: [{ port: 1 }], name: 'm', sentinelCommandTimeout: 0 }), /"sentinelCommandTimeout"/)
+  assert.throws(() => new Redis({ sentinels: [{ port: 1 }], name: 'm', sentinelCommandTimeout: '300' }), /"sentinelCommandTimeout"/)
+  // Last in the file: a sentinel paused for over 2 s enters TILT mode for 30 s, and
+  // sentinels[0], which answers masterPort(), stays live.
+  const [live, paused] = deployment.sentinels
+  paused.pause()
+  try {
+    // Alone, the paused sentinel fails each attempt with the option's deadline in the error.
+    const alone = new Redis({
+      sentinels: [{ host: '127.0.0.1', port: paused.port }],
+      name: deployment.name,
+      sentinelCommandTimeout: 300,
+      connectTimeout: 60_000,
+      fallback: false,
+      retryStrategy: () => null,
+    })
+    const failed = new Promise((resolve) => alone.once('error', resolve))
+    alone.on('error', () => {})
+    const err = await failed
+    alone.disconnect()
+    assert.match(err.message, new RegExp(`sentinel 127\\.0\\.0\\.1:${paused.port} did not answer within 300 ms`))
+    // First in the list, it does not keep the client from the primary the next one names.
+    const c = client({ sentinels: [{ host: '127.0.0.1', port: paused.port }, { host: '127.0.0.1', port: live.port }], sentinelCommandTimeout: 300, connectTimeout: 60_000, fallback: false })
+    assert.equal(await c.set('sentinel:timeout', '1'), 'OK')
+    assert.equal(await rawCommand(deployment.masterPort(), 'GET sentinel:timeout'), '$1\r\n1')
+  } finally {
+    paused.resume()
+  }
+})

@@ -57,8 +57,13 @@ export declare class Cluster extends Redis {
   scanStream(options?: ScanStreamOptions): ScanStream
   /** A node joined (`+node`) or left (`-node`) the slot map. */
   on(event: '+node' | '-node', listener: (node: Redis) => void): this
-  /** A node's connection error (`host:port`); `error` is for the cluster as a whole. */
+  /** A node's error (`host:port`): its connection's, or a failed CLUSTER SLOTS read. */
   on(event: 'node error', listener: (err: Error & { code?: string }, address: string) => void): this
+  /**
+   * The cluster's errors; when no node gave the slot map, ioredis's ClusterAllFailedError:
+   * `Failed to refresh slots cache.` with the last node's error as `lastNodeError`.
+   */
+  on(event: 'error', listener: (err: Error & { lastNodeError?: (Error & { code?: string }) | null }) => void): this
   /** A CLUSTER SLOTS read succeeded. */
   on(event: 'refresh', listener: () => void): this
   on(event: string | symbol, listener: (...args: any[]) => void): this

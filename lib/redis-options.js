@@ -176,6 +176,7 @@ function validate(o) {
   integer(o, 'db', 0, 2 ** 31 - 1)
   integer(o, 'connectTimeout', 1, 2 ** 31 - 1)
   integer(o, 'commandTimeout', 1, 2 ** 31 - 1, true)
+  integer(o, 'sentinelCommandTimeout', 1, 2 ** 31 - 1, true)
   integer(o, 'blockingTimeout', 0, 2 ** 31 - 1, true)
   integer(o, 'blockingTimeoutGrace', 0, 2 ** 31 - 1)
   integer(o, 'maxRetriesPerRequest', 0, 2 ** 31 - 1, true)

@@ -87,6 +87,8 @@ export interface RedisOptions {
   /** Announced "ip:port" → reachable address. */
   natMap?: Record<string, { host: string; port: number }>
   enableTLSForSentinelMode?: boolean
+  /** Deadline of each request to a sentinel, ms (default: connectTimeout, at most 2 s). */
+  sentinelCommandTimeout?: number | null
   /** bulwark: reconnect on +switch-master (default true; ioredis defaults to false). */
   failoverDetector?: boolean
   [other: string]: unknown

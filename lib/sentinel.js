@@ -57,6 +57,7 @@ function sentinelNativeOptions(o) {
     // bulwark follows +switch-master unless told not to (ioredis's default does not, and
     // keeps writing to a demoted primary: see docs/sentinel.md).
     followSwitchMaster: o.failoverDetector !== false,
+    sentinelCommandTimeout: o.sentinelCommandTimeout ?? undefined,
   }
 }
 

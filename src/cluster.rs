@@ -229,6 +229,12 @@ impl ClusterConnection {
         self.link.answer(kind, question, answer);
     }
 
+    /// Replaces the startup nodes (`host:port`) the next connect cycle starts from.
+    #[napi(catch_unwind)]
+    pub fn set_startup_nodes(&self, nodes: Vec<String>) {
+        self.link.set_startup(nodes);
+    }
+
     /// Re-read the slot map now.
     #[napi(catch_unwind)]
     pub fn refresh_slots(&self) {

@@ -118,6 +118,8 @@ pub struct ConnectionOptions {
     pub preferred_slaves: Option<Vec<String>>,
     /// Reconnect on `+switch-master` (default true).
     pub follow_switch_master: Option<bool>,
+    /// Deadline of each request to a sentinel in ms (`sentinelCommandTimeout`).
+    pub sentinel_command_timeout: Option<u32>,
 }
 
 /// `host:port` split at its last colon.
@@ -138,6 +140,9 @@ fn sentinel_options(o: &ConnectionOptions, tls: &Option<TlsOptions>) -> Option<S
     options.username = o.sentinel_username.clone();
     options.password = o.sentinel_password.clone();
     options.tls = tls.clone().filter(|_| o.sentinel_tls.unwrap_or(false));
+    options.command_timeout = o
+        .sentinel_command_timeout
+        .map(|ms| Duration::from_millis(u64::from(ms)));
     options.nat = o
         .sentinel_nat
         .iter()

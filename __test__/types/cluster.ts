@@ -19,6 +19,7 @@ async function usage(): Promise<void> {
   cluster.on('+node', (node: Redis) => node.options)
   cluster.on('node error', (err, address: string) => [err.code, address])
   cluster.on('refresh', () => undefined)
+  cluster.on('error', (err) => err.lastNodeError?.message)
   const same: Cluster = cluster
   const v: string | null = await same.get('k')
   const n: number = await cluster.incr('{user}:n')
@@ -44,6 +45,7 @@ async function usage(): Promise<void> {
     sentinelPassword: 'x',
     preferredSlaves: [{ ip: '127.0.0.1', port: 6380, prio: 1 }],
     failoverDetector: true,
+    sentinelCommandTimeout: 500,
     lazyConnect: true,
   })
   void [v, n, res, tx, masters, copy, sentinel]

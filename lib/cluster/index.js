@@ -11,6 +11,7 @@ const { nativeOptions } = require('../redis/native-options')
 const commands = require('../redis-commands')
 const { slotOf } = require('./slot')
 const { ShardedSubscribers } = require('./sharded-subscribers')
+const { ClusterAllFailedError, nodeError } = require('./errors')
 
 const DEFAULTS = {
   clusterRetryStrategy: (times) => Math.min(100 + times * 2, 2000),
@@ -113,6 +114,8 @@ class Cluster extends Redis {
     this._clusterOptions = o
     this._nat = natEntries(o.natMap)
     this._nodeClients = new Map()
+    /** The timer of the next connect when there was no startup node. */
+    this._noNodesRetry = null
     this._sharded = new ShardedSubscribers(this, (address) => this._newNodeClient(address))
     this.options.lazyConnect = o.lazyConnect
     if (o.dnsLookup !== undefined && typeof o.dnsLookup !== 'function') throw new TypeError('Cluster option "dnsLookup" must be a function (hostname, callback)')
@@ -122,18 +125,36 @@ class Cluster extends Redis {
     if (!o.lazyConnect) this.connect().catch(() => {})
   }
 
-  /** ioredis calls `clusterRetryStrategy(times, reason)` with the cluster as `this`. */
+  /**
+   * ioredis calls `clusterRetryStrategy(times, reason)` with the cluster as `this`; the
+   * startup nodes it assigns to `this.startupNodes` are where the next attempt starts.
+   */
   _reconnectDelay(attempt) {
     const strategy = this._clusterOptions.clusterRetryStrategy
     if (typeof strategy !== 'function') return undefined
     const last = this._link && typeof this._link.lastError === 'function' ? this._link.lastError() : null
-    return strategy.call(this, attempt, last ? new Error(last) : undefined)
+    const before = this.startupNodes
+    const delay = strategy.call(this, attempt, last ? new Error(last) : undefined)
+    if (this.startupNodes !== before && this._link) {
+      const nodes = this._parseStartupNodes()
+      if (nodes.length > 0) this._link.setStartupNodes(nodes.map((n) => `${n.host}:${n.port}`))
+    }
+    return delay
   }
 
-  /** Topology events from the core (`refresh`, `+node`, `-node`, `node error`) and its questions. */
+  /** `this.startupNodes` as `{ host, port }` (a clusterRetryStrategy may assign any ioredis form). */
+  _parseStartupNodes() {
+    this.startupNodes = [].concat(this.startupNodes ?? []).map(parseNode)
+    return this.startupNodes
+  }
+
+  /**
+   * Topology events from the core (`refresh`, `+node`, `-node`, `node error`, `all failed`:
+   * no node gave the slot map) and its questions.
+   */
   _onEvent(name, code, detail) {
     if (name === 'natMap' || name === 'dnsLookup') return this._answer(name, detail.slice(0, detail.indexOf(' ')))
-    if (name !== 'refresh' && name !== '+node' && name !== '-node' && name !== 'node error') return super._onEvent(name, code, detail)
+    if (!['refresh', '+node', '-node', 'node error', 'all failed'].includes(name)) return super._onEvent(name, code, detail)
     const space = detail.indexOf(' ')
     const address = detail.slice(0, space)
     const message = detail.slice(space + 1)
@@ -141,10 +162,12 @@ class Cluster extends Redis {
       this._sharded.follow()
       return this.emit('refresh')
     }
-    if (name === 'node error') {
-      const err = new Error(message)
-      if (code) err.code = code
-      return this.emit('node error', err, address)
+    if (name === 'node error') return this.emit('node error', nodeError(code, message), address)
+    if (name === 'all failed') {
+      const err = new ClusterAllFailedError(ClusterAllFailedError.defaultMessage, message ? nodeError(code, message) : null)
+      // What Redis's `error` event does: reject a pending connect(), then emit.
+      this.emit('_connectError', err)
+      return this.silentEmit('error', err)
     }
     const client = this._nodeClient(address)
     if (name === '-node') {
@@ -177,11 +200,38 @@ class Cluster extends Redis {
 
   connect(callback) {
     if (this.startupNodes.length === 0) {
-      const promise = Promise.reject(new Error('`startupNodes` should contain at least one node.'))
+      const err = new Error('`startupNodes` should contain at least one node.')
+      if (this.status === 'wait' || this.status === 'end') this._noStartupNodes(err)
+      const promise = Promise.reject(err)
       if (typeof callback === 'function') promise.then(callback, callback)
       return promise
     }
     return super.connect(callback)
+  }
+
+  /**
+   * A connect without startup nodes closes at once and, as in ioredis,
+   * `clusterRetryStrategy(times, reason)` decides: a number tries again after that delay
+   * (the strategy may have set `this.startupNodes`), anything else ends.
+   */
+  _noStartupNodes(reason) {
+    this._manuallyClosing = false
+    this._setStatus('close')
+    let delay
+    try {
+      delay = this._clusterOptions.clusterRetryStrategy?.call(this, ++this.retryAttempts, reason)
+    } catch (err) {
+      this.silentEmit('error', err)
+    }
+    if (typeof delay !== 'number' || !Number.isFinite(delay) || delay < 0) return this._setStatus('end')
+    this._setStatus('reconnecting', delay)
+    // Unref'd: nothing is connected, so nothing to keep the process alive for.
+    this._noNodesRetry = setTimeout(() => {
+      this._noNodesRetry = null
+      this._parseStartupNodes()
+      this.status = 'wait'
+      this.connect().catch(() => {})
+    }, delay).unref()
   }
 
   _createLink(onDelivery) {
@@ -307,6 +357,11 @@ class Cluster extends Redis {
   quit(callback) {
     this._closeNodeClients()
     this._sharded.close()
+    if (this._noNodesRetry) {
+      clearTimeout(this._noNodesRetry)
+      this._noNodesRetry = null
+      this.status = 'wait'
+    }
     if (this.status !== 'wait') return super.quit(callback)
     // Never connected (lazyConnect): as ioredis, OK at once, then 'close' and 'end'.
     this._manuallyClosing = true
@@ -320,6 +375,12 @@ class Cluster extends Redis {
     if (!reconnect) {
       this._closeNodeClients()
       this._sharded.close()
+    }
+    if (this._noNodesRetry && !reconnect) {
+      clearTimeout(this._noNodesRetry)
+      this._noNodesRetry = null
+      this._manuallyClosing = true
+      return this._setStatus('end')
     }
     if (this.status !== 'wait' || reconnect) return super.disconnect(reconnect)
     this._manuallyClosing = true

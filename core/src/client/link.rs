@@ -907,7 +907,7 @@ pub(crate) async fn establish(options: &ClientOptions, db: u32) -> Result<Conn, 
 /// An error as (node-style code, message). I/O errors get the codes and wording of
 /// Node's `net` (`connect ECONNREFUSED 127.0.0.1:6379`); server errors keep their first
 /// word (`WRONGPASS`, `NOAUTH`…). Credentials never appear: redis-rs does not echo them.
-pub(super) fn describe(err: RedisError, address: &super::Address) -> (String, String) {
+pub(crate) fn describe(err: RedisError, address: &super::Address) -> (String, String) {
     if let Some(text) = server_error_text(&err) {
         let code = text.split(' ').next().unwrap_or_default().to_owned();
         return (code, text);

@@ -27,8 +27,8 @@ use tokio::sync::mpsc;
 
 use crate::Reply;
 pub use fallback::{FallbackOptions, FallbackStats, Recovery, Router};
-pub(crate) use link::establish;
 pub use link::FLAG_BLOCKING;
+pub(crate) use link::{describe, establish};
 pub use monitor::MonitorLink;
 pub use options::{Address, ClientCertificate, ClientOptions, TlsOptions};
 pub use sentinel::SentinelOptions;

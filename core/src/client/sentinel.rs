@@ -4,6 +4,7 @@
 //! switch, instead of writing to it until it is converted (ioredis's default, which
 //! loses acknowledged writes for ~10 s after a `SENTINEL FAILOVER`).
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,6 +36,9 @@ pub struct SentinelOptions {
     pub preferred: Vec<(String, u16, i32)>,
     /// Reconnect on `+switch-master` (default true; ioredis's `failoverDetector`).
     pub follow_switch: bool,
+    /// Deadline of each request to a sentinel (`sentinelCommandTimeout`); absent: the
+    /// connect timeout, at most 2 s.
+    pub command_timeout: Option<Duration>,
     /// The sentinel that answered last, tried first next time.
     first: Arc<Preferred>,
     /// Sentinels learned from `SENTINEL sentinels <name>` (ioredis's `updateSentinels`),
@@ -44,6 +48,27 @@ pub struct SentinelOptions {
 
 /// An error as `(code, message)`, the dispatcher's connection error shape.
 type Failed = (String, String);
+
+/// `request` to the sentinel at `host:port`, failed with ETIMEDOUT past `deadline`: a
+/// paused sentinel accepts connections and never answers, so every step is bounded.
+async fn within<T>(
+    deadline: Duration,
+    host: &str,
+    port: u16,
+    request: impl Future<Output = Result<T, Failed>>,
+) -> Result<T, Failed> {
+    tokio::time::timeout(deadline, request)
+        .await
+        .unwrap_or_else(|_| {
+            Err((
+                "ETIMEDOUT".into(),
+                format!(
+                    "sentinel {host}:{port} did not answer within {} ms",
+                    deadline.as_millis()
+                ),
+            ))
+        })
+}
 
 fn node_options(
     base: &ClientOptions,
@@ -106,9 +131,17 @@ impl SentinelOptions {
             nat: Vec::new(),
             preferred: Vec::new(),
             follow_switch: true,
+            command_timeout: None,
             first: Arc::default(),
             learned: Arc::default(),
         }
+    }
+
+    /// How long one request to a sentinel (connecting included: its handshake is a
+    /// request too) may take before the next sentinel is asked.
+    fn request_deadline(&self, base: &ClientOptions) -> Duration {
+        self.command_timeout
+            .unwrap_or_else(|| base.connect_timeout.min(Duration::from_secs(2)))
     }
 
     /// The configured sentinels, then the learned ones.
@@ -159,16 +192,22 @@ impl SentinelOptions {
         host: &str,
         port: u16,
     ) -> Result<Vec<(String, u16)>, Failed> {
-        let (mut conn, _) = establish(&node_options(base, self, host, port), 0).await?;
-        self.learn(&mut conn).await;
+        let deadline = self.request_deadline(base);
+        let node = node_options(base, self, host, port);
+        let (mut conn, _) = within(deadline, host, port, establish(&node, 0)).await?;
+        within(deadline, host, port, async {
+            self.learn(&mut conn).await;
+            Ok(())
+        })
+        .await?;
         let fail = |e: redis::RedisError| (String::new(), format!("sentinel {host}:{port}: {e}"));
         if !self.replica {
-            let addr: Value = redis::cmd("SENTINEL")
-                .arg("get-master-addr-by-name")
-                .arg(&self.name)
-                .query_async(&mut conn)
-                .await
-                .map_err(fail)?;
+            let mut query = redis::cmd("SENTINEL");
+            query.arg("get-master-addr-by-name").arg(&self.name);
+            let addr = within(deadline, host, port, async {
+                query.query_async::<Value>(&mut conn).await.map_err(fail)
+            })
+            .await?;
             return match addr {
                 Value::Array(parts) if parts.len() == 2 => {
                     let ip = bulk_text(&parts[0]).unwrap_or_default();
@@ -186,12 +225,12 @@ impl SentinelOptions {
                 )),
             };
         }
-        let replicas: Value = redis::cmd("SENTINEL")
-            .arg("replicas")
-            .arg(&self.name)
-            .query_async(&mut conn)
-            .await
-            .map_err(fail)?;
+        let mut query = redis::cmd("SENTINEL");
+        query.arg("replicas").arg(&self.name);
+        let replicas = within(deadline, host, port, async {
+            query.query_async::<Value>(&mut conn).await.map_err(fail)
+        })
+        .await?;
         let Value::Array(entries) = replicas else {
             return Ok(Vec::new());
         };
@@ -277,18 +316,10 @@ pub(super) async fn resolve(mut options: ClientOptions) -> Result<ClientOptions,
     for i in 0..count {
         let at = (start + i) % count;
         let (host, port) = &sentinels[at];
-        let asked = tokio::time::timeout(per_try, sentinel.ask(&options, host, *port)).await;
-        let candidates = match asked {
-            Ok(Ok(candidates)) => candidates,
-            Ok(Err(err)) => {
+        let candidates = match sentinel.ask(&options, host, *port).await {
+            Ok(candidates) => candidates,
+            Err(err) => {
                 last = err;
-                continue;
-            }
-            Err(_) => {
-                last = (
-                    "ETIMEDOUT".into(),
-                    format!("sentinel {host}:{port} did not answer"),
-                );
                 continue;
             }
         };
@@ -356,18 +387,21 @@ pub(super) fn watch(options: &ClientOptions, tx: WeakUnboundedSender<Msg>) {
                 subscriber: true,
                 ..node_options(&options, &sentinel, host, *port)
             };
-            let Ok(Ok((mut conn, mut pushes))) =
-                tokio::time::timeout(options.connect_timeout, establish(&subscriber, 0)).await
+            let deadline = sentinel.request_deadline(&options);
+            let Ok((mut conn, mut pushes)) =
+                within(deadline, host, *port, establish(&subscriber, 0)).await
             else {
                 tokio::time::sleep(Duration::from_millis(500)).await;
                 continue;
             };
-            if redis::cmd("SUBSCRIBE")
-                .arg("+switch-master")
-                .exec_async(&mut conn)
-                .await
-                .is_err()
-            {
+            let subscribed = within(deadline, host, *port, async {
+                redis::cmd("SUBSCRIBE")
+                    .arg("+switch-master")
+                    .exec_async(&mut conn)
+                    .await
+                    .map_err(|e| (String::new(), e.to_string()))
+            });
+            if subscribed.await.is_err() {
                 continue;
             }
             let mut tick = tokio::time::interval(Duration::from_secs(1));

@@ -125,6 +125,35 @@ type Shard = Arc<(String, Vec<String>)>;
 /// its id).
 type OpenTransaction = (Vec<Job>, Option<(usize, Option<u16>, u64)>);
 
+/// The last error on the way to the cluster, as ioredis's `lastNodeError`.
+#[derive(Debug, Clone)]
+struct LastError {
+    /// The node that gave it, `host:port` (empty when none did, e.g. a `dnsLookup`).
+    node: String,
+    /// Node-style code (`ECONNREFUSED`, or a reply's first word such as `ERR`), or empty.
+    code: String,
+    message: String,
+}
+
+impl LastError {
+    fn new(node: &str, (code, message): (String, String)) -> Self {
+        Self {
+            node: node.to_owned(),
+            code,
+            message,
+        }
+    }
+
+    /// `host:port: message`: the `clusterRetryStrategy` reason, the outage's message.
+    fn reason(&self) -> String {
+        if self.node.is_empty() {
+            self.message.clone()
+        } else {
+            format!("{}: {}", self.node, self.message)
+        }
+    }
+}
+
 #[derive(Default)]
 struct Map {
     /// Slot → (primary, replicas).
@@ -159,7 +188,9 @@ struct Shared {
     internal_ids: AtomicU32,
     random: AtomicU64,
     ended: AtomicBool,
-    last_error: Mutex<Option<String>>,
+    last_error: Mutex<Option<LastError>>,
+    /// Startup nodes, `host:port` (a `clusterRetryStrategy` may replace them).
+    startup: Mutex<Vec<String>>,
     /// The memory-engine switch (`fallback`).
     router: Option<Arc<Router>>,
     /// The last slot-map read failed on every node.
@@ -651,7 +682,8 @@ impl Shared {
                 self.refresh_soon();
             }
             Delivery::Event(Event::Error { code, message }) => {
-                *self.last_error.lock() = Some(format!("{addr}: {message}"));
+                *self.last_error.lock() =
+                    Some(LastError::new(addr, (code.clone(), message.clone())));
                 // As ioredis: a node's error is `node error`; `error` is for the cluster.
                 if !self.closing.load(Ordering::Relaxed) {
                     self.sink.deliver(Delivery::Event(Event::Cluster {
@@ -705,8 +737,10 @@ impl Shared {
                     .await;
             if let Ok(Some(info)) = info {
                 if info.contains("cluster_state:fail") {
-                    *self.last_error.lock() =
-                        Some(format!("CLUSTER INFO on {addr}: cluster_state:fail"));
+                    *self.last_error.lock() = Some(LastError::new(
+                        &addr,
+                        (String::new(), "CLUSTER INFO: cluster_state:fail".into()),
+                    ));
                     return false;
                 }
                 return true;
@@ -725,7 +759,7 @@ impl Shared {
         }
         shared.closed.store(false, Ordering::Release);
         shared.sink.deliver(Delivery::Event(Event::Connecting));
-        let up = shared.refresh().await && shared.ready_check().await;
+        let up = shared.refresh_from(true).await && shared.ready_check().await;
         Some((shared, up))
     }
 
@@ -736,11 +770,25 @@ impl Shared {
         let Some(shared) = me.upgrade() else {
             return false;
         };
-        let message = shared.last_error.lock().clone().unwrap_or_default();
-        shared.sink.deliver(Delivery::Event(Event::Error {
-            code: "ECLUSTERSLOTS".into(),
-            message: format!("Failed to refresh slots cache. Last error: {message}"),
-        }));
+        let last = shared.last_error.lock().clone();
+        let last = last.unwrap_or_else(|| LastError::new("", (String::new(), String::new())));
+        let event = if shared.unreachable.load(Ordering::Acquire) {
+            // ioredis's ClusterAllFailedError: `Failed to refresh slots cache.` (the
+            // facade's text) with the last node's error as `lastNodeError`.
+            Event::Cluster {
+                name: "all failed",
+                node: last.node,
+                code: last.code,
+                message: last.message,
+            }
+        } else {
+            // The slot map was read; the ready check failed (`cluster_state:fail`).
+            Event::Error {
+                code: "ECLUSTERDOWN".into(),
+                message: format!("Cluster is not ready: {}", last.reason()),
+            }
+        };
+        shared.sink.deliver(Delivery::Event(event));
         *shared.decision.lock() = None;
         shared.closed.store(true, Ordering::Release);
         shared.sink.deliver(Delivery::Event(Event::Close {
@@ -872,6 +920,10 @@ impl Shared {
         self.sink.deliver(Delivery::Event(Event::End));
     }
 
+    async fn refresh(&self) -> bool {
+        self.refresh_from(false).await
+    }
+
     /// Starts one slot-map refresh unless one is running.
     fn refresh_soon(&self) {
         if self.closing.load(Ordering::Relaxed) || self.refreshing.swap(true, Ordering::AcqRel) {
@@ -891,19 +943,27 @@ impl Shared {
         });
     }
 
-    /// Reads the slot map from the first node that answers (known primaries first, then
-    /// the startup nodes); true when it did.
-    async fn refresh(&self) -> bool {
-        let mut candidates: Vec<String> = self.map.lock().masters.clone();
-        let spin = if candidates.is_empty() {
+    /// Reads the slot map from the first node that answers, known primaries (from a
+    /// random one) then the startup nodes; a connect cycle (`from_startup`) starts from the
+    /// startup nodes, as ioredis's does. True when a node gave the map.
+    async fn refresh_from(&self, from_startup: bool) -> bool {
+        let mut masters: Vec<String> = self.map.lock().masters.clone();
+        let spin = if masters.is_empty() {
             0
         } else {
-            self.next_random() as usize % candidates.len()
+            self.next_random() as usize % masters.len()
         };
-        candidates.rotate_left(spin);
-        for addr in &self.options.startup {
-            if !candidates.contains(addr) {
-                candidates.push(addr.clone());
+        masters.rotate_left(spin);
+        let startup = self.startup.lock().clone();
+        let (first, then) = if from_startup {
+            (startup, masters)
+        } else {
+            (masters, startup)
+        };
+        let mut candidates = first;
+        for addr in then {
+            if !candidates.contains(&addr) {
+                candidates.push(addr);
             }
         }
         // Announced addresses the natMap function has not mapped yet (kept as announced).
@@ -918,7 +978,7 @@ impl Shared {
             let addr = match self.resolve(&addr).await {
                 Ok(addr) => addr,
                 Err(e) => {
-                    *self.last_error.lock() = Some(e);
+                    *self.last_error.lock() = Some(LastError::new("", (String::new(), e)));
                     continue;
                 }
             };
@@ -944,14 +1004,29 @@ impl Shared {
                     self.announce("refresh", String::new());
                     return true;
                 }
-                Ok(Err(e)) => *self.last_error.lock() = Some(e),
-                Err(_) => {
-                    *self.last_error.lock() = Some(format!("CLUSTER SLOTS on {addr} timed out"))
-                }
+                Ok(Err(e)) => self.slots_failed(LastError::new(&addr, e)),
+                Err(_) => self.slots_failed(LastError::new(
+                    &addr,
+                    ("ETIMEDOUT".into(), "CLUSTER SLOTS timed out".into()),
+                )),
             }
         }
         self.unreachable.store(true, Ordering::Release);
         false
+    }
+
+    /// A node could not give the slot map: `node error`, as ioredis emits for each node
+    /// its refresh tries, and the last error so far.
+    fn slots_failed(&self, error: LastError) {
+        if !self.closing.load(Ordering::Relaxed) {
+            self.sink.deliver(Delivery::Event(Event::Cluster {
+                name: "node error",
+                node: error.node.clone(),
+                code: error.code.clone(),
+                message: error.message.clone(),
+            }));
+        }
+        *self.last_error.lock() = Some(error);
     }
 
     fn announce(&self, name: &'static str, node: String) {
@@ -1048,6 +1123,7 @@ impl ClusterLink {
         if let (Some(router), Some(metrics)) = (&router, &options.node.metrics) {
             router.set_metrics(metrics.clone());
         }
+        let startup = Mutex::new(options.startup.clone());
         let shared = Arc::new_cyclic(|me| Shared {
             router,
             unreachable: AtomicBool::new(false),
@@ -1076,6 +1152,7 @@ impl ClusterLink {
             random: AtomicU64::new(0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id())),
             ended: AtomicBool::new(false),
             last_error: Mutex::new(None),
+            startup,
         });
         let me = Arc::downgrade(&shared);
         runtime().spawn(async move {
@@ -1312,6 +1389,12 @@ impl ClusterLink {
         self.shared.questions.answer(kind, question, answer);
     }
 
+    /// Replaces the startup nodes (`host:port`) the next connect cycle starts from
+    /// (ioredis's `clusterRetryStrategy` may assign `this.startupNodes`).
+    pub fn set_startup(&self, nodes: Vec<String>) {
+        *self.shared.startup.lock() = nodes;
+    }
+
     /// Re-reads the slot map now.
     pub fn refresh(&self) {
         self.shared.refresh_soon();
@@ -1324,7 +1407,11 @@ impl ClusterLink {
 
     /// The last node or slot-map error, for `health()`.
     pub fn last_error(&self) -> Option<String> {
-        self.shared.last_error.lock().clone()
+        self.shared
+            .last_error
+            .lock()
+            .as_ref()
+            .map(LastError::reason)
     }
 }
 

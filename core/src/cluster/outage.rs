@@ -54,7 +54,8 @@ impl Shared {
         let message = self
             .last_error
             .lock()
-            .clone()
+            .as_ref()
+            .map(super::LastError::reason)
             .unwrap_or_else(|| "no cluster node answered".into());
         router.set_last_error(&message);
         self.sink.deliver(Delivery::Event(Event::Fallback {

@@ -3,7 +3,7 @@
 
 use redis::Value;
 
-use crate::client::{Address, ClientOptions};
+use crate::client::{describe, Address, ClientOptions};
 
 /// One slot range and its nodes (`host:port`), as CLUSTER SLOTS lists them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,14 +81,18 @@ fn parse(
 }
 
 /// Reads the slot map from the node at `addr` (connection options from `template`).
+/// The node's error as `(code, message)`: a server's reply text (`ERR …`) or Node's
+/// wording of an I/O error (`connect ECONNREFUSED …`), as ioredis's `lastNodeError` holds.
 pub async fn fetch(
     template: &ClientOptions,
     addr: &str,
     nat: &(dyn Fn(String) -> String + Sync),
-) -> Result<Vec<Range>, String> {
-    let (host, port) = split(addr).ok_or_else(|| format!("bad node address {addr}"))?;
+) -> Result<Vec<Range>, (String, String)> {
+    let failed = |message: String| (String::new(), message);
+    let (host, port) = split(addr).ok_or_else(|| failed(format!("bad node address {addr}")))?;
+    let address = Address::Tcp { host, port };
     let options = ClientOptions {
-        address: Address::Tcp { host, port },
+        address: address.clone(),
         ready_check: false,
         subscriber: false,
         client_name: None,
@@ -96,20 +100,18 @@ pub async fn fetch(
         sentinel: None,
         ..template.clone()
     };
-    let (mut conn, _) = crate::client::establish(&options, 0)
-        .await
-        .map_err(|(_, message)| message)?;
+    let (mut conn, _) = crate::client::establish(&options, 0).await?;
     // Spelled as ioredis sends it (`cluster SLOTS`): Redis ignores the case, but mock
     // servers written for ioredis's tests match these exact bytes.
     let reply: Value = redis::cmd("cluster")
         .arg("SLOTS")
         .query_async(&mut conn)
         .await
-        .map_err(|e| format!("CLUSTER SLOTS on {addr}: {e}"))?;
-    let ranges = parse(&reply, addr, nat)
-        .ok_or_else(|| format!("unexpected CLUSTER SLOTS reply from {addr}"))?;
+        .map_err(|e| describe(e, &address))?;
+    let ranges =
+        parse(&reply, addr, nat).ok_or_else(|| failed("unexpected CLUSTER SLOTS reply".into()))?;
     if ranges.is_empty() {
-        return Err(format!("{addr} serves no slots"));
+        return Err(failed("the node serves no slots".into()));
     }
     Ok(ranges)
 }
