@@ -8,7 +8,6 @@
 //! reply from `submit` directly and never touches the sink.
 
 pub mod args;
-mod crowding;
 pub mod fallback;
 mod link;
 mod monitor;
