@@ -87,9 +87,14 @@ class IdTable {
   }
 
   clear() {
-    this._ids = new Float64Array(FIRST_SIZE).fill(FREE)
-    this._values = new Array(FIRST_SIZE).fill(undefined)
-    this._mask = FIRST_SIZE - 1
+    this._reset(FIRST_SIZE)
+  }
+
+  /** Empties the table with a ring of `size` (a power of two) slots. */
+  _reset(size) {
+    this._ids = new Float64Array(size).fill(FREE)
+    this._values = new Array(size).fill(undefined)
+    this._mask = size - 1
     this._inRing = 0
     this._side = Object.create(null)
     this._spilled = 0
@@ -108,14 +113,7 @@ class IdTable {
   /** Doubles the ring and takes back the side table's calls that now fit. */
   _grow() {
     const entries = this._entries()
-    const size = this._ids.length * 2
-    this._ids = new Float64Array(size).fill(FREE)
-    this._values = new Array(size).fill(undefined)
-    this._mask = size - 1
-    this._inRing = 0
-    this._side = Object.create(null)
-    this._spilled = 0
-    this.size = 0
+    this._reset(this._ids.length * 2)
     for (const [id, value] of entries) this.set(id, value)
   }
 }

@@ -7,11 +7,9 @@
 pub fn decode(mut buf: &[u8]) -> Option<Vec<&[u8]>> {
     let mut args = Vec::with_capacity(4);
     while !buf.is_empty() {
-        let len_bytes: [u8; 4] = buf.get(..4)?.try_into().ok()?;
-        let len = u32::from_le_bytes(len_bytes) as usize;
-        let arg = buf.get(4..4 + len)?;
+        let (arg, rest) = split_first(buf)?;
         args.push(arg);
-        buf = &buf[4 + len..];
+        buf = rest;
     }
     Some(args)
 }
@@ -22,16 +20,19 @@ pub fn well_formed(mut buf: &[u8]) -> bool {
         return false;
     }
     while !buf.is_empty() {
-        let Some(len_bytes) = buf.get(..4) else {
-            return false;
-        };
-        let len = u32::from_le_bytes([len_bytes[0], len_bytes[1], len_bytes[2], len_bytes[3]]);
-        let Some(rest) = buf.get(4 + len as usize..) else {
-            return false;
-        };
-        buf = rest;
+        match split_first(buf) {
+            Some((_, rest)) => buf = rest,
+            None => return false,
+        }
     }
     true
+}
+
+/// The first argument of `buf` and what follows it; `None` when it is cut short.
+fn split_first(buf: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (len_bytes, rest) = buf.split_first_chunk::<4>()?;
+    let len = u32::from_le_bytes(*len_bytes) as usize;
+    (len <= rest.len()).then(|| rest.split_at(len))
 }
 
 /// The database a `SELECT <index>` command switches to; `None` for any other command.

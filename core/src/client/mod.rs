@@ -402,11 +402,14 @@ fn closed() -> Failure {
 /// malformed entry (which ends the batch).
 type Entry<'a> = Result<(u32, u8, &'a [u8]), u32>;
 
+/// Bytes before an entry's arguments: its id, flags and length.
+const ENTRY_HEADER: usize = 12;
+
 /// Splits a batch: each entry is `id: u32 LE`, `flags: u32 LE`, `len: u32 LE`, then
 /// `len` bytes of [`args`] encoding.
 pub(crate) fn entries(mut encoded: &[u8]) -> impl Iterator<Item = Entry<'_>> {
     std::iter::from_fn(move || {
-        if encoded.len() < 12 {
+        if encoded.len() < ENTRY_HEADER {
             return None;
         }
         let word = |at: usize| {
@@ -418,9 +421,9 @@ pub(crate) fn entries(mut encoded: &[u8]) -> impl Iterator<Item = Entry<'_>> {
             ])
         };
         let (id, flags, len) = (word(0), word(4) as u8, word(8) as usize);
-        match encoded.get(12..12 + len) {
+        match encoded.get(ENTRY_HEADER..ENTRY_HEADER + len) {
             Some(args) => {
-                encoded = &encoded[12 + len..];
+                encoded = &encoded[ENTRY_HEADER + len..];
                 Some(Ok((id, flags, args)))
             }
             None => {
@@ -484,6 +487,8 @@ impl Backend {
         let mut route = router.map(|r| r.lock());
         let mode = route.as_ref().map_or(fallback::Mode::Redis, |r| r.mode);
         let mut batch: Vec<u8> = Vec::new();
+        // Where the current entry starts in `encoded`: an admitted one is copied as is.
+        let mut at = 0;
         for entry in entries(encoded) {
             let (id, flags, args) = match entry {
                 Ok(entry) => entry,
@@ -510,15 +515,13 @@ impl Backend {
                             if batch.is_empty() {
                                 batch.reserve(encoded.len());
                             }
-                            batch.extend_from_slice(&id.to_le_bytes());
-                            batch.extend_from_slice(&u32::from(flags).to_le_bytes());
-                            batch.extend_from_slice(&(args.len() as u32).to_le_bytes());
-                            batch.extend_from_slice(args);
+                            batch.extend_from_slice(&encoded[at..at + ENTRY_HEADER + args.len()]);
                         }
                         Err(failure) => now.push(failed(id, flags, failure)),
                     }
                 }
             }
+            at += ENTRY_HEADER + args.len();
         }
         if let (Backend::Redis(link), false) = (self, batch.is_empty()) {
             // Sent while the routing lock is held: a flip to memory cannot overtake it.

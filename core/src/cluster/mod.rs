@@ -682,17 +682,8 @@ impl Shared {
                 self.refresh_soon();
             }
             Delivery::Event(Event::Error { code, message }) => {
-                *self.last_error.lock() =
-                    Some(LastError::new(addr, (code.clone(), message.clone())));
                 // As ioredis: a node's error is `node error`; `error` is for the cluster.
-                if !self.closing.load(Ordering::Relaxed) {
-                    self.sink.deliver(Delivery::Event(Event::Cluster {
-                        name: "node error",
-                        node: addr.to_owned(),
-                        code,
-                        message,
-                    }));
-                }
+                self.node_failed(LastError::new(addr, (code, message)));
             }
             Delivery::Event(Event::Ready) => {
                 // A replica serves reads only after READONLY (per connection).
@@ -1004,8 +995,8 @@ impl Shared {
                     self.announce("refresh", String::new());
                     return true;
                 }
-                Ok(Err(e)) => self.slots_failed(LastError::new(&addr, e)),
-                Err(_) => self.slots_failed(LastError::new(
+                Ok(Err(e)) => self.node_failed(LastError::new(&addr, e)),
+                Err(_) => self.node_failed(LastError::new(
                     &addr,
                     ("ETIMEDOUT".into(), "CLUSTER SLOTS timed out".into()),
                 )),
@@ -1015,9 +1006,10 @@ impl Shared {
         false
     }
 
-    /// A node could not give the slot map: `node error`, as ioredis emits for each node
-    /// its refresh tries, and the last error so far.
-    fn slots_failed(&self, error: LastError) {
+    /// A node failed (its link's error, or a slot-map read it could not answer, which
+    /// ioredis also reports for each node its refresh tries): `node error`, and the last
+    /// error so far.
+    fn node_failed(&self, error: LastError) {
         if !self.closing.load(Ordering::Relaxed) {
             self.sink.deliver(Delivery::Event(Event::Cluster {
                 name: "node error",
