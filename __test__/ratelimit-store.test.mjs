@@ -392,6 +392,28 @@ test('increments of one turn go as one script run, each key counted in order as 
   assert.equal((await original.increment('old')).totalHits, 3)
 })
 
+test('a turn of more increments than one run holds goes as several runs, in order, each key counted once per call', async () => {
+  const { client, calls } = countingClient()
+  const store = new RedisStore({ client, prefix: 'batchsplit:' })
+  store.init({ windowMs: 60_000 })
+  // 100 calls over 7 keys: the counts each call sees must be 1, 2, 3… per key, in call order.
+  const keys = Array.from({ length: 100 }, (_, i) => `k${i % 7}`)
+  const results = await Promise.all(keys.map((k) => store.increment(k)))
+  assert.ok(calls.length > 1, `several runs: ${calls}`)
+  assert.equal(
+    calls.reduce((a, b) => a + b, 0),
+    keys.length,
+    'every call in exactly one run',
+  )
+  assert.ok(Math.max(...calls) < keys.length, `no run holds the whole turn: ${calls}`)
+  assert.deepEqual(
+    results.map((r) => r.totalHits),
+    keys.map((_, i) => Math.floor(i / 7) + 1),
+  )
+  const c = ioredis()
+  assert.equal(await c.get('batchsplit:k0'), String(Math.ceil(100 / 7)))
+})
+
 test('a coalesced run after SCRIPT FLUSH is sent once more by EVAL and counts each key once', async () => {
   const c = ioredis()
   const store = new RedisStore({ client: bulwarkClient(), prefix: 'batchflush:' })
