@@ -35,6 +35,36 @@ fn split_first(buf: &[u8]) -> Option<(&[u8], &[u8])> {
     (len <= rest.len()).then(|| rest.split_at(len))
 }
 
+/// Keys from which a script run counts as long (~2 µs of server time per key of a
+/// coalesced rate-limit run).
+const LONG_SCRIPT_KEYS: u32 = 8;
+
+/// Whether encoded `buf` is an EVAL/EVALSHA (or `_RO`) or FCALL of at least
+/// [`LONG_SCRIPT_KEYS`] keys: a command the server takes long enough over that the client
+/// thread should not poll for its reply (see `spin.rs`).
+pub fn long_script(buf: &[u8]) -> bool {
+    let Some((name, rest)) = split_first(buf) else {
+        return false;
+    };
+    let script = [
+        &b"EVALSHA"[..],
+        b"EVAL",
+        b"EVALSHA_RO",
+        b"EVAL_RO",
+        b"FCALL",
+        b"FCALL_RO",
+    ]
+    .iter()
+    .any(|n| name.eq_ignore_ascii_case(n));
+    if !script {
+        return false;
+    }
+    let numkeys = split_first(rest)
+        .and_then(|(_, rest)| split_first(rest))
+        .and_then(|(n, _)| std::str::from_utf8(n).ok()?.parse::<u32>().ok());
+    numkeys.is_some_and(|n| n >= LONG_SCRIPT_KEYS)
+}
+
 /// The database a `SELECT <index>` command switches to; `None` for any other command.
 /// A client remembers it once the server says OK, to select it again on reconnect (as
 /// ioredis does) and to open its memory-engine session on it during an outage.
@@ -61,6 +91,21 @@ pub fn encode<A: AsRef<[u8]>>(args: &[A]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_scripts_are_script_runs_of_eight_keys_or_more() {
+        let long = |args: &[&str]| long_script(&encode(args));
+        assert!(long(&["EVALSHA", "abc", "8", "k1"]));
+        assert!(long(&["evalsha", "abc", "32"]));
+        assert!(long(&["EVAL", "return 1", "100"]));
+        assert!(long(&["FCALL_RO", "f", "9"]));
+        assert!(!long(&["EVALSHA", "abc", "7", "k"]));
+        assert!(!long(&["EVALSHA", "abc", "x"]));
+        assert!(!long(&["EVALSHA", "abc"]));
+        assert!(!long(&["EVALSHA"]));
+        assert!(!long(&["MGET", "abc", "100"]));
+        assert!(!long_script(&[1, 0]));
+    }
 
     #[test]
     fn round_trips_binary_and_empty_args() {

@@ -377,8 +377,10 @@ impl RedisLink {
     }
 
     /// Hands a batch to the dispatcher; when it has ended, the batch fails at once.
-    fn send_commands(&self, bytes: Vec<u8>) -> Vec<Completion> {
-        spin::Spin::touch();
+    /// `long`: the batch holds a script run long enough that the client thread should
+    /// sleep rather than poll until its reply ([`spin`]).
+    fn send_commands(&self, bytes: Vec<u8>, long: bool) -> Vec<Completion> {
+        spin::Spin::touch(long);
         let submitted = self.metrics.as_ref().map(|_| Instant::now());
         match self.tx.send(Msg::Commands(Encoded { bytes, submitted })) {
             Ok(()) => Vec::new(),
@@ -487,6 +489,7 @@ impl Backend {
         let mut route = router.map(|r| r.lock());
         let mode = route.as_ref().map_or(fallback::Mode::Redis, |r| r.mode);
         let mut batch: Vec<u8> = Vec::new();
+        let mut long = false;
         // Where the current entry starts in `encoded`: an admitted one is copied as is.
         let mut at = 0;
         for entry in entries(encoded) {
@@ -512,6 +515,7 @@ impl Backend {
                     }
                     match link.admit(args) {
                         Ok(()) => {
+                            long |= args::long_script(args);
                             if batch.is_empty() {
                                 batch.reserve(encoded.len());
                             }
@@ -525,7 +529,7 @@ impl Backend {
         }
         if let (Backend::Redis(link), false) = (self, batch.is_empty()) {
             // Sent while the routing lock is held: a flip to memory cannot overtake it.
-            now.extend(link.send_commands(batch));
+            now.extend(link.send_commands(batch, long));
         }
         drop(route);
         now
