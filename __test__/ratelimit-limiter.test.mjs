@@ -411,6 +411,16 @@ test('long and multi-byte keys stay distinct in memory (no truncation at any len
   assert.equal(limiter.local.size, keys.length)
 })
 
+/** A turn's `together` decisions (the last for a key holding a list under `prefix`) are
+ * what `oneByOne` decided, allowed as `allowed`; the foreign key went to the outage policy. */
+async function assertLikeOneByOne(together, oneByOne, allowed, prefix, algorithm) {
+  const shape = (r) => [r.allowed, r.remaining]
+  assert.deepEqual(together.slice(0, -1).map(shape), oneByOne.map(shape), algorithm)
+  assert.deepEqual(oneByOne.map((r) => r.allowed), allowed, algorithm)
+  assert.equal(together.at(-1).allowed, true, 'the local policy decided the foreign key')
+  assert.equal(await io.type(`${prefix}foreign`), 'list')
+}
+
 test('consumes of one turn on Redis go as one script run and decide each key in order as one by one', async () => {
   for (const algorithm of ['fixed-window', 'sliding-window', 'token-bucket']) {
     const runs = []
@@ -435,15 +445,7 @@ test('consumes of one turn on Redis go as one script run and decide each key in 
     await io.lpush(`batch:${algorithm}:foreign`, 'y')
     const together = await Promise.all([...requests, ['foreign', 1]].map(([k, cost]) => batched.consume(k, cost)))
     assert.deepEqual(runs, [requests.length + 1], `${algorithm}: one run`)
-    const shape = (r) => [r.allowed, r.remaining]
-    assert.deepEqual(together.slice(0, -1).map(shape), oneByOne.map(shape), algorithm)
-    assert.deepEqual(
-      oneByOne.map((r) => r.allowed),
-      [true, true, true, false, true, true, false],
-      algorithm,
-    )
-    assert.equal(together.at(-1).allowed, true, 'the local policy decided the foreign key')
-    assert.equal(await io.type(`batch:${algorithm}:foreign`), 'list')
+    await assertLikeOneByOne(together, oneByOne, [true, true, true, false, true, true, false], `batch:${algorithm}:`, algorithm)
   }
 })
 
@@ -465,14 +467,6 @@ test('a turn of consumes with one cost sends that cost once and decides as one b
     const together = await Promise.all([...keys, 'foreign'].map((k) => batched.consume(k)))
     // limit, window_ms and the one cost.
     assert.deepEqual(argCounts, [3], `${algorithm}: one run, one cost`)
-    const shape = (r) => [r.allowed, r.remaining]
-    assert.deepEqual(together.slice(0, -1).map(shape), oneByOne.map(shape), algorithm)
-    assert.deepEqual(
-      oneByOne.map((r) => r.allowed),
-      [true, true, true, true, false, true, true],
-      algorithm,
-    )
-    assert.equal(together.at(-1).allowed, true, 'the local policy decided the foreign key')
-    assert.equal(await io.type(`shared:${algorithm}:foreign`), 'list')
+    await assertLikeOneByOne(together, oneByOne, [true, true, true, true, false, true, true], `shared:${algorithm}:`, algorithm)
   }
 })

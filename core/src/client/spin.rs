@@ -16,7 +16,7 @@
 //! in turn, and the rate limiter lost a third of its decisions per second. So after
 //! submitting a long script run ([`super::args::long_script`]) the client thread sleeps
 //! in `epoll_wait` until the next ordinary submission or the end of the window, and (on
-//! Linux) up to [`WARMERS`] threads at `SCHED_IDLE` priority spin instead: they keep the
+//! Linux) [`WARMERS`] threads at `SCHED_IDLE` priority spin instead: they keep the
 //! vCPUs out of halt, so the reply wakes the client thread quickly, and they give their
 //! CPU at once to any thread that wakes, which a polling thread of normal priority does not.
 
@@ -30,8 +30,8 @@ use tokio::sync::Notify;
 /// `BULWARK_SPIN_MICROS` environment variable says otherwise (0: never spin).
 const WINDOW: Duration = Duration::from_micros(200);
 
-/// Most warmer threads: one per CPU, up to two (one for Node's thread, one for the
-/// client thread or a local server).
+/// Warmer threads: two (one for Node's thread, one for the client thread or a local
+/// server). Warmers only start inside a window, so with at least 2 CPUs.
 #[cfg(target_os = "linux")]
 const WARMERS: usize = 2;
 
@@ -39,7 +39,7 @@ const WARMERS: usize = 2;
 /// included), where a spinning thread would only take the time the thread it waits for
 /// needs, and burn a container's quota.
 fn window() -> Duration {
-    let single_cpu = cpus() < 2;
+    let single_cpu = std::thread::available_parallelism().map_or(true, |n| n.get() < 2);
     if single_cpu {
         return Duration::ZERO;
     }
@@ -47,10 +47,6 @@ fn window() -> Duration {
         .ok()
         .and_then(|v| v.trim().parse().ok())
         .map_or(WINDOW, Duration::from_micros)
-}
-
-fn cpus() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// The shared activity clock of the client thread.
@@ -84,7 +80,7 @@ impl Spin {
             wake: Notify::new(),
             parked: AtomicBool::new(false),
             #[cfg(target_os = "linux")]
-            warmers: warm::Warmers::new(WARMERS.min(cpus())),
+            warmers: warm::Warmers::new(),
         })
     }
 
@@ -175,7 +171,6 @@ mod warm {
 
     /// Idle-priority threads, started on first use, asleep on `cv` outside the window.
     pub(super) struct Warmers {
-        count: usize,
         started: std::sync::Once,
         asleep: AtomicUsize,
         lock: Mutex<()>,
@@ -183,9 +178,8 @@ mod warm {
     }
 
     impl Warmers {
-        pub(super) fn new(count: usize) -> Self {
+        pub(super) fn new() -> Self {
             Self {
-                count,
                 started: std::sync::Once::new(),
                 asleep: AtomicUsize::new(0),
                 lock: Mutex::new(()),
@@ -196,7 +190,7 @@ mod warm {
         /// A long run was submitted: let the warmers spin.
         pub(super) fn start(&self) {
             self.started.call_once(|| {
-                for _ in 0..self.count {
+                for _ in 0..super::WARMERS {
                     // A warmer that cannot start only costs the wake-ups it would save.
                     let _ = std::thread::Builder::new()
                         .name("bulwark-warm".into())
