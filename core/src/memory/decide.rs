@@ -11,24 +11,16 @@
 //! script not loaded, a session inside MULTI) answers `None` before anything is touched:
 //! the caller runs the EVALSHA then, exactly as before.
 
-use once_cell::sync::Lazy;
-
+use super::script::Known;
 use super::store::{Hash, State, Value};
-use super::{sha1_hex, Engine, Session};
-use crate::ratelimit::{
-    store_scripts, Algorithm, MAX_LIMIT, MAX_LIMIT_TIMES_WINDOW, MAX_WINDOW_MS,
-};
+use super::{Engine, Session};
+use crate::ratelimit::{MAX_LIMIT, MAX_LIMIT_TIMES_WINDOW, MAX_WINDOW_MS};
 
 /// Integers the scripts' doubles hold exactly with room for a sum (known.rs's bound).
 const EXACT: i64 = 1 << 52;
 
 /// Fields up to which a hash is searched by comparing names.
 const SMALL_HASH: usize = 8;
-
-static STORE_INCREMENT_SHA: Lazy<String> =
-    Lazy::new(|| sha1_hex(store_scripts::INCREMENT.as_bytes()));
-static FIXED_WINDOW_SHA: Lazy<String> =
-    Lazy::new(|| sha1_hex(Algorithm::FixedWindow.redis_script().as_bytes()));
 
 /// A stored value as the scripts' `tonumber` reads it when it is a plain integer within
 /// ±[`EXACT`]; `None` for anything else (the interpreter's case). What
@@ -111,14 +103,14 @@ fn push_decimal(out: &mut Vec<u8>, v: i64) {
 }
 
 impl Engine {
-    /// Whether `sha`'s native script would run for `session` now: an EVALSHA it sends
+    /// Whether `known`'s native script would run for `session` now: an EVALSHA it sends
     /// would execute (not queue in MULTI, not be refused in subscriber mode, not answer
     /// NOSCRIPT) and known scripts are not sent to the interpreter.
-    fn runs_in_place(&self, st: &State, session: &Session, sha: &str) -> bool {
+    fn runs_in_place(&self, st: &State, session: &Session, known: Known) -> bool {
         !session.in_multi()
             && session.subscription_count() == 0
             && !st.config.interpret_known_scripts
-            && self.script_cached(st, sha)
+            && self.script_cached(st, known)
     }
 
     /// rate-limit-redis 6's increment script on `key` with a window of `window_ms`:
@@ -134,7 +126,7 @@ impl Engine {
             return None;
         }
         let mut st = self.shared.state.lock();
-        if !self.runs_in_place(&st, session, &STORE_INCREMENT_SHA) {
+        if !self.runs_in_place(&st, session, Known::StoreIncrement) {
             return None;
         }
         let now = self.shared.clock.now_ms();
@@ -200,7 +192,7 @@ impl Engine {
         }
         let (limit, window, cost) = (limit as i64, window_ms as i64, cost as i64);
         let mut st = self.shared.state.lock();
-        if !self.runs_in_place(&st, session, &FIXED_WINDOW_SHA) {
+        if !self.runs_in_place(&st, session, Known::FixedWindow) {
             return None;
         }
         let now_ms = self.shared.clock.now_ms();

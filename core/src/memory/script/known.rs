@@ -28,8 +28,8 @@ const FLEXIBLE_INCR_TTL: &str = "redis.call('set', KEYS[1], 0, 'EX', ARGV[2], 'N
 const EXACT: i64 = 1 << 52;
 
 /// A script with a native implementation.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum Known {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Known {
     StoreIncrement,
     StoreGet,
     StoreDecrement,
@@ -37,6 +37,13 @@ pub(super) enum Known {
     FixedWindow,
     SlidingWindow,
     TokenBucket,
+}
+
+impl Known {
+    /// Its bit in the script cache's record of which known scripts it holds.
+    pub(super) fn bit(self) -> u8 {
+        1 << self as u8
+    }
 }
 
 /// Each known script: its native implementation, and the source lines its calls are on

@@ -15,6 +15,8 @@
 mod bit;
 mod cjson;
 mod known;
+
+pub(crate) use known::Known;
 mod structlib;
 
 use std::cell::RefCell;
@@ -56,6 +58,9 @@ pub(crate) struct Scripts {
     sandbox: Table,
     env: Table,
     cache: ShaMap<Function>,
+    /// One bit per [`Known`] script in `cache` ([`Known::bit`]): a rate-limit decision
+    /// asks on every call, and a bit test is cheaper than hashing and comparing a SHA1.
+    known_cached: u8,
     time_limit_ms: u64,
     memory_limit: usize,
     /// Microseconds after `epoch` when the running script must stop.
@@ -147,6 +152,7 @@ impl Scripts {
             sandbox,
             env,
             cache: ShaMap::default(),
+            known_cached: 0,
             time_limit_ms: config.script_time_limit_ms.unwrap_or(DEFAULT_TIME_LIMIT_MS),
             memory_limit,
             deadline_us,
@@ -171,6 +177,9 @@ impl Scripts {
                     }
                     e => lua_err(e),
                 })?;
+            if let Some((known, _)) = known::lookup(&sha) {
+                self.known_cached |= known.bit();
+            }
             self.cache.insert(sha.clone(), f);
         }
         Ok(sha)
@@ -211,6 +220,7 @@ impl Scripts {
 
     fn flush(&mut self) -> Reply {
         self.cache.clear();
+        self.known_cached = 0;
         // Reclaims the compiled functions now rather than at the next cycle.
         let _ = self.lua.gc_collect();
         Reply::Status("OK".into())
@@ -529,16 +539,16 @@ fn ensure<'a>(
 }
 
 impl Engine {
-    /// Whether the script `sha` is in the cache (an EVALSHA of it would not answer
+    /// Whether the known script is in the cache (an EVALSHA of it would not answer
     /// NOSCRIPT), for a caller holding the engine's state lock (`_held`): every access to
     /// the scripts holds it, so this read takes no second lock (a rate-limit decision asks
     /// on every call).
-    pub(super) fn script_cached(&self, _held: &State, sha: &str) -> bool {
+    pub(super) fn script_cached(&self, _held: &State, known: Known) -> bool {
         // SAFETY: the scripts are only accessed with the state locked (`Shared::scripts`),
         // which the caller holds: nobody can be changing them now.
         unsafe { &*self.shared.scripts.data_ptr() }
             .as_ref()
-            .is_some_and(|s| s.cache.contains_key(sha))
+            .is_some_and(|s| s.known_cached & known.bit() != 0)
     }
 
     /// SCRIPT LOAD/EXISTS/FLUSH/KILL.
