@@ -12,7 +12,6 @@ use std::cell::RefCell;
 use std::ffi::CString;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use bulwark_core::ratelimit::{on_memory, store_scripts, Algorithm, Limiter, Policy, MAX_LIMIT};
 use napi::bindgen_prelude::{Float64Array, Function};
@@ -155,9 +154,7 @@ pub fn ratelimit_set_output(out: Float64Array) -> Result<()> {
 /// `Date.now()` argument).
 fn now_ms(now: f64) -> u64 {
     if now < 0.0 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64)
+        bulwark_core::clock::unix_ms()
     } else {
         integer(now)
     }

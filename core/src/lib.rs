@@ -5,6 +5,7 @@
 
 pub mod breaker;
 pub mod client;
+pub mod clock;
 pub mod cluster;
 pub mod memory;
 pub mod metrics;

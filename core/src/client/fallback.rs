@@ -11,11 +11,12 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, Weak};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use parking_lot::{Mutex, MutexGuard};
 
 use super::{args, Completion, Delivery, Failure, FailureKind, MessageKind, Sink};
+use crate::clock::unix_ms;
 use crate::memory::{Engine, KeyRestore, MemoryConfig, Message, Session, Stats};
 use crate::metrics::CommandMetrics;
 use crate::Reply;
@@ -108,6 +109,9 @@ pub(crate) struct Route {
     /// The client's memory-engine connection (db, MULTI, WATCH, subscriptions), opened
     /// on first use and dropped on recovery.
     session: Option<Session>,
+    /// Commands answered by the memory engine: counted here, under the lock every memory
+    /// command holds anyway, rather than with an atomic add on every one.
+    memory_commands: u64,
 }
 
 /// What a recovery must send to Redis before anything else.
@@ -158,17 +162,10 @@ pub struct Router {
     last_error: Mutex<Option<String>>,
     fallbacks: AtomicU64,
     recoveries: AtomicU64,
-    memory_commands: AtomicU64,
     replayed_keys: AtomicU64,
     discarded_keys: AtomicU64,
     /// The client's command metrics, when recorded (set once, before any command).
     metrics: OnceLock<Arc<CommandMetrics>>,
-}
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 fn is(name: &[u8], what: &str) -> bool {
@@ -196,14 +193,14 @@ impl Router {
                     Mode::Redis
                 },
                 session: None,
+                memory_commands: 0,
             }),
             sink: Mutex::new(Some(sink)),
             me: me.clone(),
-            since_ms: AtomicU64::new(now_ms()),
+            since_ms: AtomicU64::new(unix_ms()),
             last_error: Mutex::new(None),
             fallbacks: AtomicU64::new(0),
             recoveries: AtomicU64::new(0),
-            memory_commands: AtomicU64::new(0),
             replayed_keys: AtomicU64::new(0),
             discarded_keys: AtomicU64::new(0),
             metrics: OnceLock::new(),
@@ -329,7 +326,7 @@ impl Router {
         };
         let decided = decide(&self.target.engine, session);
         if decided.is_some() {
-            self.memory_commands.fetch_add(1, Ordering::Relaxed);
+            route.memory_commands += 1;
         }
         Some(decided)
     }
@@ -361,7 +358,7 @@ impl Router {
     }
 
     fn answer(&self, route: &mut Route, args: &[&[u8]]) -> Reply {
-        self.memory_commands.fetch_add(1, Ordering::Relaxed);
+        route.memory_commands += 1;
         self.note_script(args);
         let session = match route.session.as_mut() {
             Some(session) => session,
@@ -446,7 +443,7 @@ impl Router {
             return false;
         }
         route.mode = Mode::Memory;
-        self.since_ms.store(now_ms(), Ordering::Relaxed);
+        self.since_ms.store(unix_ms(), Ordering::Relaxed);
         self.fallbacks.fetch_add(1, Ordering::Relaxed);
         let mut on_memory = self.target.on_memory.lock();
         if *on_memory == 0 {
@@ -467,7 +464,7 @@ impl Router {
         route.mode = Mode::Redis;
         // Dropping the session releases its WATCHes and in-memory subscriptions.
         route.session = None;
-        self.since_ms.store(now_ms(), Ordering::Relaxed);
+        self.since_ms.store(unix_ms(), Ordering::Relaxed);
         self.recoveries.fetch_add(1, Ordering::Relaxed);
         let engine = &self.target.engine;
         let keys = engine.drain_written();
@@ -546,13 +543,17 @@ impl Router {
 
     /// Counters and state for `health()`.
     pub fn stats(&self) -> FallbackStats {
+        let (on_memory, memory_commands) = {
+            let route = self.route.lock();
+            (route.mode == Mode::Memory, route.memory_commands)
+        };
         FallbackStats {
-            on_memory: self.route.lock().mode == Mode::Memory,
+            on_memory,
             since_ms: self.since_ms.load(Ordering::Relaxed),
             last_error: self.last_error.lock().clone(),
             fallbacks: self.fallbacks.load(Ordering::Relaxed),
             recoveries: self.recoveries.load(Ordering::Relaxed),
-            memory_commands: self.memory_commands.load(Ordering::Relaxed),
+            memory_commands,
             replayed_keys: self.replayed_keys.load(Ordering::Relaxed),
             discarded_keys: self.discarded_keys.load(Ordering::Relaxed),
             memory: self.target.engine.stats(),

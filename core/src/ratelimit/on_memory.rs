@@ -8,12 +8,11 @@
 //! keys for the replay to Redis), built here from plain arguments, with the reply read as
 //! numbers.
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use once_cell::sync::Lazy;
 
 use super::{store_scripts, Algorithm};
 use crate::client::Router;
+use crate::clock::unix_ms;
 use crate::memory::sha1_hex;
 use crate::Reply;
 
@@ -98,17 +97,10 @@ pub fn store_increment(router: &Router, key: &[u8], window_ms: u64) -> Outcome<3
         Some(None) => {}
     }
     match run(router, &INCREMENT, key, &[window_ms.to_string().as_bytes()]) {
-        Outcome::Reply([hits, pttl]) => Outcome::Reply([hits, pttl, system_now_ms()]),
+        Outcome::Reply([hits, pttl]) => Outcome::Reply([hits, pttl, unix_ms() as i64]),
         Outcome::NotOnMemory => Outcome::NotOnMemory,
         Outcome::Failed(message) => Outcome::Failed(message),
     }
-}
-
-/// The system clock in unix ms (the engine's clock when it is the default).
-fn system_now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64)
 }
 
 /// The limiter's consume (`Algorithm::redis_script`): `[allowed 0|1, remaining,
@@ -187,11 +179,11 @@ mod tests {
     fn store_increment_counts_as_the_script_and_loads_it_once() {
         let router = router("on-memory-test-store");
         assert!(router.degrade(&mut router.lock()));
-        let before = system_now_ms();
+        let before = unix_ms() as i64;
         let Outcome::Reply([1, 60_000, now]) = store_increment(&router, b"rl:a", 60_000) else {
             panic!("not a first hit");
         };
-        assert!(now >= before && now <= system_now_ms(), "{now}");
+        assert!(now >= before && now <= unix_ms() as i64, "{now}");
         let Outcome::Reply([hits, pttl, _]) = store_increment(&router, b"rl:a", 60_000) else {
             panic!("no reply");
         };
