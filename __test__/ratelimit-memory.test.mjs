@@ -131,11 +131,16 @@ test('the native memory decisions answer -1 for a slot with no client, and refus
   native.ratelimitMemoryPolicyDrop(store)
 })
 
-test('a memory decision reads keys of any length after the prefix (inline and heap buffers)', async () => {
+test('a memory decision reads keys of any length and any characters after the prefix (inline and heap buffers), as the client encodes them', async () => {
   const c = memoryClient('rl-direct-long')
   const store = new RateLimitStore({ client: c, prefix: 'pre:' })
   store.init({ windowMs: 60_000, limit: 10 })
-  for (const key of ['', 'a', 'é'.repeat(124), 'x'.repeat(247), 'x'.repeat(248), '𝄞'.repeat(70), 'y'.repeat(5000)]) {
+  const keys = ['', 'a', 'é'.repeat(124), 'x'.repeat(247), 'x'.repeat(248), '𝄞'.repeat(70), 'y'.repeat(5000)]
+  // Around the 255 UTF-16 units read at once, and the 3 bytes a unit may take in UTF-8.
+  for (const n of [83, 84, 85, 86, 250, 251, 254, 255, 256]) keys.push('z'.repeat(n), 'z'.repeat(n - 1) + '€', '€'.repeat(n))
+  // Latin-1, ASCII then not, a pair split by the read, and lone surrogates (U+FFFD, as Buffer.from writes them).
+  keys.push('ÿü', 'a'.repeat(100) + 'é', 'q'.repeat(254) + '😀', '\ud800', 'a\udc00b', 'x\ud83d')
+  for (const key of keys) {
     assert.equal((await store.increment(key)).totalHits, 1, `length ${key.length}`)
     assert.equal((await store.increment(key)).totalHits, 2, `length ${key.length}`)
     assert.equal(await c.get(`pre:${key}`), '2', `length ${key.length}`)
