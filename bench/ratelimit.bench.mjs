@@ -127,12 +127,15 @@ export default async function ({ redis }) {
       (i) => memoryLimiter.consume(key(i)),
     ]
     // In process, whoever runs first at a concurrency would also pay for the JIT and the
-    // first allocations of every key: one throw-away round of all contenders first.
-    for (const c of CONCURRENCY) for (const fn of contenders) await load(fn, { ops, concurrency: c, repeats: 1 })
+    // first allocations of every key: one throw-away round of all contenders first. A
+    // decision here takes ~0.4 µs, so each run does 10× the decisions of a Redis run: a
+    // few ms per run would measure where the garbage collector happened to fall.
+    const localOps = ops * 10
+    for (const c of CONCURRENCY) for (const fn of contenders) await load(fn, { ops: localOps, concurrency: c, repeats: 1 })
     const local = [[], [], []]
     for (const c of CONCURRENCY) {
       const measured = []
-      for (const fn of contenders) measured.push(await run(fn, c))
+      for (const fn of contenders) measured.push(await load(fn, { ops: c === 1 ? localOps >> 2 : localOps, concurrency: c, repeats: 5 }))
       const [flexibleRun, ...ours] = measured
       for (let j = 0; j < ours.length; j++) local[j].push(...rows(j === 1 ? 'increment' : 'consume', c, ours[j], flexibleRun))
     }
