@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { startCluster, cli, until } from './helpers/redis-cluster.mjs'
 import { RedisServer, rawCommand, freePort } from './helpers/redis-server.mjs'
 import { parsePrometheusText, sampleValue } from './helpers/prometheus-text.mjs'
+import { runChild } from './helpers/child.mjs'
 
 const require = createRequire(import.meta.url)
 const Redis = require('../lib/ioredis.js')
@@ -553,6 +554,30 @@ test('whole cluster lost once ready, fallback off: clusterRetryStrategy giving u
   await assert.rejects(c.get('lost:{g}'), { message: 'Connection is closed.' })
   for (const s of servers) await s.start()
   await cluster.waitHealthy(30_000)
+})
+
+test('nothing keeps the process alive after quit() or disconnect() of a cluster client that carried traffic (child process exits)', async () => {
+  // The native side let go of its callback into JS only when JS collected the native
+  // link object: after this much traffic that took 16 s or never came. The child keeps
+  // the link object referenced, so the exit cannot depend on when the GC runs.
+  for (const close of ['await c.quit()', 'c.disconnect()']) {
+    const code = `
+      const { Cluster } = require(${JSON.stringify(require.resolve('../lib/ioredis.js'))})
+      const c = new Cluster(${JSON.stringify(cluster.startupNodes)})
+      c.on('error', () => {})
+      globalThis.link = c._link
+      ;(async () => {
+        let n = 0
+        await Promise.all(Array.from({ length: 16 }, async () => { for (let i = 0; i < 100; i++) await c.set('exit:' + (n++ % 100), i) }))
+        ${close}
+        console.log('closed', n)
+      })()
+    `
+    const { exitCode, signal, out } = await runChild(code)
+    assert.equal(signal, null, `process did not exit on its own after ${close}`)
+    assert.equal(exitCode, 0)
+    assert.match(out, /closed 1600/)
+  }
 })
 
 test('quit() ends the cluster client; later calls fail with Connection is closed.', async () => {

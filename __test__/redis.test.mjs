@@ -1,11 +1,12 @@
 // bulwark's ioredis-compatible client against real redis-server processes.
 import { test, before, after } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync, spawn } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import { once } from 'node:events'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createRequire } from 'node:module'
 import { startRedis, freePort } from './helpers/redis-server.mjs'
+import { runChild } from './helpers/child.mjs'
 
 const require = createRequire(import.meta.url)
 const Redis = require('../lib/ioredis.js')
@@ -504,17 +505,6 @@ test('tls options: bad values are a TypeError naming the option', () => {
     assert.throws(() => new Redis({ lazyConnect: true, ...options }), (err) => err instanceof TypeError && message.test(err.message), JSON.stringify(options))
   }
 })
-
-/** Runs `code` in a child Node (killed after 10 s); resolves { exitCode, signal, out }. */
-async function runChild(code, env = process.env) {
-  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'], env })
-  let out = ''
-  child.stdout.on('data', (d) => (out += d))
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10000)
-  const [exitCode, signal] = await once(child, 'exit')
-  clearTimeout(timer)
-  return { exitCode, signal, out }
-}
 
 test('nothing keeps the process alive after quit() or disconnect(), nor after the client ended (child process exits)', async () => {
   const deadPort = await freePort()

@@ -162,9 +162,28 @@ struct Map {
     masters: Vec<String>,
 }
 
+/// The facade's sink, let go of at `end`: it keeps Node alive while held (a thread-safe
+/// function), and `Shared` itself lives until JS collects the client object, which an
+/// idle process may never do.
+struct JsSink(Mutex<Option<Arc<dyn Sink>>>);
+
+impl JsSink {
+    fn release(&self) {
+        self.0.lock().take();
+    }
+}
+
+impl Sink for JsSink {
+    fn deliver(&self, delivery: Delivery) {
+        if let Some(sink) = &*self.0.lock() {
+            sink.deliver(delivery);
+        }
+    }
+}
+
 struct Shared {
     options: ClusterOptions,
-    sink: Arc<dyn Sink>,
+    sink: JsSink,
     me: Weak<Shared>,
     map: Mutex<Map>,
     inflight: Mutex<HashMap<u32, Job>>,
@@ -299,7 +318,7 @@ impl Shared {
             if self.nat_learned.lock().contains_key(&addr) {
                 continue;
             }
-            let answer = self.questions.ask(&*self.sink, "natMap", &addr).await;
+            let answer = self.questions.ask(&self.sink, "natMap", &addr).await;
             // No answer (or an error): the address is used as announced, as in ioredis.
             let to = match answer {
                 Some(Ok(Some(to))) => to,
@@ -318,7 +337,7 @@ impl Shared {
         if !self.options.dns_lookup || host.parse::<std::net::IpAddr>().is_ok() {
             return Ok(addr.to_owned());
         }
-        match self.questions.ask(&*self.sink, "dnsLookup", &host).await {
+        match self.questions.ask(&self.sink, "dnsLookup", &host).await {
             Some(Ok(Some(ip))) => Ok(format!("{ip}:{port}")),
             Some(Err(e)) => Err(e),
             _ => Err(format!("dnsLookup gave no address for {host}")),
@@ -872,6 +891,7 @@ impl Shared {
             node.link.disconnect(false);
         }
         self.sink.deliver(Delivery::Event(Event::End));
+        self.sink.release();
     }
 
     /// Every node ended after quit()/disconnect(): announce the end once.
@@ -909,6 +929,7 @@ impl Shared {
             }));
         }
         self.sink.deliver(Delivery::Event(Event::End));
+        self.sink.release();
     }
 
     async fn refresh(&self) -> bool {
@@ -1126,7 +1147,7 @@ impl ClusterLink {
             decided: Arc::new(Notify::new()),
             gave_up: AtomicBool::new(false),
             options,
-            sink,
+            sink: JsSink(Mutex::new(Some(sink))),
             me: me.clone(),
             map: Mutex::new(Map::default()),
             inflight: Mutex::new(HashMap::new()),

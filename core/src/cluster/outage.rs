@@ -14,7 +14,7 @@ use redis::Value;
 
 use super::{slot, topology, Job, Shared};
 use crate::client::fallback::Mode;
-use crate::client::{Address, ClientOptions, Delivery, Event};
+use crate::client::{Address, ClientOptions, Delivery, Event, Sink};
 
 /// Replay commands sent together (a MULTI…EXEC group, or one command).
 type Group<'a> = Vec<&'a Vec<Vec<u8>>>;
