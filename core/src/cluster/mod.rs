@@ -162,20 +162,85 @@ struct Map {
     masters: Vec<String>,
 }
 
-/// The facade's sink, let go of at `end`: it keeps Node alive while held (a thread-safe
-/// function), and `Shared` itself lives until JS collects the client object, which an
-/// idle process may never do.
-struct JsSink(Mutex<Option<Arc<dyn Sink>>>);
+/// Scheduler passes (each polls I/O) that nodes' replies wait for the replies of other
+/// nodes before going to JS together: two cover a node's socket being read, then its
+/// replies being handed to its dispatcher.
+const GATHER_PASSES: usize = 2;
+
+/// The facade's sink.
+///
+/// Let go of at `end`: it keeps Node alive while held (a thread-safe function), and
+/// `Shared` itself lives until JS collects the client object, which an idle process may
+/// never do.
+///
+/// Nodes' replies are gathered for [`GATHER_PASSES`] passes of the client thread's
+/// scheduler, so the replies of every node that answered meanwhile reach JS in one
+/// batch: at concurrency 16 over 3 primaries each node's replies were a delivery of ~4
+/// completions, each a wake-up of Node's thread.
+struct JsSink(Mutex<JsOut>);
+
+struct JsOut {
+    sink: Option<Arc<dyn Sink>>,
+    /// Gathered completions, delivered before anything else goes out.
+    held: Vec<Completion>,
+    /// A task will deliver `held`.
+    flush_queued: bool,
+}
 
 impl JsSink {
+    fn new(sink: Arc<dyn Sink>) -> Self {
+        JsSink(Mutex::new(JsOut {
+            sink: Some(sink),
+            held: Vec::new(),
+            flush_queued: false,
+        }))
+    }
+
     fn release(&self) {
-        self.0.lock().take();
+        let mut out = self.0.lock();
+        out.flush();
+        out.sink = None;
+    }
+
+    /// Holds `done` (on the client thread) until the gather passes end.
+    fn deliver_soon(&self, shared: &Weak<Shared>, done: Vec<Completion>) {
+        let mut out = self.0.lock();
+        out.held.extend(done);
+        if out.flush_queued {
+            return;
+        }
+        out.flush_queued = true;
+        let shared = shared.clone();
+        runtime().spawn(async move {
+            for _ in 0..GATHER_PASSES {
+                tokio::task::yield_now().await;
+            }
+            if let Some(shared) = shared.upgrade() {
+                shared.sink.0.lock().flush();
+            }
+        });
+    }
+}
+
+impl JsOut {
+    fn flush(&mut self) {
+        self.flush_queued = false;
+        if self.held.is_empty() {
+            return;
+        }
+        let held = std::mem::take(&mut self.held);
+        if let Some(sink) = &self.sink {
+            sink.deliver(Delivery::Completions(held));
+        }
     }
 }
 
 impl Sink for JsSink {
     fn deliver(&self, delivery: Delivery) {
-        if let Some(sink) = &*self.0.lock() {
+        let mut out = self.0.lock();
+        // In order: what was gathered goes first.
+        out.flush();
+        if let Some(sink) = &out.sink {
             sink.deliver(delivery);
         }
     }
@@ -478,7 +543,7 @@ impl Shared {
         for (_, (node, batch)) in batches {
             let now = node.link.submit_batch(&batch);
             if !now.is_empty() {
-                self.completions(now);
+                self.completions(now, false);
             }
         }
     }
@@ -511,9 +576,9 @@ impl Shared {
         });
     }
 
-    /// Completions from a node: final ones go to the caller in one batch, the rest are
-    /// re-routed.
-    fn completions(&self, batch: Vec<Completion>) {
+    /// Completions from a node: final ones go to the caller in one batch (gathered with
+    /// other nodes' when `gather`, on the client thread), the rest are re-routed.
+    fn completions(&self, batch: Vec<Completion>, gather: bool) {
         let mut done = Vec::with_capacity(batch.len());
         let mut now = Vec::new();
         for completion in batch {
@@ -598,7 +663,9 @@ impl Shared {
                 Next::Done | Next::Lost | Next::ClusterDown => unreachable!("handled above"),
             }
         }
-        if !done.is_empty() {
+        if gather && !done.is_empty() {
+            self.sink.deliver_soon(&self.me, done);
+        } else if !done.is_empty() {
             self.sink.deliver(Delivery::Completions(done));
         }
         self.dispatch(now);
@@ -685,7 +752,7 @@ impl Shared {
 
     fn on_node(&self, addr: &str, delivery: Delivery) {
         match delivery {
-            Delivery::Completions(batch) => self.completions(batch),
+            Delivery::Completions(batch) => self.completions(batch, true),
             Delivery::Event(Event::Close {
                 retry_attempt: Some(n),
             }) => {
@@ -1211,7 +1278,7 @@ impl ClusterLink {
             decided: Arc::new(Notify::new()),
             gave_up: AtomicBool::new(false),
             options,
-            sink: JsSink(Mutex::new(Some(sink))),
+            sink: JsSink::new(sink),
             me: me.clone(),
             map: Mutex::new(Map::default()),
             inflight: Mutex::new(HashMap::new()),
