@@ -18,8 +18,12 @@ export declare class ClusterConnection {
   constructor(options: ClusterConnectionOptions, onDelivery: (batch: unknown[]) => void, metrics?: CommandMetrics | undefined | null)
   /** Always `null`: a cluster has no direct memory slot. */
   directSlot(): number | null
-  /** Routes every command in `batch[..len]` (the `RedisConnection` encoding). */
-  submitBatch(batch: Uint8Array, len: number): unknown[] | null
+  /**
+   * Routes every command in `batch[..len]` (the `RedisConnection` encoding). Null as
+   * `RedisConnection.submitBatch` with no completion known at once: every completion,
+   * a malformed entry's included, is delivered.
+   */
+  submitBatch(batch: Uint8Array, len: number): null
   /** Failover counters and state (`null` without failover). */
   health(): FallbackHealth | null
   /** QUIT every node after the replies owed; completion `id` resolves `OK`. */

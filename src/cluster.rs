@@ -11,7 +11,7 @@ use napi_derive::napi;
 
 use crate::metrics::CommandMetrics;
 use crate::redis::{
-    delivery_sink, fallback_health, fallback_options, ConnectionOptions, FallbackHealth, Immediate,
+    delivery_sink, fallback_health, fallback_options, ConnectionOptions, FallbackHealth,
 };
 
 /// Cluster settings as the JS facade passes them (validated there).
@@ -66,7 +66,6 @@ fn ms(n: u32) -> Duration {
 #[napi]
 pub struct ClusterConnection {
     link: ClusterLink,
-    string_numbers: bool,
 }
 
 #[napi]
@@ -122,7 +121,6 @@ impl ClusterConnection {
         };
         Ok(Self {
             link: ClusterLink::start(cluster, sink),
-            string_numbers,
         })
     }
 
@@ -132,17 +130,16 @@ impl ClusterConnection {
         None
     }
 
-    /// Routes every command in `batch[..len]` (the `RedisConnection` encoding).
-    #[napi(catch_unwind, ts_return_type = "unknown[] | null")]
-    pub fn submit_batch(&self, batch: &[u8], len: u32) -> Result<Option<Immediate>> {
+    /// Routes every command in `batch[..len]` (the `RedisConnection` encoding). Null as
+    /// `RedisConnection.submitBatch` with no completion known at once: every completion,
+    /// a malformed entry's included, is delivered.
+    #[napi(catch_unwind)]
+    pub fn submit_batch(&self, batch: &[u8], len: u32) -> Result<Null> {
         let encoded = batch
             .get(..len as usize)
             .ok_or_else(|| Error::new(Status::InvalidArg, "len exceeds the batch buffer"))?;
-        let done = self.link.submit_batch(encoded);
-        Ok((!done.is_empty()).then_some(Immediate {
-            batch: done,
-            string_numbers: self.string_numbers,
-        }))
+        self.link.submit_batch(encoded);
+        Ok(Null)
     }
 
     /// Failover counters and state (`null` without failover).

@@ -297,15 +297,18 @@ struct Shared {
 /// A cluster client: a handle to the routing state; nodes connect on their own tasks.
 pub struct ClusterLink {
     shared: Arc<Shared>,
-    /// Commands and closes for the client thread: routing there hands each node its
-    /// commands without a cross-thread wake-up per node (on the JS thread, one per node
-    /// and batch: ~3 writes to the runtime's eventfd per turn at 3 primaries).
+    /// Commands and closes for the client thread: reading and routing commands there
+    /// leaves the JS thread a copy per batch (the reading was its largest native cost),
+    /// and hands each node its commands without a cross-thread wake-up per node (on the
+    /// JS thread, one per node and batch: ~3 writes to the runtime's eventfd per turn at
+    /// 3 primaries).
     handed: mpsc::UnboundedSender<Handed>,
 }
 
 /// What the JS thread hands to the client thread ([`ClusterLink::hand`]).
 enum Handed {
-    Jobs(Vec<Job>),
+    /// A submitted batch, with the node the caller chose for it (a custom `scaleReads`).
+    Batch(Vec<u8>, Option<String>),
     Quit(u32),
     Disconnect,
 }
@@ -1210,7 +1213,7 @@ impl Shared {
         while let Some(work) = handed.recv().await {
             let Some(shared) = me.upgrade() else { return };
             match work {
-                Handed::Jobs(jobs) => shared.dispatch(jobs),
+                Handed::Batch(encoded, pin) => shared.accept(&encoded, pin),
                 Handed::Quit(id) => {
                     *shared.quit_id.lock() = Some(id);
                     shared.close(|node| drop(node.link.quit(INTERNAL, 0)));
@@ -1218,6 +1221,96 @@ impl Shared {
                 Handed::Disconnect => shared.disconnect_now(),
             }
         }
+    }
+
+    /// Reads a submitted batch into jobs (a malformed one fails at once) and routes them.
+    fn accept(&self, encoded: &[u8], pin: Option<String>) {
+        // A transaction may span batches (the facade flushes every few dozen commands):
+        // an unrouted MULTI waits here for its first keyed command.
+        let (mut jobs, mut transaction) = std::mem::take(&mut *self.transaction.lock());
+        let mut now = Vec::new();
+        for entry in entries(encoded) {
+            let (id, flags, body) = match entry {
+                Ok(entry) => entry,
+                Err(id) => {
+                    now.push(Completion {
+                        id,
+                        flags: 0,
+                        outcome: Err(Failure {
+                            kind: FailureKind::BadArguments,
+                            message: "malformed command batch".into(),
+                        }),
+                    });
+                    break;
+                }
+            };
+            // Whether it only reads matters only where replicas may answer.
+            let replica_reads = matches!(
+                self.options.scale_reads,
+                ScaleReads::Slave | ScaleReads::All
+            );
+            let (mut slot, readonly, name) = match args::decode(body) {
+                Some(a) if !a.is_empty() => (
+                    slot::first_key(&a).map(slot::slot_of),
+                    replica_reads && slot::is_readonly(a[0]),
+                    a[0].to_ascii_uppercase(),
+                ),
+                _ => (None, false, Vec::new()),
+            };
+            // A transaction goes where its first key goes: MULTI takes the slot of the
+            // next keyed command of the batch, EXEC/DISCARD the slot of the last one.
+            let in_tx =
+                transaction.is_some() || matches!(name.as_slice(), b"MULTI" | b"EXEC" | b"DISCARD");
+            let mut tx = transaction.map(|(.., id)| id);
+            let mut closes_tx = false;
+            match name.as_slice() {
+                b"MULTI" => {
+                    let id = self.transaction_ids.fetch_add(1, Ordering::Relaxed);
+                    transaction = Some((jobs.len(), None, id));
+                    tx = Some(id);
+                }
+                b"EXEC" | b"DISCARD" => {
+                    if let Some((_, tx_slot, _)) = transaction.take() {
+                        slot = tx_slot;
+                        closes_tx = true;
+                    }
+                }
+                _ => {
+                    if let (Some((multi, tx_slot @ None, _)), Some(s)) =
+                        (transaction.as_mut(), slot)
+                    {
+                        *tx_slot = Some(s);
+                        if let Some(job) = jobs.get_mut(*multi) {
+                            job.slot = Some(s);
+                        }
+                    }
+                }
+            }
+            jobs.push(Job {
+                id,
+                flags: u32::from(flags),
+                args: body.to_vec(),
+                slot,
+                readonly,
+                redirections: 0,
+                ask: None,
+                pin: pin.clone(),
+                lost_since: None,
+                in_tx,
+                tx,
+                closes_tx,
+            });
+        }
+        let mut kept = self.transaction.lock();
+        match transaction {
+            Some((multi, None, id)) => *kept = (jobs.split_off(multi), Some((0, None, id))),
+            open => kept.1 = open.map(|(_, slot, id)| (0, slot, id)),
+        }
+        drop(kept);
+        if !now.is_empty() {
+            self.sink.deliver(Delivery::Completions(now));
+        }
+        self.dispatch(jobs);
     }
 
     fn disconnect_now(&self) {
@@ -1343,96 +1436,11 @@ impl ClusterLink {
         Self { shared, handed }
     }
 
-    /// Routes a batch of commands (entries as [`Backend::submit_batch`] takes them).
-    /// Returns completions known at once (malformed entries).
-    pub fn submit_batch(&self, encoded: &[u8]) -> Vec<Completion> {
-        // A transaction may span batches (the facade flushes every few dozen commands):
-        // an unrouted MULTI waits here for its first keyed command.
-        let (mut jobs, mut transaction) = std::mem::take(&mut *self.shared.transaction.lock());
+    /// Routes a batch of commands (entries as [`Backend::submit_batch`] takes them) on the
+    /// client thread: the JS thread only copies it.
+    pub fn submit_batch(&self, encoded: &[u8]) {
         let pin = self.shared.pin.lock().take();
-        let mut now = Vec::new();
-        for entry in entries(encoded) {
-            let (id, flags, body) = match entry {
-                Ok(entry) => entry,
-                Err(id) => {
-                    now.push(Completion {
-                        id,
-                        flags: 0,
-                        outcome: Err(Failure {
-                            kind: FailureKind::BadArguments,
-                            message: "malformed command batch".into(),
-                        }),
-                    });
-                    break;
-                }
-            };
-            // Whether it only reads matters only where replicas may answer.
-            let replica_reads = matches!(
-                self.shared.options.scale_reads,
-                ScaleReads::Slave | ScaleReads::All
-            );
-            let (mut slot, readonly, name) = match args::decode(body) {
-                Some(a) if !a.is_empty() => (
-                    slot::first_key(&a).map(slot::slot_of),
-                    replica_reads && slot::is_readonly(a[0]),
-                    a[0].to_ascii_uppercase(),
-                ),
-                _ => (None, false, Vec::new()),
-            };
-            // A transaction goes where its first key goes: MULTI takes the slot of the
-            // next keyed command of the batch, EXEC/DISCARD the slot of the last one.
-            let in_tx =
-                transaction.is_some() || matches!(name.as_slice(), b"MULTI" | b"EXEC" | b"DISCARD");
-            let mut tx = transaction.map(|(.., id)| id);
-            let mut closes_tx = false;
-            match name.as_slice() {
-                b"MULTI" => {
-                    let id = self.shared.transaction_ids.fetch_add(1, Ordering::Relaxed);
-                    transaction = Some((jobs.len(), None, id));
-                    tx = Some(id);
-                }
-                b"EXEC" | b"DISCARD" => {
-                    if let Some((_, tx_slot, _)) = transaction.take() {
-                        slot = tx_slot;
-                        closes_tx = true;
-                    }
-                }
-                _ => {
-                    if let (Some((multi, tx_slot @ None, _)), Some(s)) =
-                        (transaction.as_mut(), slot)
-                    {
-                        *tx_slot = Some(s);
-                        if let Some(job) = jobs.get_mut(*multi) {
-                            job.slot = Some(s);
-                        }
-                    }
-                }
-            }
-            jobs.push(Job {
-                id,
-                flags: u32::from(flags),
-                args: body.to_vec(),
-                slot,
-                readonly,
-                redirections: 0,
-                ask: None,
-                pin: pin.clone(),
-                lost_since: None,
-                in_tx,
-                tx,
-                closes_tx,
-            });
-        }
-        let mut kept = self.shared.transaction.lock();
-        match transaction {
-            Some((multi, None, id)) => *kept = (jobs.split_off(multi), Some((0, None, id))),
-            open => kept.1 = open.map(|(_, slot, id)| (0, slot, id)),
-        }
-        drop(kept);
-        if !jobs.is_empty() {
-            self.hand(Handed::Jobs(jobs));
-        }
-        now
+        self.hand(Handed::Batch(encoded.to_vec(), pin));
     }
 
     /// The clusterRetryStrategy's decision after a failed start-up attempt: try again
