@@ -580,6 +580,22 @@ test('nothing keeps the process alive after quit() or disconnect() of a cluster 
   }
 })
 
+test('commands sent just before quit() or disconnect() are answered first, across every primary', async () => {
+  for (const close of ['quit', 'disconnect']) {
+    const c = connect()
+    await c.set(`order:${close}:warm`, 1)
+    // No await between them: the commands, then the close, leave in one event-loop turn.
+    const sets = Array.from({ length: 600 }, (_, i) => c.set(`order:${close}:${i}`, i))
+    const closed = close === 'quit' ? c.quit() : c.disconnect()
+    assert.deepEqual(await Promise.all(sets), Array(600).fill('OK'))
+    if (close === 'quit') assert.equal(await closed, 'OK')
+    await until(() => c.status === 'end', 'end')
+  }
+  const check = connect()
+  assert.equal(await check.get('order:quit:599'), '599')
+  assert.equal(await check.get('order:disconnect:599'), '599')
+})
+
 test('quit() ends the cluster client; later calls fail with Connection is closed.', async () => {
   const c = connect()
   await c.set('quit:1', 1)
