@@ -455,7 +455,11 @@ test("ssubscribe reaches each channel's slot owner and follows the slot when it 
   }
   const got = []
   sub.on('smessage', (channel, message) => got.push(`${channel}=${message}`))
+  // ioredis's `shardedSubscribers` events: a subscriber per primary created and dropped.
+  const events = []
+  for (const name of ['+subscriber', '-subscriber', 'subscribersReady']) sub.on(name, () => events.push(name))
   assert.equal(await sub.ssubscribe(...channels), 3)
+  assert.deepEqual(events, ['+subscriber', '+subscriber', '+subscriber'])
   for (const channel of channels) assert.equal(await pub.spublish(channel, 'hi'), 1)
   await until(() => got.length === 3, 'a message from every shard')
   assert.deepEqual(got.sort(), channels.map((c) => `${c}=hi`).sort())
@@ -468,8 +472,13 @@ test("ssubscribe reaches each channel's slot owner and follows the slot when it 
   sub.refreshSlotsCache()
   await until(async () => (await pub.spublish(channels[0], 'moved')) === 1, 'the subscription to follow the slot')
   await until(() => got.includes(`${channels[0]}=moved`), 'the message after the move')
+  // The target primary already had a subscriber (channels[1] or [2]); the source's only
+  // channel left it, so the source's subscriber was dropped.
+  await until(() => events.includes('subscribersReady'), 'subscribersReady after the move')
+  assert.deepEqual(events.slice(3).sort(), ['-subscriber', 'subscribersReady'])
   assert.equal(await sub.sunsubscribe(), 0)
   assert.equal(await pub.spublish(channels[1], 'gone'), 0)
+  assert.equal(events.filter((e) => e === '-subscriber').length, 3)
 })
 
 test('a paused (SIGSTOP) primary cannot hang a call past commandTimeout', async () => {

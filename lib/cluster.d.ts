@@ -66,5 +66,12 @@ export declare class Cluster extends Redis {
   on(event: 'error', listener: (err: Error & { lastNodeError?: (Error & { code?: string }) | null }) => void): this
   /** A CLUSTER SLOTS read succeeded. */
   on(event: 'refresh', listener: () => void): this
+  /**
+   * Sharded pub/sub (ioredis's `shardedSubscribers` events): a primary's subscriber
+   * connection was created (`+subscriber`) or dropped, no channel being left on it
+   * (`-subscriber`); the channels whose slot moved are subscribed again
+   * (`subscribersReady`).
+   */
+  on(event: '+subscriber' | '-subscriber' | 'subscribersReady', listener: () => void): this
   on(event: string | symbol, listener: (...args: any[]) => void): this
 }

@@ -19,6 +19,7 @@ async function usage(): Promise<void> {
   cluster.on('+node', (node: Redis) => node.options)
   cluster.on('node error', (err, address: string) => [err.code, address])
   cluster.on('refresh', () => undefined)
+  cluster.on('+subscriber', () => undefined).on('subscribersReady', () => undefined)
   cluster.on('error', (err) => err.lastNodeError?.message)
   const same: Cluster = cluster
   const v: string | null = await same.get('k')

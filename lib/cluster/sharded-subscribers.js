@@ -2,7 +2,10 @@
 // Sharded pub/sub on a Cluster: SSUBSCRIBE has to reach the primary that owns each
 // channel's slot (ioredis without `shardedSubscribers` sends it to one random node, where
 // other slots' channels never settle: #1759). One subscriber connection (a `Redis`) per
-// primary; after every slot-map refresh, channels whose slot moved follow it.
+// primary; after every slot-map refresh, channels whose slot moved follow it. The cluster
+// emits the events of ioredis's `shardedSubscribers` group: '+subscriber' when a
+// primary's subscriber is created, '-subscriber' when one is dropped (no channel left on
+// it), 'subscribersReady' once the channels that moved are subscribed again.
 
 const { slotOf } = require('./slot')
 
@@ -41,14 +44,17 @@ class ShardedSubscribers {
   follow() {
     if (this._channels.size === 0) return
     this._moves = this._moves.then(async () => {
+      let moved = false
       for (const [channel, address] of [...this._channels]) {
         const owner = this._cluster._link?.masterOf(slotOf(channel))
         if (!owner || owner === address || this._channels.get(channel) !== address) continue
+        moved = true
         this._channels.delete(channel)
         // Not awaited: the old owner may be dead (a failover), its reply may never come.
         this._release(channel, address).catch(() => {})
         await this._subscribeAt(channel, owner, true).catch((err) => this._cluster.silentEmit('error', err))
       }
+      if (moved) this._cluster.emit('subscribersReady')
     })
   }
 
@@ -105,6 +111,7 @@ class ShardedSubscribers {
     }
     this._subs.delete(address)
     sub.disconnect()
+    this._cluster.emit('-subscriber')
   }
 
   _sub(address) {
@@ -118,6 +125,7 @@ class ShardedSubscribers {
         if (cluster.listenerCount('smessage') > 0) cluster.emit('smessage', channel.toString(), message.toString())
       })
       this._subs.set(address, sub)
+      cluster.emit('+subscriber')
     }
     return sub
   }
