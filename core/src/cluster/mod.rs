@@ -1204,9 +1204,7 @@ impl Shared {
         }
         out
     }
-}
 
-impl Shared {
     /// The client thread's end of [`ClusterLink::hand`]: routes submitted commands, and
     /// closes after them.
     async fn take_handed(me: Weak<Shared>, mut handed: mpsc::UnboundedReceiver<Handed>) {
