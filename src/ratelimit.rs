@@ -161,12 +161,14 @@ fn now_ms(now: f64) -> u64 {
     }
 }
 
-/// Bytes of a key (with its prefix) read without a heap allocation.
+/// UTF-16 units of a key read, and bytes of a key (with its prefix) written, without a
+/// heap allocation.
 const KEY_INLINE: usize = 256;
 
-/// `prefix` followed by the JS string `value` in UTF-8, read with one N-API call into `buf`
-/// when it fits (nearly always: IPs, user ids), else into `heap` (napi-rs's `String` costs
-/// a length query and a heap copy on every call: measured ~0.65 -> ~0.55 µs per consume). A
+/// `prefix` followed by the JS string `value` in UTF-8: read with one N-API call into a
+/// stack buffer and written into `buf` when it fits (nearly always: IPs, user ids), else
+/// into `heap` (napi-rs's `String` costs a length query and a heap copy on every call:
+/// measured ~0.65 -> ~0.55 µs per consume). A
 /// memory decision writes its key after the limiter's prefix, so JS never concatenates (and
 /// V8 never flattens) `prefix + key`; the buffers are the caller's, so nothing is moved on
 /// return.

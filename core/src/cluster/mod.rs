@@ -546,7 +546,7 @@ impl Shared {
         for (_, (node, batch)) in batches {
             let now = node.link.submit_batch(&batch);
             if !now.is_empty() {
-                self.completions(now, false);
+                self.completions(now);
             }
         }
     }
@@ -579,9 +579,9 @@ impl Shared {
         });
     }
 
-    /// Completions from a node: final ones go to the caller in one batch (gathered with
-    /// other nodes' when `gather`, on the client thread), the rest are re-routed.
-    fn completions(&self, batch: Vec<Completion>, gather: bool) {
+    /// Completions from a node (all on the client thread, where routing runs): final ones
+    /// go to the caller gathered with other nodes', the rest are re-routed.
+    fn completions(&self, batch: Vec<Completion>) {
         let mut done = Vec::with_capacity(batch.len());
         let mut now = Vec::new();
         for completion in batch {
@@ -666,10 +666,8 @@ impl Shared {
                 Next::Done | Next::Lost | Next::ClusterDown => unreachable!("handled above"),
             }
         }
-        if gather && !done.is_empty() {
+        if !done.is_empty() {
             self.sink.deliver_soon(&self.me, done);
-        } else if !done.is_empty() {
-            self.sink.deliver(Delivery::Completions(done));
         }
         self.dispatch(now);
     }
@@ -755,7 +753,7 @@ impl Shared {
 
     fn on_node(&self, addr: &str, delivery: Delivery) {
         match delivery {
-            Delivery::Completions(batch) => self.completions(batch, true),
+            Delivery::Completions(batch) => self.completions(batch),
             Delivery::Event(Event::Close {
                 retry_attempt: Some(n),
             }) => {

@@ -28,7 +28,7 @@ const FLEXIBLE_INCR_TTL: &str = "redis.call('set', KEYS[1], 0, 'EX', ARGV[2], 'N
 const EXACT: i64 = 1 << 52;
 
 /// A script with a native implementation.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) enum Known {
     StoreIncrement,
     StoreGet,

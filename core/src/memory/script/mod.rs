@@ -15,9 +15,9 @@
 mod bit;
 mod cjson;
 mod known;
+mod structlib;
 
 pub(crate) use known::Known;
-mod structlib;
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
