@@ -265,8 +265,6 @@ struct Shared {
     questions: Questions,
     /// What a `natMap` function answered, per announced address (itself when unmapped).
     nat_learned: Mutex<HashMap<String, String>>,
-    /// Where the next submitted batch goes (a custom `scaleReads` choice).
-    pin: Mutex<Option<String>>,
     /// The caller's QUIT id once `quit()` was called.
     quit_id: Mutex<Option<u32>>,
     internal_ids: AtomicU32,
@@ -303,6 +301,9 @@ pub struct ClusterLink {
     /// JS thread, one per node and batch: ~3 writes to the runtime's eventfd per turn at
     /// 3 primaries).
     handed: mpsc::UnboundedSender<Handed>,
+    /// Where the next submitted batch goes (a custom `scaleReads` choice), handed over
+    /// with it.
+    pin: Mutex<Option<String>>,
 }
 
 /// What the JS thread hands to the client thread ([`ClusterLink::hand`]).
@@ -1329,15 +1330,14 @@ impl Shared {
     }
 
     fn close(&self, how: impl Fn(&Node)) {
-        let shared = self;
-        shared.closing.store(true, Ordering::Release);
-        shared.decided.notify_one();
-        if let Some(router) = &shared.router {
+        self.closing.store(true, Ordering::Release);
+        self.decided.notify_one();
+        if let Some(router) = &self.router {
             router.close();
         }
-        let nodes: Vec<Arc<Node>> = shared.map.lock().nodes.values().cloned().collect();
+        let nodes: Vec<Arc<Node>> = self.map.lock().nodes.values().cloned().collect();
         if nodes.is_empty() {
-            shared.finish();
+            self.finish();
         }
         for node in nodes {
             how(&node);
@@ -1379,7 +1379,6 @@ impl ClusterLink {
             transaction_replies: Mutex::new(HashMap::new()),
             questions: Questions::default(),
             nat_learned: Mutex::new(HashMap::new()),
-            pin: Mutex::new(None),
             quit_id: Mutex::new(None),
             internal_ids: AtomicU32::new(0),
             random: AtomicU64::new(0x9E37_79B9_7F4A_7C15 ^ u64::from(std::process::id())),
@@ -1429,13 +1428,17 @@ impl ClusterLink {
         });
         let (handed, receiver) = mpsc::unbounded_channel();
         runtime().spawn(Shared::take_handed(Arc::downgrade(&shared), receiver));
-        Self { shared, handed }
+        Self {
+            shared,
+            handed,
+            pin: Mutex::new(None),
+        }
     }
 
     /// Routes a batch of commands (entries as [`Backend::submit_batch`] takes them) on the
     /// client thread: the JS thread only copies it.
     pub fn submit_batch(&self, encoded: &[u8]) {
-        let pin = self.shared.pin.lock().take();
+        let pin = self.pin.lock().take();
         self.hand(Handed::Batch(encoded.to_vec(), pin));
     }
 
@@ -1507,7 +1510,7 @@ impl ClusterLink {
     /// Sends every command of the next [`submit_batch`](Self::submit_batch) to `addr`
     /// (redirections still followed): a custom `scaleReads`'s choice.
     pub fn pin_next_batch(&self, addr: String) {
-        *self.shared.pin.lock() = Some(addr);
+        *self.pin.lock() = Some(addr);
     }
 
     /// The facade's answer to a `natMap` / `dnsLookup` question (a cluster event).
