@@ -590,6 +590,7 @@ impl Dispatcher {
                     while let Some(msg) = next.take() {
                         match msg {
                             Msg::Commands(batch) => {
+                                super::placement::follow();
                                 let batch = batch.into_pendings(metrics.as_deref());
                                 enqueue(&mut inflight, &mut blocking, batch)
                             }
