@@ -590,7 +590,6 @@ impl Dispatcher {
                     while let Some(msg) = next.take() {
                         match msg {
                             Msg::Commands(batch) => {
-                                super::placement::follow();
                                 let batch = batch.into_pendings(metrics.as_deref());
                                 enqueue(&mut inflight, &mut blocking, batch)
                             }

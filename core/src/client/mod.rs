@@ -12,7 +12,6 @@ pub mod fallback;
 mod link;
 mod monitor;
 pub mod options;
-mod placement;
 mod sentinel;
 mod spin;
 
@@ -379,11 +378,9 @@ impl RedisLink {
 
     /// Hands a batch to the dispatcher; when it has ended, the batch fails at once.
     /// `long`: the batch holds a script run long enough that the client thread should
-    /// sleep rather than poll until its reply ([`spin`]); `only_long`: it holds nothing
-    /// else ([`placement`]).
-    fn send_commands(&self, bytes: Vec<u8>, long: bool, only_long: bool) -> Vec<Completion> {
+    /// sleep rather than poll until its reply ([`spin`]).
+    fn send_commands(&self, bytes: Vec<u8>, long: bool) -> Vec<Completion> {
         spin::Spin::touch(long);
-        placement::note_submission(only_long);
         let submitted = self.metrics.as_ref().map(|_| Instant::now());
         match self.tx.send(Msg::Commands(Encoded { bytes, submitted })) {
             Ok(()) => Vec::new(),
@@ -493,8 +490,6 @@ impl Backend {
         let mode = route.as_ref().map_or(fallback::Mode::Redis, |r| r.mode);
         let mut batch: Vec<u8> = Vec::new();
         let mut long = false;
-        // Whether every command sent is a long script run (see `send_commands`).
-        let mut only_long = true;
         // Where the current entry starts in `encoded`: an admitted one is copied as is.
         let mut at = 0;
         for entry in entries(encoded) {
@@ -520,9 +515,7 @@ impl Backend {
                     }
                     match link.admit(args) {
                         Ok(()) => {
-                            let script = args::long_script(args);
-                            long |= script;
-                            only_long &= script;
+                            long |= args::long_script(args);
                             if batch.is_empty() {
                                 batch.reserve(encoded.len());
                             }
@@ -536,7 +529,7 @@ impl Backend {
         }
         if let (Backend::Redis(link), false) = (self, batch.is_empty()) {
             // Sent while the routing lock is held: a flip to memory cannot overtake it.
-            now.extend(link.send_commands(batch, long, only_long));
+            now.extend(link.send_commands(batch, long));
         }
         drop(route);
         now
