@@ -750,3 +750,42 @@ test('a burst larger than one hand-over (32 commands) keeps its order, also arou
   assert.deepEqual(await Promise.all(after), Array.from({ length: 100 }, (_, i) => i + 101))
   assert.deepEqual(await r.lrange('burst:tx', 0, -1), Array.from({ length: 70 }, (_, i) => String(i)))
 })
+
+test('with nothing in flight, a batch leaves at 4 commands (head start); order and transactions across the split hold', async () => {
+  const r = client({ port: server.port, host: '127.0.0.1' })
+  await r.del('head', 'head:tx')
+  const link = r._link
+  const submit = link.submitBatch
+  const handovers = []
+  link.submitBatch = function (buf, len) {
+    handovers.push(len)
+    return submit.call(this, buf, len)
+  }
+  try {
+    // Idle connection: the first 4 commands leave at once, the rest at the end of the tick.
+    const incrs = Array.from({ length: 6 }, () => r.incr('head'))
+    assert.equal(handovers.length, 1, 'the first 4 commands were handed over before the end of the tick')
+    assert.deepEqual(await Promise.all(incrs), [1, 2, 3, 4, 5, 6])
+    assert.equal(handovers.length, 2)
+    // A transaction split by the head start: MULTI and 3 commands, then EXEC.
+    handovers.length = 0
+    const tx = r.multi().rpush('head:tx', 'a').rpush('head:tx', 'b').rpush('head:tx', 'c').exec()
+    const after = r.incr('head')
+    assert.deepEqual(await tx, [[null, 1], [null, 2], [null, 3]])
+    assert.equal(await after, 7)
+    assert.equal(handovers.length, 2)
+    // With replies owed, no head start: 6 commands issued while others are in flight
+    // leave together at the end of the tick.
+    const blocker = r.blpop('head:never', 0.2)
+    await new Promise((resolve) => setImmediate(resolve))
+    handovers.length = 0
+    const more = Array.from({ length: 6 }, () => r.incr('head'))
+    assert.equal(handovers.length, 0)
+    assert.deepEqual(await Promise.all(more), [8, 9, 10, 11, 12, 13])
+    assert.equal(await blocker, null)
+    assert.equal(handovers.length, 1)
+  } finally {
+    link.submitBatch = submit
+    r.disconnect()
+  }
+})
