@@ -751,7 +751,7 @@ test('a burst larger than one hand-over (32 commands) keeps its order, also arou
   assert.deepEqual(await r.lrange('burst:tx', 0, -1), Array.from({ length: 70 }, (_, i) => String(i)))
 })
 
-test('with nothing in flight, a batch leaves at 4 commands (head start); order and transactions across the split hold', async () => {
+test('with nothing in flight, a batch leaves at 4 commands (head start); order holds across the split; a pipeline is never split', async () => {
   const r = client({ port: server.port, host: '127.0.0.1' })
   await r.del('head', 'head:tx')
   const link = r._link
@@ -767,13 +767,17 @@ test('with nothing in flight, a batch leaves at 4 commands (head start); order a
     assert.equal(handovers.length, 1, 'the first 4 commands were handed over before the end of the tick')
     assert.deepEqual(await Promise.all(incrs), [1, 2, 3, 4, 5, 6])
     assert.equal(handovers.length, 2)
-    // A transaction split by the head start: MULTI and 3 commands, then EXEC.
+    // A transaction (MULTI, 3 commands, EXEC) and a pipeline leave whole, with what the
+    // tick adds after them.
     handovers.length = 0
     const tx = r.multi().rpush('head:tx', 'a').rpush('head:tx', 'b').rpush('head:tx', 'c').exec()
+    const piped = r.pipeline().incr('head').incr('head').incr('head').incr('head').incr('head').exec()
     const after = r.incr('head')
+    assert.equal(handovers.length, 0)
     assert.deepEqual(await tx, [[null, 1], [null, 2], [null, 3]])
-    assert.equal(await after, 7)
-    assert.equal(handovers.length, 2)
+    assert.deepEqual(await piped, [[null, 7], [null, 8], [null, 9], [null, 10], [null, 11]])
+    assert.equal(await after, 12)
+    assert.equal(handovers.length, 1)
     // With replies owed, no head start: 6 commands issued while others are in flight
     // leave together at the end of the tick.
     const blocker = r.blpop('head:never', 0.2)
@@ -781,7 +785,7 @@ test('with nothing in flight, a batch leaves at 4 commands (head start); order a
     handovers.length = 0
     const more = Array.from({ length: 6 }, () => r.incr('head'))
     assert.equal(handovers.length, 0)
-    assert.deepEqual(await Promise.all(more), [8, 9, 10, 11, 12, 13])
+    assert.deepEqual(await Promise.all(more), [13, 14, 15, 16, 17, 18])
     assert.equal(await blocker, null)
     assert.equal(handovers.length, 1)
   } finally {
