@@ -168,10 +168,9 @@ const KEY_INLINE: usize = 256;
 /// `prefix` followed by the JS string `value` in UTF-8: read with one N-API call into a
 /// stack buffer and written into `buf` when it fits (nearly always: IPs, user ids), else
 /// into `heap` (napi-rs's `String` costs a length query and a heap copy on every call:
-/// measured ~0.65 -> ~0.55 µs per consume). A
-/// memory decision writes its key after the limiter's prefix, so JS never concatenates (and
-/// V8 never flattens) `prefix + key`; the buffers are the caller's, so nothing is moved on
-/// return.
+/// measured ~0.65 -> ~0.55 µs per consume). A memory decision writes its key after the
+/// limiter's prefix, so JS never concatenates (and V8 never flattens) `prefix + key`; the
+/// buffers are the caller's, so nothing is moved on return.
 ///
 /// The string is read as UTF-16 and encoded here: V8's own UTF-8 write walks the string a
 /// character at a time and was the largest single cost of a memory decision (~14 %), while

@@ -454,6 +454,20 @@ class Redis extends EventEmitter {
   }
 
   /**
+   * Sends `commands` (a pipeline's) as one batch, without the head start inside it: a
+   * script's NOSCRIPT answer is then re-sent after the pipeline's other commands.
+   */
+  _sendTogether(commands) {
+    const headStart = this._headStart
+    this._headStart = 0
+    try {
+      for (const command of commands) this.sendCommand(command)
+    } finally {
+      this._headStart = headStart
+    }
+  }
+
+  /**
    * At the end of the tick that issued commands. As Nagle's algorithm: a batch of a few
    * commands issued while several replies are still owed waits for the loop's check phase,
    * so the commands of every callback this turn's I/O runs (several HTTP requests, say)

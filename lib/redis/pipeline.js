@@ -109,16 +109,7 @@ class Pipeline {
       asCallback(this.promise, callback)
       this._replyPending = this._queue.length
       if (this._queue.length === 0) this.resolve([])
-      // A pipeline leaves as one batch, without the client's head start inside it: a
-      // script's NOSCRIPT answer is re-sent after the pipeline's other commands.
-      const redis = this.redis
-      const headStart = redis._headStart
-      redis._headStart = 0
-      try {
-        for (const command of this._queue) redis.sendCommand(command)
-      } finally {
-        redis._headStart = headStart
-      }
+      this.redis._sendTogether(this._queue)
     }
     return this.promise
   }
