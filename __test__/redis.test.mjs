@@ -52,6 +52,62 @@ test('module shape: default export, named Redis, ReplyError, Command; main entry
   assert.equal(Redis.createClient({ lazyConnect: true }).status, 'wait')
 })
 
+test('every command method ioredis has: on Redis, Cluster and pipelines; newer commands reach the server, their keys prefixed as in ioredis', async () => {
+  // ioredis (a dev dependency) is the oracle: its command list, key positions and errors.
+  const IORedis = require('ioredis')
+  const ioCommands = createRequire(require.resolve('ioredis'))('@ioredis/commands')
+  const io = new IORedis({ lazyConnect: true })
+  const names = io.getBuiltinCommands()
+  io.disconnect()
+  const methods = [...names.flatMap((n) => [n, `${n}Buffer`]), 'call', 'callBuffer', 'send_command']
+  const lazy = client({ lazyConnect: true })
+  const cluster = new Redis.Cluster([{ host: '127.0.0.1', port: server.port }], { lazyConnect: true })
+  for (const [label, target] of [['Redis', lazy], ['Cluster', cluster], ['Pipeline', lazy.pipeline()]]) {
+    assert.deepEqual(methods.filter((m) => typeof target[m] !== 'function'), [], `${label} lacks these`)
+  }
+  cluster.disconnect()
+  assert.deepEqual(lazy.getBuiltinCommands().sort(), [...names].sort())
+
+  // Key positions of the commands newer than Redis 7.0 agree with ioredis's table.
+  const { keyIndexes } = require('../lib/redis-commands.js')
+  const samples = { msetex: ['2', 'a', '1', 'b', '2', 'EX', '10'], hexpire: ['h', '10', 'FIELDS', '1', 'f'] }
+  for (const name of ['msetex', 'hexpire', 'hgetex', 'httl', 'vadd', 'vsim', 'armget', 'increx', 'xnack', 'sentinel']) {
+    const args = samples[name] ?? ['k', 'a', 'b', 'c', 'd', 'e']
+    assert.deepEqual(keyIndexes(name, args), ioCommands.exists(name) ? ioCommands.getKeyIndexes(name, args) : [], name)
+  }
+
+  // Redis 7.0 does not know them: the same error as through ioredis, keys prefixed alike.
+  const ours = client({ port: server.port, host: '127.0.0.1', keyPrefix: 'app:' })
+  const theirs = new IORedis({ port: server.port, host: '127.0.0.1', keyPrefix: 'app:' })
+  try {
+    for (const [method, args] of [
+      ['msetex', [2, 'a', '1', 'b', '2', 'EX', 10]],
+      ['hexpire', ['h', 10, 'FIELDS', 1, 'f']],
+      ['hgetdelBuffer', ['h', 'FIELDS', 1, 'f']],
+      ['sentinel', ['masters']],
+    ]) {
+      const expected = await theirs[method](...args).then(
+        () => assert.fail(`${method} answered on Redis 7.0`),
+        (err) => err.message,
+      )
+      assert.match(expected, /^ERR unknown command/)
+      await assert.rejects(ours[method](...args), (err) => err instanceof ReplyError && err.message === expected)
+    }
+  } finally {
+    theirs.disconnect()
+  }
+  // The memory engine answers like Redis 7.0.
+  const memory = client('memory://newer-commands')
+  await assert.rejects(memory.hexpire('h', 10, 'FIELDS', 1, 'f'), /^ReplyError: ERR unknown command 'hexpire'/)
+
+  // The …Buffer twins of quit and pub/sub behave as the commands do.
+  const sub = client()
+  assert.equal(await sub.subscribeBuffer('ch1', 'ch2'), 2)
+  assert.equal(await sub.unsubscribeBuffer('ch1'), 1)
+  assert.deepEqual(await sub.quitBuffer(), Buffer.from('OK'))
+  assert.equal(await lazy.send_command('echo', 'hi'), 'hi')
+})
+
 test('reply shapes of common commands', async () => {
   const r = client()
   await r.flushdb()

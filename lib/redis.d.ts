@@ -211,6 +211,6 @@ export declare class Redis extends EventEmitter {
   mget(...keys: Array<Key | Key[]>): Promise<Array<string | null>>
   hgetall(key: Key, callback?: Callback<Record<string, string>>): Promise<Record<string, string>>
   hset(key: Key, ...args: unknown[]): Promise<number>
-  /** Every other Redis 7 command (and its `…Buffer` twin) is a method too. */
+  /** Every other command ioredis has a method for (and its `…Buffer` twin) is a method too. */
   [command: string]: any
 }

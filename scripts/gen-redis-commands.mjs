@@ -1,9 +1,13 @@
 // Regenerates lib/redis-commands.json from a real redis-server's `COMMAND` reply:
 //   node scripts/gen-redis-commands.mjs
 // Each entry: [name, arity, flags, keySpecs] where keySpecs is a compact list of
-// [beginSearch, findKeys] (see lib/redis-keys.js for how they are interpreted).
+// [beginSearch, findKeys] (see lib/redis-commands.js for how they are interpreted).
+// Commands newer than that server which ioredis has methods for (its @ioredis/commands
+// table, and `sentinel`) are added from ioredis's table, so that code written for ioredis
+// finds every method it calls; their keys come from that table's first/last/step.
 import net from 'node:net'
 import { writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { startRedis } from '../__test__/helpers/redis-server.mjs'
 
 class Incomplete extends Error {}
@@ -76,6 +80,29 @@ function compactSpec(spec) {
   return [begin, find]
 }
 
+/**
+ * Entries for the commands ioredis has a method for and this server does not list. Every
+ * such command in @ioredis/commands 1.10 names its keys by first/last/step except MSETEX
+ * (numkeys, then key value pairs), whose keys ioredis finds the same way.
+ */
+function ioredisOnly(known) {
+  const require = createRequire(createRequire(import.meta.url).resolve('ioredis'))
+  const data = require('@ioredis/commands/built/commands.json')
+  const version = require('@ioredis/commands/package.json').version
+  const added = []
+  for (const [name, { arity, flags, keyStart, keyStop, step }] of Object.entries(data)) {
+    if (known.has(name)) continue
+    let keySpecs = []
+    if (name === 'msetex') keySpecs = [[['i', 1], ['n', 0, 1, 2]]]
+    else if (keyStart > 0) keySpecs = [[['i', keyStart], ['r', keyStop < 0 ? keyStop : keyStop - keyStart, step, 0]]]
+    else if (flags.includes('movablekeys')) throw new Error(`@ioredis/commands ${version}: no key rule for ${name}`)
+    added.push([name, arity, flags, keySpecs])
+  }
+  // ioredis adds `sentinel` itself (a sentinel's command, absent from a server's COMMAND).
+  if (!known.has('sentinel')) added.push(['sentinel', -2, ['admin', 'noscript', 'loading', 'stale'], []])
+  return { added, source: `@ioredis/commands ${version}` }
+}
+
 const server = await startRedis()
 try {
   const version = (await command(server.port, 'INFO server')).match(/redis_version:(\S+)/)[1]
@@ -87,10 +114,12 @@ try {
     if (!parent) for (const sub of subcommands || []) add(sub, name)
   }
   for (const entry of reply) add(entry)
+  const { added, source } = ioredisOnly(new Set(table.map(([name]) => name)))
+  table.push(...added)
   table.sort((a, b) => (a[0] < b[0] ? -1 : 1))
-  const out = { generatedFrom: `redis-server ${version} COMMAND`, commands: table }
+  const out = { generatedFrom: `redis-server ${version} COMMAND; ${added.length} newer commands ioredis has methods for (${source})`, commands: table }
   writeFileSync(new URL('../lib/redis-commands.json', import.meta.url), JSON.stringify(out) + '\n')
-  console.log(`wrote ${table.length} entries from redis ${version}`)
+  console.log(`wrote ${table.length} entries from redis ${version} (${added.length} newer, ioredis: ${source})`)
 } finally {
   await server.stop()
 }

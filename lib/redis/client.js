@@ -56,8 +56,9 @@ const HANDSHAKE_COMMANDS = new Set(['auth', 'select', 'client', 'readonly', 'inf
 // Commands allowed while subscribed (ioredis's subscriber mode rule).
 const SUBSCRIBER_COMMANDS = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'ping', 'quit', 'reset'])
 
-/** Commands whose raw form would break the connection's state (they have own methods). */
-const NO_BUFFER_TWIN = new Set(['subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'quit', 'monitor'])
+/** MONITOR's raw form would break the connection's state (it has its own method), and
+ * ioredis has no monitorBuffer. Quit and pub/sub have their own …Buffer twins. */
+const NO_BUFFER_TWIN = new Set(['monitor'])
 
 const logUnhandledError = throttledLog('[bulwark] Unhandled error event:')
 
@@ -515,6 +516,11 @@ class Redis extends EventEmitter {
   }
 
 
+  /** `quit()` with its reply as a Buffer, as ioredis's twin. */
+  quitBuffer(callback) {
+    return asCallback(this.quit().then((reply) => Buffer.from(reply)), callback)
+  }
+
   /** QUIT: replies already owed are delivered first; resolves "OK". Never rejects. */
   quit(callback) {
     const command = new Command('quit', [], {}, callback)
@@ -719,10 +725,13 @@ function commandMethod(name, flags) {
 Redis.prototype.call = callMethod('utf8')
 /** `call` with Buffer replies. */
 Redis.prototype.callBuffer = callMethod(null)
+/** node_redis's name for `call`, which ioredis keeps. */
+Redis.prototype.send_command = Redis.prototype.call
 
 installPubSub(Redis)
 
-// One prototype method (plus a …Buffer twin) per Redis 7 command.
+// One prototype method (plus a …Buffer twin) per command of the table: Redis 7's, and the
+// newer ones ioredis has methods for.
 for (const name of commands.list) {
   // Methods with their own behaviour (quit, multi, exec, subscribe…) keep it; every
   // command still gets a raw …Buffer twin.

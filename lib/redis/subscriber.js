@@ -168,6 +168,10 @@ function installPubSub(Redis) {
     Redis.prototype[command] = function (...args) {
       return this._subscription(command, args)
     }
+    // ioredis has …Buffer twins of these; the reply is a count either way.
+    Redis.prototype[`${command}Buffer`] = function (...args) {
+      return this[command](...args)
+    }
   }
 }
 
