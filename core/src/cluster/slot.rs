@@ -87,6 +87,7 @@ const KEYLESS: &[&str] = &[
     "SHUTDOWN",
     "LOLWUT",
     "FAILOVER",
+    "SENTINEL",
     "ASKING",
     "RESET",
     "SUBSCRIBE",
@@ -124,8 +125,9 @@ pub fn first_key<'a>(args: &[&'a [u8]]) -> Option<&'a [u8]> {
         {
             (number(args.get(2))? > 0).then(|| at(3)).flatten()
         }
-        // numkeys at 1, keys from 2.
+        // numkeys at 1, keys from 2 (MSETEX: key value pairs from 2).
         _ if [
+            "MSETEX",
             "ZUNION",
             "ZINTER",
             "ZDIFF",
@@ -250,6 +252,33 @@ pub fn is_readonly(name: &[u8]) -> bool {
         "LCS",
         "OBJECT",
         "MEMORY",
+        // Newer than Redis 7.0 (hash-field expiry, vector sets, arrays), read-only as
+        // ioredis's command table says.
+        "HTTL",
+        "HPTTL",
+        "HEXPIRETIME",
+        "HPEXPIRETIME",
+        "VCARD",
+        "VDIM",
+        "VEMB",
+        "VGETATTR",
+        "VINFO",
+        "VISMEMBER",
+        "VLINKS",
+        "VRANDMEMBER",
+        "VRANGE",
+        "VSIM",
+        "ARCOUNT",
+        "ARGET",
+        "ARGETRANGE",
+        "ARGREP",
+        "ARINFO",
+        "ARLASTITEMS",
+        "ARLEN",
+        "ARMGET",
+        "ARNEXT",
+        "AROP",
+        "ARSCAN",
     ];
     READS.iter().any(|n| is(name, n))
 }
@@ -280,5 +309,21 @@ mod tests {
             Some(b"s".to_vec())
         );
         assert_eq!(k(&[b"BITOP", b"AND", b"d", b"a"]), Some(b"d".to_vec()));
+        // Newer commands ioredis has methods for.
+        assert_eq!(
+            k(&[b"MSETEX", b"2", b"a", b"1", b"b", b"2", b"EX", b"10"]),
+            Some(b"a".to_vec())
+        );
+        assert_eq!(k(&[b"SENTINEL", b"masters"]), None);
+        assert_eq!(
+            k(&[b"HEXPIRE", b"h", b"10", b"FIELDS", b"1", b"f"]),
+            Some(b"h".to_vec())
+        );
+    }
+
+    #[test]
+    fn newer_reads_may_go_to_replicas() {
+        assert!(is_readonly(b"httl") && is_readonly(b"VSIM") && is_readonly(b"ARGET"));
+        assert!(!is_readonly(b"HEXPIRE") && !is_readonly(b"MSETEX") && !is_readonly(b"VADD"));
     }
 }
