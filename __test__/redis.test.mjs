@@ -52,7 +52,7 @@ test('module shape: default export, named Redis, ReplyError, Command; main entry
   assert.equal(Redis.createClient({ lazyConnect: true }).status, 'wait')
 })
 
-test('every command method ioredis has: on Redis, Cluster and pipelines; newer commands reach the server, their keys prefixed as in ioredis', async () => {
+test('every command method ioredis has (and isCluster): on Redis, Cluster and pipelines; newer commands reach the server, their keys prefixed as in ioredis', async () => {
   // ioredis (a dev dependency) is the oracle: its command list, key positions and errors.
   const IORedis = require('ioredis')
   const ioCommands = createRequire(require.resolve('ioredis'))('@ioredis/commands')
@@ -65,6 +65,8 @@ test('every command method ioredis has: on Redis, Cluster and pipelines; newer c
   for (const [label, target] of [['Redis', lazy], ['Cluster', cluster], ['Pipeline', lazy.pipeline()]]) {
     assert.deepEqual(methods.filter((m) => typeof target[m] !== 'function'), [], `${label} lacks these`)
   }
+  assert.equal(lazy.isCluster, false)
+  assert.equal(cluster.isCluster, true)
   cluster.disconnect()
   assert.deepEqual(lazy.getBuiltinCommands().sort(), [...names].sort())
 

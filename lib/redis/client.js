@@ -70,6 +70,8 @@ class Redis extends EventEmitter {
     super()
     this.options = parseOptions(args)
     this.status = 'wait'
+    // As ioredis: libraries read it to choose their cluster code paths (the Cluster sets true).
+    this.isCluster = false
     this.mode = 'normal'
     this.retryAttempts = 0
     this.autoPipelineQueueSize = 0
