@@ -121,9 +121,11 @@ test('fallback: false keeps ioredis semantics: once the strategy gives up, calls
   const port = await freePort()
   const redis = new Redis({ port, host: '127.0.0.1', fallback: false, ...SEED_OPTIONS })
   redis.on('error', () => {})
+  // Listening first: 'end' may come before the rejection is seen.
+  const ended = once(redis, 'end')
   const first = redis.get('k')
   await assert.rejects(first, (err) => err.name === 'MaxRetriesPerRequestError' || /Connection is closed/.test(err.message))
-  await once(redis, 'end')
+  await ended
   await assert.rejects(redis.get('k'), /Connection is closed/)
   assert.equal((await redis.health()).status, 'degraded')
   redis.disconnect()

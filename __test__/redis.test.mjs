@@ -399,9 +399,10 @@ test('disconnect() with commands in flight rejects them, never hangs', async () 
   await r.ping()
   const blocked = r.blpop('never-filled', 0)
   await sleep(50)
+  const ended = once(r, 'end')
   r.disconnect()
   await assert.rejects(blocked, /aborted|closed/i)
-  await once(r, 'end')
+  await ended
 })
 
 test('reconnects after CLIENT KILL and after a server restart; db is re-selected', async () => {
@@ -412,9 +413,10 @@ test('reconnects after CLIENT KILL and after a server restart; db is re-selected
   r.on('error', (e) => errors.push(e))
   admin.on('error', () => {})
   const reconnecting = onceEvent(r, 'reconnecting')
+  const readyAfterKill = onceEvent(r, 'ready')
   await admin.client('KILL', 'TYPE', 'normal', 'SKIPME', 'yes')
   await reconnecting
-  await onceEvent(r, 'ready')
+  await readyAfterKill
   assert.equal(await r.get('sel'), 'db4')
   const readyAgain = onceEvent(r, 'ready')
   await server.restart()
@@ -435,8 +437,9 @@ test('refused port: error events with ECONNREFUSED, MaxRetriesPerRequestError, n
   assert.equal(errors[0].code, 'ECONNREFUSED')
   r.disconnect()
   const quiet = new Redis(port, '127.0.0.1', { fallback: false, enableOfflineQueue: false, retryStrategy: () => null })
+  const quietEnded = onceEvent(quiet, 'end')
   await assert.rejects(quiet.get('x'), /enableOfflineQueue options is false|Connection is closed/)
-  await onceEvent(quiet, 'end')
+  await quietEnded
 })
 
 test('commandTimeout rejects "Command timed out" against a frozen server', async () => {
