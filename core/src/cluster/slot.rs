@@ -326,4 +326,43 @@ mod tests {
         assert!(is_readonly(b"httl") && is_readonly(b"VSIM") && is_readonly(b"ARGET"));
         assert!(!is_readonly(b"HEXPIRE") && !is_readonly(b"MSETEX") && !is_readonly(b"VADD"));
     }
+
+    /// The lists above mirror the JS facade's command table (lib/redis-commands.json, from
+    /// Redis's COMMAND and ioredis's table): a command whose key is argument 1 is routed
+    /// by it, and a read-only one may go to a replica. Containers (MEMORY, OBJECT, XINFO,
+    /// XGROUP) are routed by their subcommand's key above.
+    #[test]
+    fn agrees_with_the_command_table() {
+        const CONTAINERS: &[&str] = &["memory", "object", "xinfo", "xgroup"];
+        let table: serde_json::Value =
+            serde_json::from_str(include_str!("../../../lib/redis-commands.json"))
+                .expect("lib/redis-commands.json parses");
+        for entry in table["commands"].as_array().expect("a command list") {
+            let name = entry[0].as_str().expect("a name");
+            if name.contains('|') || CONTAINERS.contains(&name) {
+                continue;
+            }
+            let flags = entry[2].as_array().expect("flags");
+            let specs = entry[3].as_array().expect("key specs");
+            let upper = name.to_uppercase();
+            let args: [&[u8]; 4] = [upper.as_bytes(), b"k", b"x", b"y"];
+            let key_at_1 = specs
+                .first()
+                .is_some_and(|s| s[0][0] == "i" && s[0][1] == 1 && s[1][0] == "r");
+            if key_at_1 {
+                assert_eq!(
+                    first_key(&args),
+                    Some(&b"k"[..]),
+                    "{name} routes by argument 1"
+                );
+            }
+            let readonly = flags.iter().any(|f| f == "readonly");
+            if key_at_1 && readonly {
+                assert!(is_readonly(upper.as_bytes()), "{name} may go to a replica");
+            }
+            if is_readonly(upper.as_bytes()) {
+                assert!(readonly, "{name} is read-only in the table");
+            }
+        }
+    }
 }
